@@ -1,0 +1,122 @@
+"""Turn a job file into Flink SQL statements, and stream specs into the tables it reads and writes.
+
+A job file holds only its query (``INSERT INTO <stream> SELECT ... FROM <stream>``): every
+declared stream the file names becomes a Kafka-backed table of the same name. Streams after
+``INSERT INTO`` are sinks (keyed by the stream's key field); the others are sources, with a
+watermark on the stream's time field. A ``CREATE TABLE`` for a name in the file wins over the
+derived declaration.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tidebox.config import Settings, StreamSpec
+
+_INSERT = re.compile(r"\bINSERT\s+(?:INTO|OVERWRITE)\s+`?([\w.-]+)`?", re.IGNORECASE)
+_CREATE = re.compile(
+    r"\bCREATE\s+(?:TEMPORARY\s+)?(?:TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?`?([\w.-]+)`?",
+    re.IGNORECASE,
+)
+_WATERMARK_TYPES = ("TIMESTAMP(3)", "TIMESTAMP_LTZ(3)")
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """The statements of a job file and the streams it reads and writes."""
+
+    statements: tuple[str, ...]
+    sources: tuple[StreamSpec, ...]
+    sinks: tuple[StreamSpec, ...]
+
+
+def split_statements(text: str) -> list[str]:
+    """Split SQL on semicolons that are outside quotes and comments; drop empty statements."""
+    statements, current = [], []
+    i, quote = 0, ""
+    while i < len(text):
+        char = text[i]
+        if quote:
+            current.append(char)
+            if char == quote:
+                quote = ""
+        elif char in "'`\"":
+            quote = char
+            current.append(char)
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            i = len(text) if end < 0 else end
+            continue
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            i = len(text) if end < 0 else end + 2
+            continue
+        elif char == ";":
+            statements.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+        i += 1
+    statements.append("".join(current).strip())
+    return [s for s in statements if s]
+
+
+def _mentions(statements: list[str], name: str) -> bool:
+    pattern = re.compile(rf"(?<![\w.-])`?{re.escape(name)}`?(?![\w-])")
+    return any(pattern.search(s) for s in statements)
+
+
+def plan_job(text: str, settings: Settings) -> JobPlan:
+    """Which declared streams the job reads and writes, and the DDL-free statements to run."""
+    statements = split_statements(text)
+    sink_names = {m.group(1) for s in statements for m in _INSERT.finditer(s)}
+    created = {m.group(1) for s in statements for m in _CREATE.finditer(s)}
+    sources: list[StreamSpec] = []
+    sinks: list[StreamSpec] = []
+    for spec in settings.streams:
+        if spec.name in created or not _mentions(statements, spec.name):
+            continue
+        (sinks if spec.name in sink_names else sources).append(spec)
+    return JobPlan(tuple(statements), tuple(sources), tuple(sinks))
+
+
+def _quote(name: str) -> str:
+    return f"`{name}`"
+
+
+def _options(pairs: dict[str, str]) -> str:
+    return ",\n  ".join(f"'{k}' = '{v}'" for k, v in pairs.items())
+
+
+def table_ddl(spec: StreamSpec, settings: Settings, role: str, bounded: bool, job_name: str) -> str:
+    """CREATE TABLE for one stream as a job ``source`` or ``sink``."""
+    if not spec.columns:
+        raise ValueError(f"stream '{spec.name}' declares no columns")
+    lines = [f"  {_quote(c)} {t}" for c, t in spec.columns.items()]
+    time_type = spec.columns.get(spec.time_field or "", "").upper()
+    if role == "source" and spec.time_field and time_type in _WATERMARK_TYPES:
+        lag = f"{spec.watermark_seconds:.3f}"
+        lines.append(
+            f"  WATERMARK FOR {_quote(spec.time_field)} AS "
+            f"{_quote(spec.time_field)} - INTERVAL '{lag}' SECOND"
+        )
+    options = {
+        "connector": "kafka",
+        "topic": spec.name,
+        "properties.bootstrap.servers": settings.kafka_bootstrap,
+        "format": "json",
+        "json.timestamp-format.standard": "ISO-8601",
+        "json.fail-on-missing-field": "false",
+    }
+    if role == "source":
+        options["properties.group.id"] = f"tidebox-job-{job_name}"
+        options["scan.startup.mode"] = "earliest-offset"
+        if bounded:
+            options["scan.bounded.mode"] = "latest-offset"
+    elif spec.key_field and spec.columns.get(spec.key_field, "").upper() == "STRING":
+        options["key.format"] = "raw"
+        options["key.fields"] = spec.key_field
+        options["value.fields-include"] = "ALL"
+    body = ",\n".join(lines)
+    return f"CREATE TABLE {_quote(spec.name)} (\n{body}\n) WITH (\n  {_options(options)}\n)"

@@ -1,0 +1,144 @@
+"""Run a Flink SQL job file on a local Flink mini-cluster, reading and writing tidebox streams.
+
+PyFlink starts one JVM per Python process; every job run in the process reuses it, which is
+why tests run jobs in-process and share that start-up cost.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jobs.ddl import JobPlan, plan_job, table_ddl
+from tidebox.config import Settings
+from tidebox.errors import JobError, StreamNotFoundError
+from tidebox.runtime.maven import flink_connector_jars
+from tidebox.streams import ensure_stream, list_streams, shard_offsets
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What one run did: how long it took and how many records it wrote to each sink stream."""
+
+    job: str
+    bounded: bool
+    seconds: float
+    sources: tuple[str, ...]
+    records_out: dict[str, int]
+
+
+def job_name_of(path: Path) -> str:
+    return re.sub(r"[^\w-]", "_", path.stem)
+
+
+def _table_env(settings: Settings, job_name: str, parallelism: int) -> Any:
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    jars = ";".join(p.resolve().as_uri() for p in flink_connector_jars(settings.state_dir))
+    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    config = env.get_config()
+    config.set("pipeline.jars", jars)
+    config.set("pipeline.name", job_name)
+    config.set("parallelism.default", str(parallelism))
+    config.set("table.local-time-zone", "UTC")
+    # A partition that receives nothing must not hold back the watermark of the others.
+    config.set("table.exec.source.idle-timeout", "5 s")
+    config.set("rest.bind-address", "127.0.0.1")
+    config.set("rest.address", "127.0.0.1")
+    return env
+
+
+def flink_message(exc: BaseException) -> str:
+    """The useful first line of a Flink/Java exception, without the Java stack trace."""
+    text = str(exc)
+    for marker in ("SqlParserException:", "ValidationException:", "TableException:"):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+            break
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith(("at ", "Caused by", "py4j", "org.apache"))]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _sink_offsets(settings: Settings, sinks: list[str]) -> dict[str, int]:
+    return {s: sum(hi for _, hi in shard_offsets(settings, s).values()) for s in sinks}
+
+
+def _prepare_streams(settings: Settings, plan: JobPlan, job: str) -> None:
+    existing = set(list_streams(settings))
+    for spec in plan.sources:
+        if spec.name not in existing:
+            raise StreamNotFoundError(spec.name)
+    for spec in plan.sinks:
+        ensure_stream(settings, spec.name)
+    if not plan.sinks and not any(s.upper().startswith("INSERT") for s in plan.statements):
+        raise JobError(job, "the job file has no INSERT INTO statement: nothing would be written")
+
+
+def run_job(
+    settings: Settings,
+    job_file: str | Path,
+    bounded: bool = True,
+    parallelism: int | None = None,
+    job_name: str | None = None,
+) -> JobResult:
+    """Run a job file to completion (bounded: up to the offsets present at start) or until stopped.
+
+    A continuous run returns when the job is cancelled or interrupted (Ctrl-C cancels it).
+    """
+    path = Path(job_file)
+    name = job_name or job_name_of(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise JobError(str(path), f"cannot read the job file: {exc.strerror or exc}") from exc
+    plan = plan_job(text, settings)
+    _prepare_streams(settings, plan, str(path))
+    sinks = [s.name for s in plan.sinks]
+    before = _sink_offsets(settings, sinks)
+
+    env = _table_env(settings, name, parallelism or settings.flink_parallelism)
+    started = time.monotonic()
+    try:
+        for spec in plan.sources:
+            env.execute_sql(table_ddl(spec, settings, "source", bounded, name))
+        for spec in plan.sinks:
+            env.execute_sql(table_ddl(spec, settings, "sink", bounded, name))
+        statement_set = env.create_statement_set()
+        inserts = 0
+        for statement in plan.statements:
+            if re.match(r"\s*INSERT\b", statement, re.IGNORECASE):
+                statement_set.add_insert_sql(statement)
+                inserts += 1
+            else:
+                env.execute_sql(statement)
+        if not inserts:
+            raise JobError(str(path), "the job file has no INSERT INTO statement")
+        result = statement_set.execute()
+        _wait(result)
+    except JobError:
+        raise
+    except Exception as exc:  # PyFlink wraps Java errors in many exception types
+        raise JobError(str(path), flink_message(exc)) from exc
+    after = _sink_offsets(settings, sinks)
+    return JobResult(
+        job=name,
+        bounded=bounded,
+        seconds=time.monotonic() - started,
+        sources=tuple(s.name for s in plan.sources),
+        records_out={s: after[s] - before[s] for s in sinks},
+    )
+
+
+def _wait(result: Any) -> None:
+    """Block until the job ends; on Ctrl-C cancel it instead of leaving it running."""
+    try:
+        result.wait()
+    except KeyboardInterrupt:
+        client = result.get_job_client()
+        if client is not None:
+            client.cancel().result()
+        raise

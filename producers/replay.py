@@ -1,0 +1,203 @@
+"""Replay recorded sensor files into a stream in event-time order, as devices would send them.
+
+Several files are merged by event time (ties keep file order, then row order). Each record
+goes to Kafka as one JSON object whose time field holds the original event time in ISO-8601
+UTC; the Kafka record timestamp is that event time too, and the Kafka key is the partition key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from kafka.errors import KafkaError
+
+from producers.files import parse_times, read_records
+from tidebox.clients import make_producer
+from tidebox.config import Settings
+from tidebox.errors import InputFileError, KafkaUnavailableError, TideboxError
+from tidebox.streams import ensure_stream, list_streams
+
+TIME_FIELD_GUESSES = ("event_time", "timestamp", "time", "ts")
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How to pace a replay: ``speedup`` × real time, or as fast as possible capped at ``rate``."""
+
+    time_field: str | None = None
+    key_field: str | None = None
+    speedup: float | None = None
+    rate: float | None = None
+    loop: bool = False
+    limit: int | None = None
+
+    def check(self) -> None:
+        if self.speedup is not None and self.speedup <= 0:
+            raise TideboxError(f"--speedup must be positive, got {self.speedup}")
+        if self.rate is not None and self.rate <= 0:
+            raise TideboxError(f"--rate must be positive, got {self.rate}")
+        if self.limit is not None and self.limit < 0:
+            raise TideboxError(f"--limit must be zero or more, got {self.limit}")
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    stream: str
+    events: int
+    seconds: float
+    first_event_time: datetime | None
+    last_event_time: datetime | None
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def guess_time_field(frame: pd.DataFrame) -> str | None:
+    return next((f for f in TIME_FIELD_GUESSES if f in frame.columns), None)
+
+
+def load_merged(paths: Sequence[str | Path], time_field: str | None) -> tuple[pd.DataFrame, str]:
+    """All files' records in one frame ordered by event time, plus the time field used."""
+    if not paths:
+        raise TideboxError("replay needs at least one file")
+    frames = []
+    field = time_field or ""
+    for order, raw_path in enumerate(paths):
+        path = Path(raw_path)
+        frame = read_records(path)
+        field = field or guess_time_field(frame) or ""
+        if not field:
+            raise InputFileError(str(path), "no time field found: name one with --time-field")
+        frame = frame.assign(**{field: parse_times(frame, field, path)})
+        frame["__file"] = order
+        frames.append(frame)
+    merged = pd.concat(frames, ignore_index=True, sort=False)
+    merged = merged.sort_values([field, "__file"], kind="stable").drop(columns="__file")
+    return merged.reset_index(drop=True), field
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return format_time(value)
+    return value
+
+
+def format_time(ts: pd.Timestamp) -> str:
+    """ISO-8601 UTC with milliseconds and a Z, as Flink's JSON format reads TIMESTAMP_LTZ."""
+    return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def encode_records(
+    frame: pd.DataFrame, time_field: str, key_field: str | None
+) -> Iterator[tuple[bytes | None, bytes, int]]:
+    """(key, JSON value, event time in ms) for each row, in frame order."""
+    stamps = frame[time_field]
+    epoch_ms = (stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
+    records = frame.to_dict("records")
+    for row, ms in zip(records, epoch_ms.tolist(), strict=True):
+        value = {k: _clean(v) for k, v in row.items()}
+        key = value.get(key_field) if key_field else None
+        encoded_key = None if key is None else str(key).encode()
+        yield encoded_key, json.dumps(value, separators=(",", ":")).encode(), int(ms)
+
+
+def replay(
+    settings: Settings,
+    paths: Sequence[str | Path],
+    stream: str,
+    options: ReplayOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayResult:
+    """Send every record of ``paths`` to ``stream`` and wait until Kafka has acknowledged all.
+
+    ``progress`` is called with the number of records sent since its previous call.
+    """
+    options = options or ReplayOptions()
+    options.check()
+    spec = settings.stream(stream)
+    frame, time_field = load_merged(
+        paths, options.time_field or (spec.time_field if spec else None)
+    )
+    key_field = options.key_field or (spec.key_field if spec else None)
+    if key_field and key_field not in frame.columns:
+        raise InputFileError(str(paths[0]), f"no key field '{key_field}' in the records")
+    if stream not in list_streams(settings):
+        if spec is None:
+            raise TideboxError(
+                f"unknown stream '{stream}': create it with 'tidebox stream create {stream}'"
+            )
+        ensure_stream(settings, stream)
+
+    producer = make_producer(settings)
+    span = frame[time_field].iloc[-1] - frame[time_field].iloc[0] if len(frame) else pd.Timedelta(0)
+    step = pd.Timedelta(seconds=1) + span
+    sent = 0
+    started = time.monotonic()
+    first_ms: int | None = None
+    last_ms: int | None = None
+    try:
+        lap = 0
+        while True:
+            shifted = frame
+            if lap:
+                shifted = frame.assign(**{time_field: frame[time_field] + step * lap})
+            for key, value, event_ms in encode_records(shifted, time_field, key_field):
+                if options.limit is not None and sent >= options.limit:
+                    break
+                first_ms = event_ms if first_ms is None else first_ms
+                _pace(options, started, sent, event_ms - first_ms)
+                producer.send(stream, key=key, value=value, timestamp_ms=event_ms)
+                last_ms = event_ms
+                sent += 1
+                if progress and sent % 1000 == 0:
+                    progress(1000)
+            lap += 1
+            if (
+                not options.loop
+                or not len(frame)
+                or (options.limit is not None and sent >= options.limit)
+            ):
+                break
+        producer.flush()
+    except KafkaError as exc:
+        raise KafkaUnavailableError(settings.kafka_bootstrap, f"send failed: {exc}") from exc
+    finally:
+        producer.close()
+    if progress and sent % 1000:
+        progress(sent % 1000)
+    return ReplayResult(
+        stream=stream,
+        events=sent,
+        seconds=time.monotonic() - started,
+        first_event_time=_to_datetime(first_ms),
+        last_event_time=_to_datetime(last_ms),
+    )
+
+
+def _pace(options: ReplayOptions, started: float, sent: int, event_offset_ms: int) -> None:
+    """Sleep until the record is due: by event-time gap / speedup, and by the rate cap."""
+    due = 0.0
+    if options.speedup:
+        due = event_offset_ms / 1000.0 / options.speedup
+    if options.rate:
+        due = max(due, sent / options.rate)
+    wait = started + due - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+
+
+def _to_datetime(ms: int | None) -> datetime | None:
+    return None if ms is None else pd.Timestamp(ms, unit="ms", tz="UTC").to_pydatetime()

@@ -1,0 +1,206 @@
+"""The Parquet sink: records in per source partition, Parquet files out under Hive-style prefixes.
+
+The contract follows Quix Streams' sinks: ``add()`` per record, ``flush()`` at commit time,
+batches kept per source partition. Files are named after the partition and the offset range
+they hold (``part-p<partition>-<first>-<last>.parquet``) and appear atomically (written aside,
+then renamed), so the files themselves record how far each partition has landed: a sink that
+restarts skips what is already on disk and never lands a record twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tidebox.config import StreamSpec
+
+FILE_PATTERN = re.compile(r"^part-p(\d+)-(\d+)-(\d+)\.parquet$")
+ERRORS_FOLDER = "_errors"
+
+
+def arrow_type(sql_type: str) -> pa.DataType:
+    """The Arrow type landed for a Flink SQL column type."""
+    base = sql_type.upper().split("(")[0].strip()
+    if base.startswith("TIMESTAMP"):
+        return pa.timestamp("ms", tz="UTC")
+    return {
+        "STRING": pa.string(),
+        "VARCHAR": pa.string(),
+        "CHAR": pa.string(),
+        "DOUBLE": pa.float64(),
+        "FLOAT": pa.float32(),
+        "DECIMAL": pa.float64(),
+        "BIGINT": pa.int64(),
+        "INT": pa.int32(),
+        "INTEGER": pa.int32(),
+        "SMALLINT": pa.int16(),
+        "TINYINT": pa.int8(),
+        "BOOLEAN": pa.bool_(),
+        "DATE": pa.date32(),
+    }.get(base, pa.string())
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: Path
+    partition: int
+    first_offset: int
+    last_offset: int
+    rows: int
+    bytes: int
+
+
+@dataclass
+class _Pending:
+    record: dict[str, Any]
+    offset: int
+    hour: datetime
+
+
+@dataclass
+class SinkCounters:
+    records_in: int = 0
+    rows_landed: int = 0
+    errors: int = 0
+    files: list[LandedFile] = field(default_factory=list)
+
+
+class ParquetSink:
+    """Lands the records of one stream under ``<bucket>/<prefix>/dt=YYYY-MM-DD/hour=HH/``."""
+
+    def __init__(self, bucket: Path, stream: str, spec: StreamSpec | None = None) -> None:
+        self.stream = stream
+        self.root = bucket / stream
+        self.errors_root = bucket / ERRORS_FOLDER / stream
+        self.spec = spec
+        self.schema = (
+            pa.schema([(c, arrow_type(t)) for c, t in spec.columns.items()])
+            if spec and spec.columns
+            else None
+        )
+        self._batches: dict[int, list[_Pending]] = defaultdict(list)
+        self._bad: dict[int, list[tuple[int, bytes, str]]] = defaultdict(list)
+        self.counters = SinkCounters()
+
+    # -- progress recorded on disk ------------------------------------------------------------
+    def landed_offsets(self) -> dict[int, int]:
+        """Per source partition, the last offset already landed (in data or error files)."""
+        landed: dict[int, int] = {}
+        for root, suffix in ((self.root, ".parquet"), (self.errors_root, ".jsonl")):
+            if not root.exists():
+                continue
+            for path in root.rglob(f"part-p*{suffix}"):
+                match = FILE_PATTERN.match(path.name.replace(".jsonl", ".parquet"))
+                if match:
+                    partition, last = int(match.group(1)), int(match.group(3))
+                    landed[partition] = max(landed.get(partition, -1), last)
+        return landed
+
+    # -- the sink contract --------------------------------------------------------------------
+    def add(self, value: bytes, partition: int, offset: int, timestamp_ms: int) -> None:
+        """Buffer one record; a record that is not a JSON object is kept for the error output."""
+        self.counters.records_in += 1
+        try:
+            record = json.loads(value)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+            hour = self._hour_of(record, timestamp_ms)
+        except (ValueError, TypeError) as exc:
+            self._bad[partition].append((offset, value, str(exc)))
+            return
+        self._batches[partition].append(_Pending(record, offset, hour))
+
+    def buffered(self) -> int:
+        return sum(len(b) for b in self._batches.values()) + sum(len(b) for b in self._bad.values())
+
+    def flush(self) -> dict[int, int]:
+        """Write every buffered batch; return, per partition, the next offset to consume."""
+        commit: dict[int, int] = {}
+        for partition, batch in self._batches.items():
+            by_hour: dict[datetime, list[_Pending]] = defaultdict(list)
+            for item in batch:
+                by_hour[item.hour].append(item)
+            for hour, items in sorted(by_hour.items()):
+                self._write_parquet(partition, hour, items)
+            commit[partition] = max(i.offset for i in batch) + 1
+        for partition, bad in self._bad.items():
+            self._write_errors(partition, bad)
+            commit[partition] = max(commit.get(partition, 0), max(o for o, _, _ in bad) + 1)
+        self._batches.clear()
+        self._bad.clear()
+        return commit
+
+    # -- internals ----------------------------------------------------------------------------
+    def _hour_of(self, record: dict[str, Any], timestamp_ms: int) -> datetime:
+        field_name = self.spec.time_field if self.spec else None
+        raw = record.get(field_name) if field_name else None
+        if raw is None:
+            stamp = pd.Timestamp(timestamp_ms, unit="ms", tz="UTC")
+        else:
+            stamp = pd.Timestamp(raw)
+            stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return stamp.floor("h").to_pydatetime().astimezone(UTC)
+
+    def _table(self, records: list[dict[str, Any]]) -> pa.Table:
+        if self.schema is None:
+            return pa.Table.from_pylist(records)
+        columns = []
+        for column in self.schema:
+            values = [r.get(column.name) for r in records]
+            if pa.types.is_timestamp(column.type):
+                parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
+                columns.append(pa.array(parsed, type=column.type))
+            else:
+                columns.append(pa.array(values, type=column.type))
+        return pa.Table.from_arrays(columns, schema=self.schema)
+
+    def _write_parquet(self, partition: int, hour: datetime, items: list[_Pending]) -> None:
+        folder = self.root / f"dt={hour:%Y-%m-%d}" / f"hour={hour:%H}"
+        first, last = items[0].offset, items[-1].offset
+        name = f"part-p{partition:03d}-{first:012d}-{last:012d}.parquet"
+        table = self._table([i.record for i in items])
+        path = _write_atomically(folder, name, lambda tmp: pq.write_table(table, tmp))
+        size = path.stat().st_size
+        self.counters.files.append(LandedFile(path, partition, first, last, len(items), size))
+        self.counters.rows_landed += len(items)
+
+    def _write_errors(self, partition: int, bad: list[tuple[int, bytes, str]]) -> None:
+        first, last = bad[0][0], bad[-1][0]
+        name = f"part-p{partition:03d}-{first:012d}-{last:012d}.jsonl"
+        lines = [
+            json.dumps(
+                {
+                    "partition": partition,
+                    "offset": o,
+                    "error": e,
+                    "raw": v.decode("utf-8", "replace"),
+                }
+            )
+            for o, v, e in bad
+        ]
+        _write_atomically(
+            self.errors_root, name, lambda tmp: tmp.write_text("\n".join(lines) + "\n")
+        )
+        self.counters.errors += len(bad)
+
+
+def _write_atomically(folder: Path, name: str, write: Any) -> Path:
+    """Write to a hidden temporary name beside the target, fsync, then rename into place."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.tmp"
+    write(tmp)
+    with open(tmp, "rb") as handle:
+        os.fsync(handle.fileno())
+    final = folder / name
+    os.replace(tmp, final)
+    return final

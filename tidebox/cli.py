@@ -1,0 +1,402 @@
+"""The ``tidebox`` command: thin wrappers that parse, call one library function and print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from tidebox.config import Settings, load_settings
+from tidebox.errors import CheckFailedError, TideboxError
+
+app = typer.Typer(
+    help="A local streaming data-pipeline sandbox: Kafka streams, PyFlink jobs, "
+    "Parquet landing, DuckDB queries and Great Expectations checks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+stream_app = typer.Typer(help="Create, list, describe and delete streams (Kafka topics).")
+job_app = typer.Typer(help="Run Flink SQL jobs.")
+sink_app = typer.Typer(help="Land streams as Parquet files.")
+app.add_typer(stream_app, name="stream")
+app.add_typer(job_app, name="job")
+app.add_typer(sink_app, name="sink")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.ensure_object(dict)["settings"]
+    return settings
+
+
+@app.callback()
+def configure(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None, "--config", help="Config file (default tidebox.yaml)."
+    ),
+    state_dir: Path | None = typer.Option(None, "--state-dir", help="Project state folder."),
+    bootstrap_servers: str | None = typer.Option(
+        None, "--bootstrap-servers", help="Use this Kafka; start no embedded broker."
+    ),
+    kafka_port: int | None = typer.Option(None, "--kafka-port", help="Embedded broker port."),
+    bucket: Path | None = typer.Option(None, "--bucket", help="Folder acting as the bucket."),
+) -> None:
+    """Read settings once: CLI options > TIDEBOX_* variables > tidebox.yaml > defaults."""
+    overrides = {
+        "state_dir": state_dir,
+        "bootstrap_servers": bootstrap_servers,
+        "kafka_port": kafka_port,
+        "bucket": bucket,
+    }
+    ctx.ensure_object(dict)["settings"] = load_settings(overrides, config_path=config)
+
+
+# -- runtime ------------------------------------------------------------------------------------
+@app.command()
+def up(ctx: typer.Context) -> None:
+    """Start the embedded Kafka broker (fetching its jars once) and wait until it answers."""
+    from tidebox.runtime import start_broker
+    from tidebox.runtime.maven import flink_connector_jars
+
+    settings = settings_of(ctx)
+    if not settings.embedded:
+        out.print(f"using Kafka at {settings.kafka_bootstrap}: nothing to start")
+        return
+    with err.status("starting Kafka (first run fetches jars with Maven)..."):
+        status = start_broker(settings)
+        flink_connector_jars(settings.state_dir)
+    out.print(
+        f"Kafka is up at {status.bootstrap_servers} (pid {status.pid}, data {status.data_dir})"
+    )
+
+
+@app.command()
+def down(ctx: typer.Context) -> None:
+    """Stop the embedded Kafka broker; its data stays for the next 'up'."""
+    from tidebox.runtime import stop_broker
+
+    stopped = stop_broker(settings_of(ctx))
+    out.print("Kafka stopped" if stopped else "Kafka was not running")
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Report whether Kafka answers, and what streams and landed tables exist."""
+    from tidebox.catalog import list_tables
+    from tidebox.runtime import broker_status
+    from tidebox.streams import list_streams
+
+    settings = settings_of(ctx)
+    broker = broker_status(settings)
+    kind = "embedded" if broker.embedded else "external"
+    state = "[green]running[/]" if broker.running else "[red]not running[/]"
+    out.print(f"Kafka ({kind}) at {broker.bootstrap_servers}: {state}")
+    if broker.pid:
+        out.print(f"  pid {broker.pid}, data in {broker.data_dir}")
+    if broker.running:
+        out.print(f"  streams: {', '.join(list_streams(settings)) or 'none'}")
+    tables = list_tables(settings)
+    out.print(f"Bucket {settings.bucket_path}: {len(tables)} landed table(s)")
+    for table in tables:
+        out.print(f"  {table.name}: {table.files} file(s), {table.bytes:,} bytes")
+    if not broker.running:
+        raise typer.Exit(3)
+
+
+# -- streams ------------------------------------------------------------------------------------
+@stream_app.command("create")
+def stream_create(
+    ctx: typer.Context,
+    name: str,
+    shards: int | None = typer.Option(None, "--shards", help="Partitions (default 1 or spec)."),
+    retention_hours: float | None = typer.Option(None, "--retention-hours", help="Default 24."),
+) -> None:
+    """Create a stream: shards are partitions, retention is the topic's retention.ms."""
+    from tidebox.streams import create_stream
+
+    info = create_stream(settings_of(ctx), name, shards, retention_hours)
+    out.print(f"created {info.name}: {len(info.shards)} shard(s), {info.retention_hours:g} h")
+
+
+@stream_app.command("list")
+def stream_list(ctx: typer.Context) -> None:
+    """List the streams."""
+    from tidebox.streams import list_streams
+
+    for name in list_streams(settings_of(ctx)):
+        out.print(name)
+
+
+@stream_app.command("describe")
+def stream_describe(ctx: typer.Context, name: str) -> None:
+    """Shards with their earliest/latest sequence numbers (offsets) and record counts."""
+    from tidebox.streams import describe_stream
+
+    info = describe_stream(settings_of(ctx), name)
+    table = Table(
+        title=f"{info.name}: retention {info.retention_hours:g} h, {info.records} records"
+    )
+    for column in ("shard", "earliest sequence", "latest sequence", "records"):
+        table.add_column(column, justify="right")
+    for shard in info.shards:
+        table.add_row(str(shard.shard), str(shard.earliest), str(shard.latest), str(shard.records))
+    out.print(table)
+
+
+@stream_app.command("delete")
+def stream_delete(ctx: typer.Context, name: str) -> None:
+    """Delete a stream and its records."""
+    from tidebox.streams import delete_stream
+
+    delete_stream(settings_of(ctx), name)
+    out.print(f"deleted {name}")
+
+
+# -- producers ----------------------------------------------------------------------------------
+@app.command()
+def generate(
+    out_path: Path = typer.Option(
+        Path("data/sensor_readings.csv"), "--out", help=".csv/.jsonl/.parquet"
+    ),
+    devices: int = typer.Option(20, "--devices"),
+    hours: float = typer.Option(6.0, "--hours"),
+    interval: float = typer.Option(10.0, "--interval", help="Seconds between readings."),
+    seed: int = typer.Option(42, "--seed"),
+    anomaly_rate: float = typer.Option(0.0005, "--anomaly-rate", help="Episodes per reading."),
+    start: datetime = typer.Option(datetime(2026, 1, 1), "--start", help="UTC start time."),
+) -> None:
+    """Write a seeded synthetic IoT data set with labelled anomalies."""
+    from datetime import UTC
+
+    from producers.generate import GenerateSpec, write_dataset
+
+    spec = GenerateSpec(
+        devices=devices,
+        hours=hours,
+        interval_seconds=interval,
+        seed=seed,
+        anomaly_rate=anomaly_rate,
+        start=start.replace(tzinfo=start.tzinfo or UTC),
+    )
+    result = write_dataset(spec, out_path)
+    out.print(
+        f"wrote {result.rows:,} readings of {result.devices} devices to {result.path} "
+        f"({result.start:%Y-%m-%d %H:%M} to {result.end:%Y-%m-%d %H:%M} UTC, "
+        f"{result.anomalies:,} labelled anomalous)"
+    )
+
+
+@app.command("replay")
+def replay_command(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="CSV, JSON Lines or Parquet files."),
+    stream: str = typer.Option(..., "--stream", help="Target stream."),
+    time_field: str | None = typer.Option(None, "--time-field"),
+    key_field: str | None = typer.Option(None, "--key-field", help="Partition key field."),
+    speedup: float | None = typer.Option(None, "--speedup", help="X times real time."),
+    rate: float | None = typer.Option(None, "--rate", help="Cap in events/s."),
+    loop: bool = typer.Option(False, "--loop", help="Start over, shifted in time, at the end."),
+    limit: int | None = typer.Option(None, "--limit", help="Stop after this many events."),
+) -> None:
+    """Replay files into a stream in event-time order."""
+    from producers.replay import ReplayOptions, replay
+
+    options = ReplayOptions(time_field, key_field, speedup, rate, loop, limit)
+    with _progress() as bar:
+        task = bar.add_task("replay", total=None)
+        result = replay(settings_of(ctx), files, stream, options, lambda n: bar.advance(task, n))
+    out.print(
+        f"replayed {result.events:,} events to {result.stream} in {result.seconds:.1f} s "
+        f"({result.events_per_second:,.0f} events/s)"
+    )
+
+
+class _RateColumn(ProgressColumn):
+    """Events per second over rich's recent-speed window."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:,.0f} events/s", style="cyan")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f} events"),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+# -- jobs ---------------------------------------------------------------------------------------
+@job_app.command("run")
+def job_run(
+    ctx: typer.Context,
+    job_file: Path,
+    bounded: bool = typer.Option(
+        True, "--bounded/--continuous", help="Stop at the offsets present at start, or run on."
+    ),
+    parallelism: int | None = typer.Option(None, "--parallelism", min=1),
+    name: str | None = typer.Option(None, "--name", help="Job name (default: file name)."),
+) -> None:
+    """Run a Flink SQL job file on the local Flink mini-cluster."""
+    from jobs.runner import run_job
+
+    with err.status(f"running {job_file} on a local Flink mini-cluster..."):
+        result = run_job(settings_of(ctx), job_file, bounded, parallelism, name)
+    written = ", ".join(f"{n:,} records to {s}" for s, n in result.records_out.items())
+    out.print(f"job {result.job} finished in {result.seconds:.1f} s: {written or 'no output'}")
+
+
+# -- sinks --------------------------------------------------------------------------------------
+@sink_app.command("run")
+def sink_run(
+    ctx: typer.Context,
+    stream: str = typer.Option(..., "--stream", help="Stream to land."),
+    until_caught_up: bool = typer.Option(
+        False, "--until-caught-up", help="Stop once the records present at start are landed."
+    ),
+    batch_records: int = typer.Option(100_000, "--batch-records", min=1),
+    flush_seconds: float = typer.Option(60.0, "--flush-seconds"),
+) -> None:
+    """Land a stream as Parquet under <bucket>/<stream>/dt=.../hour=.../ (Ctrl-C flushes)."""
+    from sinks.runner import run_sink
+
+    result = run_sink(settings_of(ctx), stream, until_caught_up, batch_records, flush_seconds)
+    out.print(
+        f"landed {result.rows_landed:,} rows of {result.stream} in {len(result.files)} file(s)"
+        + (f", {result.errors} record(s) to the error output" if result.errors else "")
+    )
+
+
+# -- query and check ----------------------------------------------------------------------------
+@app.command("query")
+def query_command(
+    ctx: typer.Context,
+    sql: str,
+    fmt: str = typer.Option("table", "--format", help="table, csv or json"),
+) -> None:
+    """Run SQL over the landed tables with DuckDB; each landed stream is a table."""
+    from tidebox.query import run_query
+
+    result = run_query(settings_of(ctx), sql)
+    print_rows(result.table.to_pylist(), result.table.column_names, fmt)
+    err.print(f"{result.rows} row(s) in {result.seconds:.3f} s")
+
+
+def print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
+    if fmt == "json":
+        for row in rows:
+            sys.stdout.write(json.dumps(row, default=str) + "\n")
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    elif fmt == "table":
+        table = Table()
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+        out.print(table)
+    else:
+        raise TideboxError(f"unknown --format '{fmt}': use table, csv or json")
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    suite: str = typer.Argument("sensor_readings", help="Suite name (expectations/<suite>.json)."),
+    table: str | None = typer.Option(None, "--table", help="Landed table (default: suite's)."),
+    suite_file: Path | None = typer.Option(None, "--suite-file", help="Another suite file."),
+) -> None:
+    """Run a Great Expectations suite against a landed table; exit 1 if any expectation fails."""
+    from expectations.landed import check_table
+
+    result = check_table(settings_of(ctx), suite, table, suite_file)
+    grid = Table(title=f"suite {result.suite} on {result.rows:,} rows")
+    for column in ("", "expectation", "column", "detail"):
+        grid.add_column(column)
+    for o in result.outcomes:
+        mark = "[green]pass[/]" if o.success else "[red]FAIL[/]"
+        grid.add_row(mark, o.expectation, o.column or "", o.detail)
+    out.print(grid)
+    if not result.success:
+        raise CheckFailedError(result.suite, result.failed)
+
+
+# -- demo ---------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    ctx: typer.Context,
+    devices: int = typer.Option(20, "--devices"),
+    hours: float = typer.Option(6.0, "--hours"),
+) -> None:
+    """Run the whole pipeline once: up, generate, replay, job, sink, query, check."""
+    from producers.generate import GenerateSpec
+    from tidebox.demo import run_demo
+
+    spec = GenerateSpec(devices=devices, hours=hours, anomaly_rate=0.0005)
+    summary = run_demo(settings_of(ctx), spec, say=lambda step: err.print(f"[bold]▶ {step}[/]"))
+    print_rows(
+        summary.query_result, list(summary.query_result[0]) if summary.query_result else [], "table"
+    )
+    passed = sum(o.success for o in summary.check.outcomes)
+    out.print(
+        f"events replayed   {summary.events_replayed:,} "
+        f"({summary.anomalies_labelled:,} labelled anomalous)\n"
+        f"windows computed  {summary.windows_computed:,}\n"
+        f"files landed      {summary.files_landed} ({summary.rows_landed:,} rows)\n"
+        f"checks passed     {passed}/{len(summary.check.outcomes)}\n"
+        f"total time        {summary.seconds:.1f} s "
+        + "("
+        + ", ".join(f"{k} {v:.1f}s" for k, v in summary.step_seconds.items())
+        + ")"
+    )
+    if not summary.check.success:
+        raise CheckFailedError(summary.check.suite, summary.check.failed)
+
+
+def main() -> None:
+    """Console entry point: every TideboxError becomes one line on stderr and a non-zero exit."""
+    try:
+        code = app(standalone_mode=False)
+    except TideboxError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Kafka clients made in one place, so that an unreachable broker always reads the same way."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
+
+from tidebox.config import Settings
+from tidebox.errors import KafkaUnavailableError
+
+# kafka-python logs every failed connection attempt at ERROR; tidebox reports them itself.
+logging.getLogger("kafka").setLevel(logging.CRITICAL)
+
+_TIMEOUTS = {"request_timeout_ms": 15000}
+
+
+def _hint(settings: Settings) -> str:
+    if settings.embedded:
+        return "start the embedded broker with 'tidebox up'"
+    return "check bootstrap_servers / TIDEBOX_BOOTSTRAP_SERVERS"
+
+
+def check_reachable(settings: Settings, timeout_s: float = 2.0) -> None:
+    """Fail fast with one clear line when no bootstrap server accepts a TCP connection.
+
+    kafka-python itself only gives up after its full bootstrap timeout (30 s).
+    """
+    for server in settings.kafka_bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout_s):
+                return
+        except (OSError, ValueError):
+            continue
+    raise KafkaUnavailableError(settings.kafka_bootstrap, _hint(settings))
+
+
+def make_admin(settings: Settings) -> KafkaAdminClient:
+    check_reachable(settings)
+    try:
+        return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **_TIMEOUTS)
+    except (KafkaError, OSError) as exc:
+        raise KafkaUnavailableError(settings.kafka_bootstrap, _hint(settings)) from exc
+
+
+def make_producer(settings: Settings, **options: Any) -> KafkaProducer:
+    defaults: dict[str, Any] = {
+        "acks": "all",
+        "linger_ms": 20,
+        "batch_size": 256 * 1024,
+        "enable_idempotence": True,
+    }
+    check_reachable(settings)
+    try:
+        return KafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap, **{**defaults, **_TIMEOUTS, **options}
+        )
+    except (KafkaError, OSError) as exc:
+        raise KafkaUnavailableError(settings.kafka_bootstrap, _hint(settings)) from exc
+
+
+def make_consumer(settings: Settings, **options: Any) -> KafkaConsumer:
+    defaults: dict[str, Any] = {"enable_auto_commit": False, "auto_offset_reset": "earliest"}
+    check_reachable(settings)
+    try:
+        return KafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap, **{**defaults, **_TIMEOUTS, **options}
+        )
+    except (KafkaError, OSError) as exc:
+        raise KafkaUnavailableError(settings.kafka_bootstrap, _hint(settings)) from exc

@@ -1,0 +1,208 @@
+"""Settings: one frozen object, from CLI options, TIDEBOX_* variables, tidebox.yaml and defaults.
+
+Precedence is CLI > environment > tidebox.yaml > defaults. The environment is read only here
+(:func:`read_environment`), so the list of variables below is the complete one:
+
+=============================  ==========================================================
+TIDEBOX_CONFIG                 path of the config file (default ``./tidebox.yaml``)
+TIDEBOX_STATE_DIR              project-local state folder (default ``./.tidebox``)
+TIDEBOX_BOOTSTRAP_SERVERS      use this Kafka instead of starting the embedded broker
+TIDEBOX_KAFKA_PORT             port of the embedded broker (default 9092; +1 is its controller)
+TIDEBOX_BUCKET                 folder acting as the landing bucket (default ``<state>/bucket``)
+TIDEBOX_FLINK_PARALLELISM      default parallelism of Flink jobs (default 1)
+=============================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tidebox.errors import ConfigError
+
+ENV_PREFIX = "TIDEBOX_"
+ENV_FIELDS = {
+    "STATE_DIR": "state_dir",
+    "BOOTSTRAP_SERVERS": "bootstrap_servers",
+    "KAFKA_PORT": "kafka_port",
+    "BUCKET": "bucket",
+    "FLINK_PARALLELISM": "flink_parallelism",
+}
+DEFAULT_CONFIG_FILE = "tidebox.yaml"
+
+# Column types are Flink SQL type names: the job runner uses them verbatim in table DDL,
+# the sink maps them to Arrow types.
+SENSOR_COLUMNS: dict[str, str] = {
+    "device_id": "STRING",
+    "event_time": "TIMESTAMP_LTZ(3)",
+    "temperature": "DOUBLE",
+    "humidity": "DOUBLE",
+    "vibration": "DOUBLE",
+    "battery": "DOUBLE",
+    "is_anomaly": "BOOLEAN",
+    "anomaly_type": "STRING",
+    "anomaly_sensor": "STRING",
+}
+SENSORS = ("temperature", "humidity", "vibration", "battery")
+
+
+def _stats_columns() -> dict[str, str]:
+    columns = {
+        "window_start": "TIMESTAMP(3)",
+        "window_end": "TIMESTAMP(3)",
+        "device_id": "STRING",
+        "readings": "BIGINT",
+    }
+    for sensor in SENSORS:
+        columns[f"{sensor}_count"] = "BIGINT"
+        for stat in ("avg", "min", "max"):
+            columns[f"{sensor}_{stat}"] = "DOUBLE"
+    return columns
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StreamSpec(_Frozen):
+    """A stream (a Kafka topic) and the shape of its JSON records."""
+
+    name: str
+    shards: int = Field(default=1, ge=1, le=1000)
+    retention_hours: float = Field(default=24.0, gt=0)
+    time_field: str | None = None
+    key_field: str | None = None
+    watermark_seconds: float = Field(default=5.0, ge=0)
+    columns: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not value or not all(c.isalnum() or c in "_-." for c in value):
+            raise ValueError(f"stream name '{value}' may hold only letters, digits, _ - .")
+        return value
+
+
+class SuiteSpec(_Frozen):
+    """A Great Expectations suite file under expectations/ and the landed table it checks."""
+
+    name: str
+    table: str
+    file: str | None = None
+
+
+DEFAULT_STREAMS: tuple[StreamSpec, ...] = (
+    StreamSpec(
+        name="sensor_readings",
+        shards=2,
+        time_field="event_time",
+        key_field="device_id",
+        columns=SENSOR_COLUMNS,
+    ),
+    StreamSpec(
+        name="device_stats_1m",
+        shards=2,
+        time_field="window_start",
+        key_field="device_id",
+        columns=_stats_columns(),
+    ),
+)
+DEFAULT_SUITES: tuple[SuiteSpec, ...] = (
+    SuiteSpec(name="sensor_readings", table="sensor_readings"),
+)
+
+
+class Settings(_Frozen):
+    """Everything tidebox needs to know about where things run and what the streams look like."""
+
+    state_dir: Path = Path(".tidebox")
+    bootstrap_servers: str | None = None
+    kafka_port: int = Field(default=9092, ge=1, le=65534)
+    bucket: Path | None = None
+    flink_parallelism: int = Field(default=1, ge=1, le=256)
+    streams: tuple[StreamSpec, ...] = DEFAULT_STREAMS
+    suites: tuple[SuiteSpec, ...] = DEFAULT_SUITES
+
+    @property
+    def embedded(self) -> bool:
+        """True when tidebox runs its own broker (no external Kafka configured)."""
+        return not self.bootstrap_servers
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.bootstrap_servers or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def bucket_path(self) -> Path:
+        return self.bucket if self.bucket is not None else self.state_dir / "bucket"
+
+    def stream(self, name: str) -> StreamSpec | None:
+        """The declared spec of a stream, or None for a stream tidebox knows no schema of."""
+        return next((s for s in self.streams if s.name == name), None)
+
+    def suite(self, name: str) -> SuiteSpec | None:
+        return next((s for s in self.suites if s.name == name), None)
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The TIDEBOX_* settings present in the environment, keyed by settings field name."""
+    env = os.environ if environ is None else environ
+    found = {}
+    for suffix, field in ENV_FIELDS.items():
+        value = env.get(ENV_PREFIX + suffix)
+        if value not in (None, ""):
+            found[field] = value
+    return found
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The raw mapping in a tidebox.yaml; an empty mapping when the file is absent."""
+    if not path.exists():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read: {exc}", source=str(path)) from exc
+    if not isinstance(data, dict):
+        raise ConfigError("top level must be a mapping", source=str(path))
+    return data
+
+
+def _merge_named(defaults: tuple[Any, ...], given: list[Any] | None) -> list[Any]:
+    """Declared streams/suites override defaults of the same name and add new ones."""
+    merged: dict[str, Any] = {item.name: item.model_dump() for item in defaults}
+    for item in given or []:
+        if not isinstance(item, dict) or "name" not in item:
+            raise ConfigError(f"every entry needs a name, got {item!r}")
+        merged[item["name"]] = {**merged.get(item["name"], {}), **item}
+    return list(merged.values())
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    config_path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings from all sources, with CLI ``overrides`` winning over everything."""
+    env_values = read_environment(environ)
+    env = os.environ if environ is None else environ
+    path = Path(config_path or env.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG_FILE)
+    if config_path and not path.exists():
+        raise ConfigError("config file not found", source=str(path))
+    file_values = read_config_file(path)
+
+    values: dict[str, Any] = {**file_values, **env_values}
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    values["streams"] = _merge_named(DEFAULT_STREAMS, file_values.get("streams"))
+    values["suites"] = _merge_named(DEFAULT_SUITES, file_values.get("suites"))
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{where}: {first['msg']}", source=str(path)) from exc

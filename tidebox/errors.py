@@ -1,0 +1,101 @@
+"""The one error root of tidebox.
+
+Every failure a user can cause (bad input, an unreachable broker, a job with a SQL error)
+is raised as a subclass of :class:`TideboxError`. The CLI prints ``str(error)`` on one line
+and exits non-zero; Python callers can catch the subclass and read its fields.
+"""
+
+from __future__ import annotations
+
+
+class TideboxError(Exception):
+    """Root of every error tidebox raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(TideboxError):
+    """The settings (tidebox.yaml, TIDEBOX_* variables or CLI options) are invalid."""
+
+    def __init__(self, message: str, source: str | None = None) -> None:
+        super().__init__(f"{source}: {message}" if source else message)
+        self.source = source
+
+
+class InputFileError(TideboxError):
+    """An input file is missing, unreadable or holds a row tidebox cannot use."""
+
+    def __init__(self, path: str, problem: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {problem}")
+        self.path = path
+        self.problem = problem
+        self.line = line
+
+
+class KafkaUnavailableError(TideboxError):
+    """No Kafka broker answers at the configured address."""
+
+    def __init__(self, bootstrap_servers: str, hint: str = "") -> None:
+        text = f"Kafka is not reachable at {bootstrap_servers}"
+        super().__init__(f"{text} ({hint})" if hint else text)
+        self.bootstrap_servers = bootstrap_servers
+
+
+class StreamNotFoundError(TideboxError):
+    """A command names a stream (Kafka topic) that does not exist."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown stream '{name}' (see 'tidebox stream list')")
+        self.name = name
+
+
+class StreamExistsError(TideboxError):
+    """``stream create`` names a stream that already exists."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"stream '{name}' already exists")
+        self.name = name
+
+
+class RuntimeStartError(TideboxError):
+    """The embedded runtime (Maven fetch, Kafka broker) could not be started."""
+
+
+class JobError(TideboxError):
+    """A Flink job could not be planned or failed while running."""
+
+    def __init__(self, job: str, problem: str) -> None:
+        super().__init__(f"job {job}: {problem}")
+        self.job = job
+        self.problem = problem
+
+
+class TableNotFoundError(TideboxError):
+    """A query or check names a landed table that does not exist."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        listing = ", ".join(known) if known else "none landed yet"
+        super().__init__(f"unknown table '{name}' (landed tables: {listing})")
+        self.name = name
+        self.known = known
+
+
+class QueryError(TideboxError):
+    """DuckDB rejected a query."""
+
+
+class CheckFailedError(TideboxError):
+    """A Great Expectations suite ran and at least one expectation failed."""
+
+    def __init__(self, suite: str, failed: list[str]) -> None:
+        super().__init__(f"suite {suite}: {len(failed)} expectation(s) failed: {', '.join(failed)}")
+        self.suite = suite
+        self.failed = failed

@@ -1,0 +1,129 @@
+"""Streams in the Kinesis Data Streams sense, kept as Kafka topics.
+
+A shard is a partition, a sequence number is an offset, and a record's partition key is its
+Kafka key. Retention is the topic's ``retention.ms``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from kafka import TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from tidebox.clients import make_admin, make_consumer
+from tidebox.config import Settings
+from tidebox.errors import StreamExistsError, StreamNotFoundError, TideboxError
+
+MS_PER_HOUR = 3_600_000
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One shard: the sequence numbers (offsets) it holds now."""
+
+    shard: int
+    earliest: int
+    latest: int
+
+    @property
+    def records(self) -> int:
+        return self.latest - self.earliest
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    name: str
+    retention_hours: float
+    shards: tuple[ShardInfo, ...]
+
+    @property
+    def records(self) -> int:
+        return sum(s.records for s in self.shards)
+
+
+def list_streams(settings: Settings) -> list[str]:
+    """Names of the user streams (internal topics such as __consumer_offsets left out)."""
+    admin = make_admin(settings)
+    try:
+        return sorted(t for t in admin.list_topics() if not t.startswith("__"))
+    finally:
+        admin.close()
+
+
+def create_stream(
+    settings: Settings,
+    name: str,
+    shards: int | None = None,
+    retention_hours: float | None = None,
+) -> StreamInfo:
+    """Create a stream; shards and retention default to its tidebox.yaml spec, else 1 and 24 h."""
+    spec = settings.stream(name)
+    shards = shards if shards is not None else (spec.shards if spec else 1)
+    hours = (
+        retention_hours if retention_hours is not None else (spec.retention_hours if spec else 24.0)
+    )
+    if shards < 1:
+        raise TideboxError(f"stream '{name}': --shards must be at least 1, got {shards}")
+    if hours <= 0:
+        raise TideboxError(f"stream '{name}': --retention-hours must be positive, got {hours}")
+    admin = make_admin(settings)
+    try:
+        topic = NewTopic(
+            name, shards, 1, topic_configs={"retention.ms": str(int(hours * MS_PER_HOUR))}
+        )
+        admin.create_topics([topic])
+    except TopicAlreadyExistsError as exc:
+        raise StreamExistsError(name) from exc
+    finally:
+        admin.close()
+    return describe_stream(settings, name)
+
+
+def ensure_stream(settings: Settings, name: str) -> None:
+    """Create the stream from its spec unless it exists already."""
+    if name not in list_streams(settings):
+        with contextlib.suppress(StreamExistsError):
+            create_stream(settings, name)
+
+
+def delete_stream(settings: Settings, name: str) -> None:
+    admin = make_admin(settings)
+    try:
+        if name not in admin.list_topics():
+            raise StreamNotFoundError(name)
+        admin.delete_topics([name])
+    finally:
+        admin.close()
+
+
+def shard_offsets(settings: Settings, name: str) -> dict[int, tuple[int, int]]:
+    """Per shard, the (earliest, latest) offsets: latest is the offset the next record gets."""
+    consumer = make_consumer(settings)
+    try:
+        partitions = consumer.partitions_for_topic(name)
+        if not partitions:
+            raise StreamNotFoundError(name)
+        tps = [TopicPartition(name, p) for p in sorted(partitions)]
+        first = consumer.beginning_offsets(tps)
+        last = consumer.end_offsets(tps)
+        return {tp.partition: (first[tp], last[tp]) for tp in tps}
+    finally:
+        consumer.close()
+
+
+def describe_stream(settings: Settings, name: str) -> StreamInfo:
+    admin = make_admin(settings)
+    try:
+        if name not in admin.list_topics():
+            raise StreamNotFoundError(name)
+        resource = ConfigResource(ConfigResourceType.TOPIC, name, configs=["retention.ms"])
+        configs = admin.describe_configs([resource])
+    finally:
+        admin.close()
+    retention_ms = int(configs["topic"][name]["retention.ms"]["value"])
+    offsets = shard_offsets(settings, name)
+    shards = tuple(ShardInfo(p, lo, hi) for p, (lo, hi) in sorted(offsets.items()))
+    return StreamInfo(name, retention_ms / MS_PER_HOUR, shards)
