@@ -57,10 +57,10 @@ def reset_demo_streams(settings: Settings) -> None:
         present = [s for s in (SOURCE, STATS) if s in admin.list_topics()]
         if present:
             admin.delete_topics(present)
-        groups = {g[0] if isinstance(g, tuple) else g for g in admin.list_consumer_groups()}
+        groups = {g["group_id"] for g in admin.list_groups()}
         stale = [g for g in (sink_group(SOURCE), sink_group(STATS)) if g in groups]
         if stale:
-            admin.delete_consumer_groups(stale)
+            admin.delete_groups(stale)
     finally:
         admin.close()
     deadline = time.monotonic() + 30

@@ -1,0 +1,40 @@
+# tidebox developer commands. `make help` lists them.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast lint format clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/tidebox: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/tidebox ## Create .venv and install tidebox with its dev tools
+
+demo: install ## Install, then run the whole pipeline once (tidebox demo)
+	$(BIN)/tidebox demo
+
+test: install ## Install, then run the whole test suite (real Kafka, real Flink)
+	$(BIN)/python -m pytest
+
+test-fast: install ## Only the tests that need neither Kafka nor Flink
+	$(BIN)/python -m pytest -m "not integration and not flink"
+
+lint: install ## Ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean: ## Stop the embedded broker and remove the state folder (jars, Kafka data, bucket)
+	-$(BIN)/tidebox down
+	rm -rf .tidebox

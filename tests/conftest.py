@@ -1,0 +1,65 @@
+"""Session fixtures: one real Kafka broker for the whole run, and helpers to use it in isolation.
+
+The broker is tidebox's own embedded one, started on a free port with its jars cached under
+``.tidebox/test`` (fetched with Maven on the first run). Tests that need Kafka take the
+``kafka_settings`` fixture; each uses stream names of its own, so they never see each
+other's records.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tidebox.config import Settings, StreamSpec
+from tidebox.runtime import start_broker, stop_broker
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_STATE = REPO / ".tidebox" / "test"
+
+
+def free_port_pair() -> int:
+    """A port p on 127.0.0.1 such that p and p + 1 are both free (broker and controller)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port >= 65535:
+            continue
+        with socket.socket() as second:
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return int(port)
+    raise RuntimeError("no free port pair found")
+
+
+@pytest.fixture(scope="session")
+def kafka_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings pointing at a real embedded Kafka broker started once for the session."""
+    shutil.rmtree(TEST_STATE / "kafka", ignore_errors=True)
+    settings = Settings(
+        state_dir=TEST_STATE,
+        kafka_port=free_port_pair(),
+        bucket=tmp_path_factory.mktemp("bucket"),
+    )
+    start_broker(settings)
+    try:
+        yield settings
+    finally:
+        stop_broker(settings)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def with_stream(settings: Settings, spec: StreamSpec, **changes: object) -> Settings:
+    """The same settings with one more declared stream (and any other field changed)."""
+    return settings.model_copy(update={"streams": (*settings.streams, spec), **changes})

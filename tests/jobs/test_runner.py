@@ -1,0 +1,112 @@
+"""The shipped windowed job on real Kafka and a real Flink mini-cluster, checked against DuckDB."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import jobs
+from jobs.runner import run_job
+from producers.generate import GenerateSpec, write_dataset
+from producers.replay import replay
+from sinks.runner import run_sink
+from tests.conftest import unique
+from tidebox.config import SENSORS, Settings
+from tidebox.errors import JobError, StreamNotFoundError
+from tidebox.query import run_query
+
+pytestmark = [pytest.mark.integration, pytest.mark.flink, pytest.mark.slow]
+
+JOB = Path(jobs.__file__).parent / "device_stats_1m.sql"
+
+
+def isolated_job(settings: Settings, tmp_path: Path) -> tuple[Settings, Path, str, str]:
+    """The shipped job file with its two streams renamed, so this test owns its streams."""
+    source, sink = unique("readings"), unique("stats")
+    renamed = []
+    for spec in settings.streams:
+        if spec.name == "sensor_readings":
+            renamed.append(spec.model_copy(update={"name": source}))
+        elif spec.name == "device_stats_1m":
+            renamed.append(spec.model_copy(update={"name": sink}))
+    job = tmp_path / "job.sql"
+    job.write_text(
+        JOB.read_text().replace("sensor_readings", source).replace("device_stats_1m", sink)
+    )
+    own = settings.model_copy(update={"streams": tuple(renamed), "bucket": tmp_path / "bucket"})
+    return own, job, source, sink
+
+
+def expected_windows(csv: Path) -> dict[tuple[str, str], dict[str, float]]:
+    """The same 1-minute statistics computed independently by DuckDB over the input file."""
+    stats = ", ".join(
+        f"count({s}) AS {s}_count, avg({s}) AS {s}_avg, min({s}) AS {s}_min, max({s}) AS {s}_max"
+        for s in SENSORS
+    )
+    rows = duckdb.sql(
+        f"""SELECT device_id,
+                   strftime(time_bucket(INTERVAL 1 MINUTE, event_time::TIMESTAMP), '%Y-%m-%d %H:%M')
+                       AS window_start,
+                   count(*) AS readings, {stats}
+            FROM read_csv('{csv}', timestampformat = '%Y-%m-%dT%H:%M:%S.%gZ')
+            GROUP BY ALL"""
+    ).fetchall()
+    columns = ["device_id", "window_start", "readings"] + [
+        f"{s}_{stat}" for s in SENSORS for stat in ("count", "avg", "min", "max")
+    ]
+    result = {}
+    for row in rows:
+        record = dict(zip(columns, row, strict=True))
+        result[(record.pop("device_id"), record.pop("window_start"))] = record
+    return result
+
+
+def test_every_window_equals_an_independent_computation(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    settings, job, source, sink = isolated_job(kafka_settings, tmp_path)
+    data = write_dataset(
+        GenerateSpec(devices=6, hours=0.5, interval_seconds=7, seed=3), tmp_path / "in.csv"
+    )
+    replay(settings, [data.path], source)
+
+    result = run_job(settings, job, bounded=True)
+    expected = expected_windows(data.path)
+    assert result.records_out == {sink: len(expected)}
+
+    run_sink(settings, sink)
+    landed = run_query(
+        settings,
+        f"SELECT *, strftime(window_start, '%Y-%m-%d %H:%M') AS ws FROM {sink}",
+    ).table.to_pylist()
+    assert len(landed) == len(expected)
+    for row in landed:
+        want = expected[(row["device_id"], row["ws"])]
+        assert (row["window_end"] - row["window_start"]).total_seconds() == 60
+        for column, value in want.items():
+            assert math.isclose(row[column], value, rel_tol=1e-9, abs_tol=1e-9), (row, column)
+
+
+def test_a_sql_error_names_the_job_and_the_problem(kafka_settings: Settings, tmp_path: Path) -> None:
+    settings, job, source, sink = isolated_job(kafka_settings, tmp_path)
+    data = write_dataset(GenerateSpec(devices=1, hours=0.01), tmp_path / "in.csv")
+    replay(settings, [data.path], source)
+    job.write_text(job.read_text().replace("GROUP BY", "GROUP BYE"))
+    with pytest.raises(JobError) as failure:
+        run_job(settings, job)
+    assert str(job) in str(failure.value)
+    assert "\n" not in str(failure.value)
+    assert "Encountered" in str(failure.value) or "parse" in str(failure.value).lower()
+
+
+def test_an_unknown_source_stream_is_refused_before_flink_starts(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    settings, job, source, sink = isolated_job(kafka_settings, tmp_path)
+    with pytest.raises(StreamNotFoundError, match=source):
+        run_job(settings, job)
+    with pytest.raises(JobError, match="cannot read the job file"):
+        run_job(settings, tmp_path / "missing.sql")
