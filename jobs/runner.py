@@ -60,7 +60,9 @@ def flink_message(exc: BaseException) -> str:
             break
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     lines = [ln for ln in lines if not ln.startswith(("at ", "Caused by", "py4j", "org.apache"))]
-    return lines[0] if lines else type(exc).__name__
+    if not lines:
+        return type(exc).__name__
+    return re.sub(r"^(.+?\. )\1+", r"\1", lines[0])  # Flink repeats its own prefix
 
 
 def _sink_offsets(settings: Settings, sinks: list[str]) -> dict[str, int]:

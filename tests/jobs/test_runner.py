@@ -90,7 +90,9 @@ def test_every_window_equals_an_independent_computation(
             assert math.isclose(row[column], value, rel_tol=1e-9, abs_tol=1e-9), (row, column)
 
 
-def test_a_sql_error_names_the_job_and_the_problem(kafka_settings: Settings, tmp_path: Path) -> None:
+def test_a_sql_error_names_the_job_and_the_problem(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
     settings, job, source, sink = isolated_job(kafka_settings, tmp_path)
     data = write_dataset(GenerateSpec(devices=1, hours=0.01), tmp_path / "in.csv")
     replay(settings, [data.path], source)

@@ -62,7 +62,10 @@ def test_replay_keeps_event_time_order_per_key_and_sends_each_record_once(
     assert len(seen) == data.rows  # no record twice, none missing
 
     frame = generate_frame(SMALL)
-    expected = {(d, t.strftime("%Y-%m-%dT%H:%M:%S.000Z")) for d, t in zip(frame.device_id, frame.event_time, strict=True)}
+    expected = {
+        (d, t.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+        for d, t in zip(frame.device_id, frame.event_time, strict=True)
+    }
     assert seen == expected
 
     per_key: dict[bytes, list[str]] = defaultdict(list)
@@ -94,7 +97,9 @@ def test_several_files_are_merged_by_event_time(kafka_settings: Settings, tmp_pa
 
 def test_rate_cap_and_speedup_pace_the_replay(kafka_settings: Settings, tmp_path: Path) -> None:
     settings, stream = sensor_stream(kafka_settings, shards=1)
-    data = write_dataset(GenerateSpec(devices=1, hours=0.01, interval_seconds=1), tmp_path / "r.csv")
+    data = write_dataset(
+        GenerateSpec(devices=1, hours=0.01, interval_seconds=1), tmp_path / "r.csv"
+    )
     # 36 readings one second apart: at 20x real time that is 35 s / 20 = 1.75 s
     started = time.monotonic()
     replay(settings, [data.path], stream, ReplayOptions(speedup=20))
@@ -104,9 +109,13 @@ def test_rate_cap_and_speedup_pace_the_replay(kafka_settings: Settings, tmp_path
     assert time.monotonic() - started >= 35 / 30 - 0.05
 
 
-def test_loop_repeats_the_data_later_in_event_time(kafka_settings: Settings, tmp_path: Path) -> None:
+def test_loop_repeats_the_data_later_in_event_time(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
     settings, stream = sensor_stream(kafka_settings, shards=1)
-    data = write_dataset(GenerateSpec(devices=2, hours=0.01, interval_seconds=6), tmp_path / "l.csv")
+    data = write_dataset(
+        GenerateSpec(devices=2, hours=0.01, interval_seconds=6), tmp_path / "l.csv"
+    )
     limit = data.rows * 2 + 3
     result = replay(settings, [data.path], stream, ReplayOptions(loop=True, limit=limit))
     assert result.events == limit

@@ -35,7 +35,9 @@ def counts(settings: Settings, stream: str) -> tuple[int, int]:
     return row["n"], row["u"]
 
 
-def test_landed_rows_equal_replayed_rows_exactly_once(kafka_settings: Settings, tmp_path: Path) -> None:
+def test_landed_rows_equal_replayed_rows_exactly_once(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
     settings, stream = landed_stream(kafka_settings, tmp_path)
     first = write_dataset(GenerateSpec(devices=3, hours=2, interval_seconds=30), tmp_path / "a.csv")
     replay(settings, [first.path], stream)

@@ -107,7 +107,7 @@ def _format_storage(settings: Settings, config: Path, data_dir: Path) -> None:
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
     tool = [_java(), "-cp", _classpath(settings), "kafka.tools.StorageTool"]
     done = subprocess.run(
-        [*tool, "format", "-t", cluster_id, "-c", str(config)],
+        [*tool, "format", f"--cluster-id={cluster_id}", "-c", str(config)],
         capture_output=True,
         text=True,
         check=False,

@@ -1,0 +1,116 @@
+"""Unit tests of tidebox.catalog: which folders under the bucket are landed tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sinks.parquet import ParquetSink
+from tidebox.catalog import find_table, list_tables
+from tidebox.config import DEFAULT_STREAMS, Settings
+from tidebox.errors import TableNotFoundError
+
+SPEC = next(s for s in DEFAULT_STREAMS if s.name == "sensor_readings")
+
+
+def land_readings(bucket: Path) -> ParquetSink:
+    """Three sensor readings over two hours, plus one bad record that goes to _errors."""
+    sink = ParquetSink(bucket, "sensor_readings", SPEC)
+    for offset, stamp in enumerate(["10:00:00", "10:30:00", "11:00:00"]):
+        record = {"device_id": "d-1", "event_time": f"2024-01-01T{stamp}Z", "temperature": 20.0}
+        sink.add(json.dumps(record).encode(), partition=0, offset=offset, timestamp_ms=0)
+    sink.add(b"not json", partition=0, offset=3, timestamp_ms=0)
+    sink.flush()
+    return sink
+
+
+def write_parquet(path: Path, rows: int = 1) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"x": list(range(rows))}), path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(bucket=tmp_path / "bucket", state_dir=tmp_path / "state")
+
+
+def test_no_bucket_means_no_tables(settings: Settings) -> None:
+    assert not settings.bucket_path.exists()
+    assert list_tables(settings) == []
+
+
+def test_landed_streams_are_tables(settings: Settings) -> None:
+    bucket = settings.bucket_path
+    sink = land_readings(bucket)
+    write_parquet(bucket / "device_stats_1m" / "dt=2024-01-01" / "hour=10" / "part.parquet")
+
+    tables = list_tables(settings)
+
+    assert [t.name for t in tables] == ["device_stats_1m", "sensor_readings"]
+    readings = tables[1]
+    assert readings.location == (bucket / "sensor_readings").resolve()
+    assert readings.files == len(sink.counters.files) == 2
+    assert readings.bytes == sum(f.bytes for f in sink.counters.files)
+    assert readings.glob == str(readings.location / "**" / "*.parquet")
+
+
+def test_errors_hidden_and_empty_folders_are_not_tables(settings: Settings) -> None:
+    bucket = settings.bucket_path
+    land_readings(bucket)
+    assert (bucket / "_errors" / "sensor_readings").is_dir()
+    write_parquet(bucket / "_errors" / "stray.parquet")
+    write_parquet(bucket / "_scratch" / "x.parquet")
+    write_parquet(bucket / ".staging" / "x.parquet")
+    (bucket / "empty" / "dt=2024-01-01").mkdir(parents=True)
+    (bucket / "notes").mkdir()
+    (bucket / "notes" / "readme.txt").write_text("not a table")
+    write_parquet(bucket / "loose.parquet")  # a file, not a folder
+
+    assert [t.name for t in list_tables(settings)] == ["sensor_readings"]
+
+
+def test_hidden_temporary_files_are_not_part_of_a_table(settings: Settings) -> None:
+    bucket = settings.bucket_path
+    write_parquet(bucket / "only_temp" / ".part-p000-000000000000-000000000009.parquet")
+    (bucket / "only_temp" / ".part-p000-000000000000-000000000009.parquet.tmp").write_bytes(b"x")
+    write_parquet(bucket / "mixed" / "hour=10" / "part.parquet")
+    write_parquet(bucket / "mixed" / "hour=10" / ".part2.parquet")
+
+    tables = list_tables(settings)
+
+    assert [(t.name, t.files) for t in tables] == [("mixed", 1)]
+    assert tables[0].bytes == (bucket / "mixed" / "hour=10" / "part.parquet").stat().st_size
+
+
+def test_find_table(settings: Settings) -> None:
+    land_readings(settings.bucket_path)
+    table = find_table(settings, "sensor_readings")
+    assert table.name == "sensor_readings"
+    assert table.files == 2
+
+
+def test_find_unknown_table_lists_the_known_ones(settings: Settings) -> None:
+    land_readings(settings.bucket_path)
+    write_parquet(settings.bucket_path / "device_stats_1m" / "part.parquet")
+    with pytest.raises(TableNotFoundError) as info:
+        find_table(settings, "sensor_reading")
+    assert info.value.name == "sensor_reading"
+    assert info.value.known == ["device_stats_1m", "sensor_readings"]
+    assert str(info.value) == (
+        "unknown table 'sensor_reading' (landed tables: device_stats_1m, sensor_readings)"
+    )
+
+
+def test_find_table_in_an_empty_bucket(settings: Settings) -> None:
+    with pytest.raises(TableNotFoundError, match="none landed yet"):
+        find_table(settings, "sensor_readings")
+
+
+def test_errors_folder_is_not_findable(settings: Settings) -> None:
+    land_readings(settings.bucket_path)
+    with pytest.raises(TableNotFoundError):
+        find_table(settings, "_errors")

@@ -1,0 +1,160 @@
+"""The real ``tidebox`` command: bad input gives one clear line and a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from producers.generate import GenerateSpec, write_dataset
+from tests.conftest import TEST_STATE, unique
+from tidebox.config import Settings
+
+TIDEBOX = str(Path(sys.executable).parent / "tidebox")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TIDEBOX_")}
+    return subprocess.run(
+        [TIDEBOX, *args],
+        cwd=cwd,
+        env={**clean, "COLUMNS": "200", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    return {
+        "TIDEBOX_STATE_DIR": str(settings.state_dir),
+        "TIDEBOX_KAFKA_PORT": str(settings.kafka_port),
+        "TIDEBOX_BUCKET": str(settings.bucket_path),
+    }
+
+
+def assert_one_clear_line(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr + done.stdout
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, done.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_help_lists_every_stage(tmp_path: Path) -> None:
+    done = run(["--help"], tmp_path)
+    assert done.returncode == 0
+    for command in (
+        "up",
+        "down",
+        "status",
+        "stream",
+        "generate",
+        "replay",
+        "job",
+        "sink",
+        "query",
+        "check",
+        "demo",
+    ):
+        assert command in done.stdout
+
+
+def test_kafka_not_reachable(tmp_path: Path) -> None:
+    done = run(["--bootstrap-servers", "127.0.0.1:1", "stream", "list"], tmp_path)
+    assert_one_clear_line(done, "Kafka is not reachable at 127.0.0.1:1")
+
+
+def test_a_bad_config_file(tmp_path: Path) -> None:
+    (tmp_path / "tidebox.yaml").write_text("kafka_port: not-a-port\n")
+    assert_one_clear_line(run(["status"], tmp_path), "tidebox.yaml", "kafka_port")
+
+
+def test_generate_writes_the_data_set(tmp_path: Path) -> None:
+    done = run(["generate", "--devices", "2", "--hours", "0.5", "--out", "d/x.parquet"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "d" / "x.parquet").is_file()
+    assert "wrote 360 readings of 2 devices" in done.stdout
+
+
+@pytest.mark.integration
+def test_replay_bad_input(kafka_settings: Settings, tmp_path: Path) -> None:
+    env = env_for(kafka_settings)
+    missing = run(["replay", "nope.csv", "--stream", "sensor_readings"], tmp_path, env)
+    assert_one_clear_line(missing, "nope.csv", "file not found")
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("device_id,event_time,temperature\nd1,2026-01-01T00:00:00Z,1\nd1,noon,2\n")
+    unparseable = run(["replay", str(bad), "--stream", "sensor_readings"], tmp_path, env)
+    assert_one_clear_line(unparseable, "bad.csv:3", "unparseable time", "'noon'")
+
+    good = write_dataset(GenerateSpec(devices=1, hours=0.01), tmp_path / "good.csv")
+    unknown = run(["replay", str(good.path), "--stream", "no_such_stream"], tmp_path, env)
+    assert_one_clear_line(unknown, "unknown stream 'no_such_stream'")
+
+
+@pytest.mark.integration
+def test_stream_commands(kafka_settings: Settings, tmp_path: Path) -> None:
+    env = env_for(kafka_settings)
+    name = unique("cli")
+    created = run(
+        ["stream", "create", name, "--shards", "3", "--retention-hours", "2"], tmp_path, env
+    )
+    assert created.returncode == 0, created.stderr
+    assert "3 shard(s), 2 h" in created.stdout
+    assert name in run(["stream", "list"], tmp_path, env).stdout
+    described = run(["stream", "describe", name], tmp_path, env)
+    assert "retention 2 h, 0 records" in described.stdout
+    assert_one_clear_line(run(["stream", "describe", "nope_x"], tmp_path, env), "unknown stream")
+    assert run(["stream", "delete", name], tmp_path, env).returncode == 0
+
+
+@pytest.mark.integration
+@pytest.mark.flink
+def test_a_job_file_with_a_sql_error(kafka_settings: Settings, tmp_path: Path) -> None:
+    env = env_for(kafka_settings)
+    run(["stream", "create", "sensor_readings"], tmp_path, env)
+    job = tmp_path / "broken.sql"
+    job.write_text("INSERT INTO device_stats_1m SELECT nonsense FROM sensor_readings;")
+    done = run(["job", "run", str(job)], tmp_path, env)
+    assert_one_clear_line(done, "broken.sql", "nonsense")
+
+
+@pytest.mark.integration
+def test_query_and_check_errors_leave_landed_data_alone(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    from tests.expectations.test_landed import corrupt, good_records, land
+
+    settings = kafka_settings.model_copy(update={"bucket": tmp_path / "bucket"})
+    land(settings, "sensor_readings", good_records())
+    land(settings, "broken_copy", corrupt(good_records()))
+    env = env_for(settings)
+
+    count = ["query", "SELECT count(*) AS n FROM sensor_readings", "--format", "csv"]
+    before = run(count, tmp_path, env)
+    assert before.returncode == 0 and before.stdout.splitlines() == ["n", "1800"]
+
+    assert_one_clear_line(
+        run(["query", "SELECT * FROM missing_table"], tmp_path, env), "missing_table"
+    )
+    assert_one_clear_line(run(["query", "SELEKT 1"], tmp_path, env), "syntax error")
+    passed = run(["check", "sensor_readings"], tmp_path, env)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    failed = run(["check", "sensor_readings", "--table", "broken_copy"], tmp_path, env)
+    assert failed.returncode == 1
+    assert "FAIL" in failed.stdout and "3 expectation(s) failed" in failed.stderr
+
+    assert run(count, tmp_path, env).stdout == before.stdout  # nothing landed was lost
+
+
+def test_state_dir_is_shared_with_the_test_session() -> None:
+    # CLI tests lean on the jars the session fixture cached under .tidebox/test
+    assert TEST_STATE.parent.name == ".tidebox" and REPO.is_dir()
