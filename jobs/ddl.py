@@ -51,6 +51,7 @@ def split_statements(text: str) -> list[str]:
         elif text.startswith("/*", i):
             end = text.find("*/", i + 2)
             i = len(text) if end < 0 else end + 2
+            current.append(" ")  # a comment separates tokens
             continue
         elif char == ";":
             statements.append("".join(current).strip())

@@ -34,6 +34,15 @@ def job_name_of(path: Path) -> str:
     return re.sub(r"[^\w-]", "_", path.stem)
 
 
+_SET = re.compile(r"^\s*SET\s+'([^']+)'\s*=\s*'([^']*)'\s*$", re.IGNORECASE)
+# Session settings every job runs with, locally or (through ``render_job_sql``) on a cluster.
+JOB_OPTIONS = {
+    "table.local-time-zone": "UTC",
+    # A partition that receives nothing must not hold back the watermark of the others.
+    "table.exec.source.idle-timeout": "5 s",
+}
+
+
 def _table_env(settings: Settings, job_name: str, parallelism: int) -> Any:
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
@@ -43,9 +52,6 @@ def _table_env(settings: Settings, job_name: str, parallelism: int) -> Any:
     config.set("pipeline.jars", jars)
     config.set("pipeline.name", job_name)
     config.set("parallelism.default", str(parallelism))
-    config.set("table.local-time-zone", "UTC")
-    # A partition that receives nothing must not hold back the watermark of the others.
-    config.set("table.exec.source.idle-timeout", "5 s")
     config.set("rest.bind-address", "127.0.0.1")
     config.set("rest.address", "127.0.0.1")
     return env
@@ -80,6 +86,32 @@ def _prepare_streams(settings: Settings, plan: JobPlan, job: str) -> None:
         raise JobError(job, "the job file has no INSERT INTO statement: nothing would be written")
 
 
+def _read_job(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise JobError(str(path), f"cannot read the job file: {exc.strerror or exc}") from exc
+
+
+def _script(settings: Settings, plan: JobPlan, name: str, bounded: bool) -> list[str]:
+    statements = [f"SET '{k}' = '{v}'" for k, v in JOB_OPTIONS.items()]
+    statements += [table_ddl(s, settings, "source", bounded, name) for s in plan.sources]
+    statements += [table_ddl(s, settings, "sink", bounded, name) for s in plan.sinks]
+    return statements + list(plan.statements)
+
+
+def render_job_sql(settings: Settings, job_file: str | Path, bounded: bool = False) -> str:
+    """The whole job as one SQL script (SET, CREATE TABLE, then the file's statements).
+
+    It is exactly what the local runner executes, and it runs as it is in Flink's SQL client,
+    for example on the docker-compose cluster.
+    """
+    path = Path(job_file)
+    name = job_name_of(path)
+    plan = plan_job(_read_job(path), settings)
+    return ";\n\n".join(_script(settings, plan, name, bounded)) + ";\n"
+
+
 def run_job(
     settings: Settings,
     job_file: str | Path,
@@ -93,11 +125,7 @@ def run_job(
     """
     path = Path(job_file)
     name = job_name or job_name_of(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise JobError(str(path), f"cannot read the job file: {exc.strerror or exc}") from exc
-    plan = plan_job(text, settings)
+    plan = plan_job(_read_job(path), settings)
     _prepare_streams(settings, plan, str(path))
     sinks = [s.name for s in plan.sinks]
     before = _sink_offsets(settings, sinks)
@@ -105,22 +133,20 @@ def run_job(
     env = _table_env(settings, name, parallelism or settings.flink_parallelism)
     started = time.monotonic()
     try:
-        for spec in plan.sources:
-            env.execute_sql(table_ddl(spec, settings, "source", bounded, name))
-        for spec in plan.sinks:
-            env.execute_sql(table_ddl(spec, settings, "sink", bounded, name))
         statement_set = env.create_statement_set()
         inserts = 0
-        for statement in plan.statements:
-            if re.match(r"\s*INSERT\b", statement, re.IGNORECASE):
+        for statement in _script(settings, plan, name, bounded):
+            setting = _SET.match(statement)
+            if setting:  # executeSql() takes no SET: it is the SQL client's session command
+                env.get_config().set(setting.group(1), setting.group(2))
+            elif re.match(r"\s*INSERT\b", statement, re.IGNORECASE):
                 statement_set.add_insert_sql(statement)
                 inserts += 1
             else:
                 env.execute_sql(statement)
         if not inserts:
             raise JobError(str(path), "the job file has no INSERT INTO statement")
-        result = statement_set.execute()
-        _wait(result)
+        _wait(statement_set.execute())
     except JobError:
         raise
     except Exception as exc:  # PyFlink wraps Java errors in many exception types

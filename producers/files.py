@@ -35,7 +35,9 @@ def read_records(path: str | Path) -> pd.DataFrame:
         raise InputFileError(str(path), "file not found")
     try:
         if fmt == "csv":
-            return pd.read_csv(path, dtype={"device_id": "string"}, keep_default_na=True)
+            frame = pd.read_csv(path, dtype={"device_id": "string"}, keep_default_na=True)
+            frame.attrs["lines"] = _csv_record_lines(path, len(frame))
+            return frame
         if fmt == "parquet":
             return pd.read_parquet(path)
         return _read_jsonl(path)
@@ -48,8 +50,19 @@ def read_records(path: str | Path) -> pd.DataFrame:
         raise InputFileError(str(path), f"cannot read {fmt}: {type(exc).__name__}: {exc}") from exc
 
 
+def _csv_record_lines(path: Path, rows: int) -> list[int] | None:
+    """The line number of each CSV record (blank lines are skipped by the reader).
+
+    None when the count does not match, as with quoted values that span lines.
+    """
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        numbers = [n for n, line in enumerate(handle, start=1) if line.strip()]
+    return numbers[1:] if len(numbers) - 1 == rows else None
+
+
 def _read_jsonl(path: Path) -> pd.DataFrame:
     rows = []
+    lines = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -61,11 +74,17 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
             if not isinstance(row, dict):
                 raise InputFileError(str(path), "each line must be a JSON object", line=number)
             rows.append(row)
-    return pd.DataFrame.from_records(rows)
+            lines.append(number)
+    frame = pd.DataFrame.from_records(rows)
+    frame.attrs["lines"] = lines
+    return frame
 
 
-def line_of(path: Path, row_index: int) -> int:
+def line_of(frame: pd.DataFrame, path: Path, row_index: int) -> int:
     """The line number of a record, for error messages (rows of Parquet count from 1)."""
+    lines = frame.attrs.get("lines")
+    if lines is not None and row_index < len(lines):
+        return int(lines[row_index])
     return row_index + _FIRST_LINE[file_format(path)]
 
 
@@ -91,6 +110,6 @@ def parse_times(frame: pd.DataFrame, field: str, path: Path) -> pd.Series:
         index = int(bad.to_numpy().nonzero()[0][0])
         value = raw.iloc[index]
         raise InputFileError(
-            str(path), f"unparseable time in '{field}': {value!r}", line=line_of(path, index)
+            str(path), f"unparseable time in '{field}': {value!r}", line=line_of(frame, path, index)
         )
     return times.astype("datetime64[ms, UTC]")

@@ -65,6 +65,7 @@ class _Pending:
     record: dict[str, Any]
     offset: int
     hour: datetime
+    raw: bytes
 
 
 @dataclass
@@ -118,7 +119,7 @@ class ParquetSink:
         except (ValueError, TypeError) as exc:
             self._bad[partition].append((offset, value, str(exc)))
             return
-        self._batches[partition].append(_Pending(record, offset, hour))
+        self._batches[partition].append(_Pending(record, offset, hour, value))
 
     def buffered(self) -> int:
         return sum(len(b) for b in self._batches.values()) + sum(len(b) for b in self._bad.values())
@@ -131,10 +132,12 @@ class ParquetSink:
             for item in batch:
                 by_hour[item.hour].append(item)
             for hour, items in sorted(by_hour.items()):
-                self._write_parquet(partition, hour, items)
+                table, fitting = self._convert(partition, items)
+                if fitting:
+                    self._write_parquet(partition, hour, fitting, table)
             commit[partition] = max(i.offset for i in batch) + 1
         for partition, bad in self._bad.items():
-            self._write_errors(partition, bad)
+            self._write_errors(partition, sorted(bad))
             commit[partition] = max(commit.get(partition, 0), max(o for o, _, _ in bad) + 1)
         self._batches.clear()
         self._bad.clear()
@@ -144,11 +147,7 @@ class ParquetSink:
     def _hour_of(self, record: dict[str, Any], timestamp_ms: int) -> datetime:
         field_name = self.spec.time_field if self.spec else None
         raw = record.get(field_name) if field_name else None
-        if raw is None:
-            stamp = pd.Timestamp(timestamp_ms, unit="ms", tz="UTC")
-        else:
-            stamp = pd.Timestamp(raw)
-            stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        stamp = to_timestamp(timestamp_ms if raw is None else raw)
         return stamp.floor("h").to_pydatetime().astimezone(UTC)
 
     def _table(self, records: list[dict[str, Any]]) -> pa.Table:
@@ -158,17 +157,33 @@ class ParquetSink:
         for column in self.schema:
             values = [r.get(column.name) for r in records]
             if pa.types.is_timestamp(column.type):
-                parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
-                columns.append(pa.array(parsed, type=column.type))
+                columns.append(pa.array(_timestamps(values), type=column.type))
             else:
                 columns.append(pa.array(values, type=column.type))
         return pa.Table.from_arrays(columns, schema=self.schema)
 
-    def _write_parquet(self, partition: int, hour: datetime, items: list[_Pending]) -> None:
+    def _convert(self, partition: int, items: list[_Pending]) -> tuple[pa.Table, list[_Pending]]:
+        """The batch as an Arrow table; records that do not fit the schema go to the errors."""
+        try:
+            return self._table([i.record for i in items]), items
+        except _CONVERSION_ERRORS:
+            pass  # find the offending records one by one
+        fitting = []
+        for item in items:
+            try:
+                self._table([item.record])
+                fitting.append(item)
+            except _CONVERSION_ERRORS as exc:
+                problem = f"does not fit the schema: {str(exc).splitlines()[0]}"
+                self._bad[partition].append((item.offset, item.raw, problem))
+        return self._table([i.record for i in fitting]), fitting
+
+    def _write_parquet(
+        self, partition: int, hour: datetime, items: list[_Pending], table: pa.Table
+    ) -> None:
         folder = self.root / f"dt={hour:%Y-%m-%d}" / f"hour={hour:%H}"
         first, last = items[0].offset, items[-1].offset
         name = f"part-p{partition:03d}-{first:012d}-{last:012d}.parquet"
-        table = self._table([i.record for i in items])
         path = _write_atomically(folder, name, lambda tmp: pq.write_table(table, tmp))
         size = path.stat().st_size
         self.counters.files.append(LandedFile(path, partition, first, last, len(items), size))
@@ -192,6 +207,36 @@ class ParquetSink:
             self.errors_root, name, lambda tmp: tmp.write_text("\n".join(lines) + "\n")
         )
         self.counters.errors += len(bad)
+
+
+_CONVERSION_ERRORS = (pa.ArrowException, ValueError, TypeError, OverflowError)
+
+
+def _timestamps(values: list[Any]) -> pd.Series:
+    """Many times at once: vectorised for ISO text (the common case), else one by one."""
+    if all(isinstance(v, str) or v is None for v in values):
+        parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
+        return parsed.dt.floor("ms")
+    return pd.Series([None if v is None else to_timestamp(v) for v in values], dtype=object)
+
+
+def to_timestamp(value: Any) -> pd.Timestamp:
+    """A UTC timestamp truncated to milliseconds, from ISO-8601 text or epoch milliseconds.
+
+    Naive text is read as UTC. Raises ValueError for anything else.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, int | float):
+        stamp = pd.Timestamp(value, unit="ms", tz="UTC")
+    elif isinstance(value, str):
+        stamp = pd.Timestamp(value)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    else:
+        raise ValueError(f"not a time: {value!r}")
+    if stamp is pd.NaT:
+        raise ValueError(f"not a time: {value!r}")
+    return stamp.floor("ms")
 
 
 def _write_atomically(folder: Path, name: str, write: Any) -> Path:

@@ -19,12 +19,12 @@ from tidebox.errors import TableNotFoundError
 class LandedTable:
     name: str
     location: Path
-    files: int
+    paths: tuple[Path, ...]
     bytes: int
 
     @property
-    def glob(self) -> str:
-        return str(self.location / "**" / "*.parquet")
+    def files(self) -> int:
+        return len(self.paths)
 
 
 def _is_visible(path: Path) -> bool:
@@ -40,10 +40,10 @@ def list_tables(settings: Settings) -> list[LandedTable]:
     for folder in sorted(p for p in bucket.iterdir() if p.is_dir()):
         if folder.name.startswith((".", "_")) or folder.name == ERRORS_FOLDER:
             continue
-        files = [f for f in folder.rglob("*.parquet") if _is_visible(f)]
+        files = sorted(f.resolve() for f in folder.rglob("*.parquet") if _is_visible(f))
         if files:
             size = sum(f.stat().st_size for f in files)
-            tables.append(LandedTable(folder.name, folder.resolve(), len(files), size))
+            tables.append(LandedTable(folder.name, folder.resolve(), tuple(files), size))
     return tables
 
 

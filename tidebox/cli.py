@@ -262,6 +262,18 @@ def job_run(
     out.print(f"job {result.job} finished in {result.seconds:.1f} s: {written or 'no output'}")
 
 
+@job_app.command("sql")
+def job_sql(
+    ctx: typer.Context,
+    job_file: Path,
+    bounded: bool = typer.Option(False, "--bounded/--continuous"),
+) -> None:
+    """Print the job as one SQL script (table DDL included) for Flink's SQL client."""
+    from jobs.runner import render_job_sql
+
+    sys.stdout.write(render_job_sql(settings_of(ctx), job_file, bounded))
+
+
 # -- sinks --------------------------------------------------------------------------------------
 @sink_app.command("run")
 def sink_run(

@@ -166,8 +166,13 @@ def read_config_file(path: Path) -> dict[str, Any]:
         return {}
     try:
         data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read: {exc}", source=str(path)) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", source=str(path)) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"cannot read: invalid YAML{where}: {problem}", source=str(path)) from exc
     if not isinstance(data, dict):
         raise ConfigError("top level must be a mapping", source=str(path))
     return data
@@ -191,18 +196,26 @@ def load_settings(
     """Build the settings from all sources, with CLI ``overrides`` winning over everything."""
     env_values = read_environment(environ)
     env = os.environ if environ is None else environ
-    path = Path(config_path or env.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG_FILE)
-    if config_path and not path.exists():
+    named = config_path or env.get(ENV_PREFIX + "CONFIG")
+    path = Path(named or DEFAULT_CONFIG_FILE)
+    if named and not path.exists():
         raise ConfigError("config file not found", source=str(path))
     file_values = read_config_file(path)
+    cli_values = {k: v for k, v in (overrides or {}).items() if v is not None}
 
-    values: dict[str, Any] = {**file_values, **env_values}
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    values: dict[str, Any] = {**file_values, **env_values, **cli_values}
     values["streams"] = _merge_named(DEFAULT_STREAMS, file_values.get("streams"))
     values["suites"] = _merge_named(DEFAULT_SUITES, file_values.get("suites"))
     try:
         return Settings(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{where}: {first['msg']}", source=str(path)) from exc
+        if field in cli_values:
+            source = "command line"
+        elif field in env_values:
+            source = ENV_PREFIX + {v: k for k, v in ENV_FIELDS.items()}[field]
+        else:
+            source = str(path)
+        raise ConfigError(f"{where}: {first['msg']}", source=source) from exc

@@ -1,4 +1,4 @@
-"""The shipped suite against landed Parquet: it passes on good data and fails on a corrupted copy."""
+"""The shipped suite on landed Parquet: it passes on good data, fails on a corrupted copy."""
 
 from __future__ import annotations
 

@@ -51,11 +51,6 @@ def test_a_file_of_only_comments_has_no_statements() -> None:
     assert split_statements("-- nothing here;\n/* nor; here */\n") == []
 
 
-@pytest.mark.xfail(
-    reason="split_statements deletes a /* */ comment without leaving whitespace, so "
-    "'a/* c */FROM' becomes 'aFROM' (SQL treats a comment as a token separator)",
-    strict=True,
-)
 def test_block_comment_between_tokens_keeps_them_apart() -> None:
     [statement] = split_statements("SELECT a/* c */FROM t")
     assert statement.split() == ["SELECT", "a", "FROM", "t"]

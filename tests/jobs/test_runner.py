@@ -93,7 +93,7 @@ def test_every_window_equals_an_independent_computation(
 def test_a_sql_error_names_the_job_and_the_problem(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    settings, job, source, sink = isolated_job(kafka_settings, tmp_path)
+    settings, job, source, _sink = isolated_job(kafka_settings, tmp_path)
     data = write_dataset(GenerateSpec(devices=1, hours=0.01), tmp_path / "in.csv")
     replay(settings, [data.path], source)
     job.write_text(job.read_text().replace("GROUP BY", "GROUP BYE"))
@@ -107,7 +107,7 @@ def test_a_sql_error_names_the_job_and_the_problem(
 def test_an_unknown_source_stream_is_refused_before_flink_starts(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    settings, job, source, sink = isolated_job(kafka_settings, tmp_path)
+    settings, job, source, _sink = isolated_job(kafka_settings, tmp_path)
     with pytest.raises(StreamNotFoundError, match=source):
         run_job(settings, job)
     with pytest.raises(JobError, match="cannot read the job file"):

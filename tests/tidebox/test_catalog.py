@@ -55,7 +55,7 @@ def test_landed_streams_are_tables(settings: Settings) -> None:
     assert readings.location == (bucket / "sensor_readings").resolve()
     assert readings.files == len(sink.counters.files) == 2
     assert readings.bytes == sum(f.bytes for f in sink.counters.files)
-    assert readings.glob == str(readings.location / "**" / "*.parquet")
+    assert set(readings.paths) == {f.path.resolve() for f in sink.counters.files}
 
 
 def test_errors_hidden_and_empty_folders_are_not_tables(settings: Settings) -> None:

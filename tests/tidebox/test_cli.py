@@ -1,4 +1,4 @@
-"""The real ``tidebox`` command: bad input gives one clear line and a non-zero exit, no traceback."""
+"""The real ``tidebox`` command: bad input gives one clear line and a non-zero exit."""
 
 from __future__ import annotations
 

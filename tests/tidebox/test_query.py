@@ -7,7 +7,6 @@ import os
 from datetime import date, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -78,9 +77,7 @@ def test_landed_columns_keep_their_types(settings: Settings) -> None:
     table = run_query(settings, "SELECT * FROM sensor_readings ORDER BY event_time").table
     # DuckDB hands back TIMESTAMPTZ as microseconds in its session time zone: same instants.
     assert pa.types.is_timestamp(table.schema.field("event_time").type)
-    assert table.column("event_time").to_pylist() == [
-        datetime.fromisoformat(t) for t in TIMES
-    ]
+    assert table.column("event_time").to_pylist() == [datetime.fromisoformat(t) for t in TIMES]
     assert table.schema.field("temperature").type == pa.float64()
     assert table.column("device_id").to_pylist() == ["d-1", "d-2", "d-1"]
 
@@ -138,12 +135,6 @@ def test_empty_sql(settings: Settings, sql: str) -> None:
     assert query_error(settings, sql) == "empty query"
 
 
-@pytest.mark.xfail(
-    reason="the catalog skips hidden files (temporaries written aside) but the DuckDB view "
-    "reads <table>/**/*.parquet, whose glob also matches dot-files, so their rows are queried",
-    raises=AssertionError,
-    strict=True,
-)
 def test_hidden_parquet_files_are_not_queried(settings: Settings) -> None:
     hidden = settings.bucket_path / "sensor_readings" / "dt=2024-01-01" / "hour=10" / ".x.parquet"
     write_parquet(hidden, pq.read_table(next(hidden.parent.glob("part-*.parquet"))))
@@ -151,13 +142,6 @@ def test_hidden_parquet_files_are_not_queried(settings: Settings) -> None:
     assert result.table.to_pylist() == [{"n": 3}]
 
 
-@pytest.mark.xfail(
-    reason="connect() creates the views outside run_query's try block, so a DuckDB error while "
-    "binding a view (here a corrupt Parquet file) escapes as a raw duckdb exception, not a "
-    "QueryError, and breaks every query, even ones that do not use that table",
-    raises=duckdb.Error,
-    strict=True,
-)
 def test_corrupt_parquet_file_gives_a_query_error(settings: Settings) -> None:
     broken = settings.bucket_path / "broken" / "part.parquet"
     broken.parent.mkdir(parents=True)
@@ -165,12 +149,6 @@ def test_corrupt_parquet_file_gives_a_query_error(settings: Settings) -> None:
     query_error(settings, "SELECT * FROM broken")
 
 
-@pytest.mark.xfail(
-    reason="connect() pastes the table glob into SQL inside '...' without escaping quotes, so "
-    "a bucket path holding an apostrophe is a DuckDB syntax error",
-    raises=duckdb.Error,
-    strict=True,
-)
 def test_bucket_path_with_an_apostrophe(tmp_path: Path) -> None:
     settings = Settings(bucket=tmp_path / "o'brien" / "bucket", state_dir=tmp_path)
     land_readings(settings.bucket_path)
