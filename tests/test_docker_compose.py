@@ -40,3 +40,15 @@ def test_compose_config_is_valid() -> None:
         [*client, "-f", str(COMPOSE), "config", "--quiet"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_compose_flink_loads_the_pinned_connector() -> None:
+    from tidebox.runtime.maven import pom_path
+
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    pom = pom_path("flink-connectors.xml").read_text()
+    version = pom.split("<artifactId>flink-sql-connector-kafka</artifactId>")[1]
+    version = version.split("<version>")[1].split("</version>")[0]
+    for name in ("jobmanager", "taskmanager"):
+        mounts = services[name]["volumes"]
+        assert any(f"flink-sql-connector-kafka-{version}.jar:/opt/flink/lib/" in m for m in mounts)

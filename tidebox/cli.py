@@ -83,6 +83,17 @@ def up(ctx: typer.Context) -> None:
 
 
 @app.command()
+def jars(ctx: typer.Context) -> None:
+    """Fetch the Kafka broker and Flink connector jars with Maven (up does it on first use)."""
+    from tidebox.runtime import flink_connector_jars, kafka_broker_jars
+
+    state = settings_of(ctx).state_dir
+    with err.status("fetching jars with Maven..."):
+        fetched = [*kafka_broker_jars(state), *flink_connector_jars(state)]
+    out.print(f"{len(fetched)} jars in {state / 'jars'}")
+
+
+@app.command()
 def down(ctx: typer.Context) -> None:
     """Stop the embedded Kafka broker; its data stays for the next 'up'."""
     from tidebox.runtime import stop_broker

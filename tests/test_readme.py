@@ -1,0 +1,96 @@
+"""What README.md shows users is run here: quickstart, tour, Python and YAML examples."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_STATE, free_port_pair
+from tidebox.config import load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text()
+TIDEBOX = str(Path(sys.executable).parent / "tidebox")
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README, re.S)
+
+
+def section(title: str) -> str:
+    return README.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_quickstart_is_two_make_commands_and_ci_runs_the_second() -> None:
+    quickstart = re.findall(r"```bash\n(.*?)```", section("Quickstart"), re.S)[0]
+    commands = [line.split("#")[0].strip() for line in quickstart.strip().splitlines()]
+    assert commands == ["make demo", "make test"]
+    makefile = (REPO / "Makefile").read_text()
+    assert re.search(r"^demo: install .*\n\t\$\(BIN\)/tidebox demo$", makefile, re.M)
+    assert re.search(r"^test: install .*\n\t\$\(BIN\)/python -m pytest$", makefile, re.M)
+    assert re.search(r"^help:", makefile, re.M)
+    ci = [ln for ln in (REPO / ".ci" / "run").read_text().splitlines() if ln and ln[0] != "#"]
+    assert ci[-1] == "make test"
+
+
+def test_yaml_example_is_a_valid_config(tmp_path: Path) -> None:
+    [example] = blocks("yaml")
+    config = tmp_path / "tidebox.yaml"
+    config.write_text(example)
+    settings = load_settings(config_path=config, environ={})
+    events = settings.stream("machine_events")
+    assert events is not None and events.columns["rpm"] == "DOUBLE"
+    readings = settings.stream("sensor_readings")
+    assert readings is not None and readings.shards == 4 and readings.columns
+
+
+def test_environment_table_names_every_variable() -> None:
+    from tidebox.config import ENV_FIELDS
+
+    for suffix in [*ENV_FIELDS, "CONFIG"]:
+        assert f"`TIDEBOX_{suffix}`" in section("Configuration")
+
+
+@pytest.mark.integration
+@pytest.mark.flink
+@pytest.mark.slow
+def test_the_tour_runs_as_written(tmp_path: Path) -> None:
+    """Each tour command, in order, on a broker of its own started by the tour's `tidebox up`."""
+    tour = re.findall(r"```bash\n(.*?)```", section("A tour, command by command"), re.S)[0]
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "jars").symlink_to(TEST_STATE / "jars")
+    (tmp_path / "jobs").symlink_to(REPO / "jobs")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TIDEBOX_")}
+    env = {
+        **clean,
+        "TIDEBOX_STATE_DIR": str(state),
+        "TIDEBOX_KAFKA_PORT": str(free_port_pair()),
+        "COLUMNS": "200",
+    }
+    outputs = {}
+    try:
+        for line in tour.strip().splitlines():
+            assert line.startswith("tidebox "), line
+            command = line.replace("tidebox", TIDEBOX, 1)
+            done = subprocess.run(
+                command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True
+            )
+            assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
+            outputs[line.split()[1]] = done.stdout
+        assert outputs["query"].count("dev-00") == 5
+        assert "FAIL" not in outputs["check"]
+
+        [python] = blocks("python")
+        done = subprocess.run(
+            [sys.executable, "-c", python], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        assert "1800" in done.stdout  # 5 devices x 1 h x one reading per 10 s
+    finally:
+        subprocess.run([TIDEBOX, "down"], cwd=tmp_path, env=env, capture_output=True)
