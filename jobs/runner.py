@@ -16,6 +16,7 @@ from jobs.ddl import JobPlan, plan_job, table_ddl
 from tidebox.config import Settings
 from tidebox.errors import JobError, StreamNotFoundError
 from tidebox.runtime.maven import flink_connector_jars
+from tidebox.signals import StopRequest
 from tidebox.streams import ensure_stream, list_streams, shard_offsets
 
 
@@ -25,6 +26,7 @@ class JobResult:
 
     job: str
     bounded: bool
+    stopped: bool
     seconds: float
     sources: tuple[str, ...]
     records_out: dict[str, int]
@@ -121,7 +123,7 @@ def run_job(
 ) -> JobResult:
     """Run a job file to completion (bounded: up to the offsets present at start) or until stopped.
 
-    A continuous run returns when the job is cancelled or interrupted (Ctrl-C cancels it).
+    SIGINT (Ctrl-C) or SIGTERM cancels the job and returns a result with ``stopped`` set.
     """
     path = Path(job_file)
     name = job_name or job_name_of(path)
@@ -146,7 +148,7 @@ def run_job(
                 env.execute_sql(statement)
         if not inserts:
             raise JobError(str(path), "the job file has no INSERT INTO statement")
-        _wait(statement_set.execute())
+        stopped = _wait(statement_set.execute())
     except JobError:
         raise
     except Exception as exc:  # PyFlink wraps Java errors in many exception types
@@ -155,18 +157,31 @@ def run_job(
     return JobResult(
         job=name,
         bounded=bounded,
+        stopped=stopped,
         seconds=time.monotonic() - started,
         sources=tuple(s.name for s in plan.sources),
         records_out={s: after[s] - before[s] for s in sinks},
     )
 
 
-def _wait(result: Any) -> None:
-    """Block until the job ends; on Ctrl-C cancel it instead of leaving it running."""
-    try:
+_TERMINAL = ("FINISHED", "FAILED", "CANCELED", "SUSPENDED")
+
+
+def _wait(result: Any) -> bool:
+    """Block until the job ends, or cancel it on SIGINT/SIGTERM; True if it was stopped.
+
+    The job's status is polled rather than waited on, so that a signal never lands inside a
+    blocking call into the JVM.
+    """
+    client = result.get_job_client()
+    if client is None:
         result.wait()
-    except KeyboardInterrupt:
-        client = result.get_job_client()
-        if client is not None:
-            client.cancel().result()
-        raise
+        return False
+    with StopRequest().installed() as stop:
+        while client.get_job_status().result().name not in _TERMINAL:
+            if stop.requested:
+                client.cancel().result()
+                return True
+            time.sleep(0.2)
+    result.wait()  # raises the job's failure, if it failed
+    return False

@@ -6,13 +6,9 @@ the offsets they hold, so a sink stopped at any moment restarts where the landed
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType
 
 from kafka import OffsetAndMetadata, TopicPartition
 
@@ -20,6 +16,7 @@ from sinks.parquet import LandedFile, ParquetSink
 from tidebox.clients import make_consumer
 from tidebox.config import Settings
 from tidebox.errors import StreamNotFoundError, TideboxError
+from tidebox.signals import StopRequest
 
 DEFAULT_BATCH_RECORDS = 100_000
 DEFAULT_FLUSH_SECONDS = 60.0
@@ -53,7 +50,7 @@ def run_sink(
         raise TideboxError("batch size and flush interval must be positive")
     sink = ParquetSink(settings.bucket_path, stream, settings.stream(stream))
     consumer = make_consumer(settings, group_id=sink_group(stream), max_poll_records=5000)
-    stop = _StopFlag()
+    stop = StopRequest()
     started = time.monotonic()
     try:
         partitions = consumer.partitions_for_topic(stream)
@@ -111,27 +108,3 @@ def _flush_and_commit(consumer: object, sink: ParquetSink, stream: str) -> None:
             TopicPartition(stream, p): OffsetAndMetadata(o, "", -1) for p, o in commit.items()
         }
         consumer.commit(offsets)  # type: ignore[attr-defined]
-
-
-class _StopFlag:
-    """Turns SIGTERM and SIGINT into a request to flush and stop at the next poll."""
-
-    def __init__(self) -> None:
-        self.requested = False
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.requested = True
-
-    @contextmanager
-    def installed(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
-            yield  # signal handlers can only be set from the main thread
-            return
-        previous = {
-            sig: signal.signal(sig, self._handle) for sig in (signal.SIGTERM, signal.SIGINT)
-        }
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)

@@ -270,7 +270,8 @@ def job_run(
     with err.status(f"running {job_file} on a local Flink mini-cluster..."):
         result = run_job(settings_of(ctx), job_file, bounded, parallelism, name)
     written = ", ".join(f"{n:,} records to {s}" for s, n in result.records_out.items())
-    out.print(f"job {result.job} finished in {result.seconds:.1f} s: {written or 'no output'}")
+    ended = "was stopped after" if result.stopped else "finished in"
+    out.print(f"job {result.job} {ended} {result.seconds:.1f} s: {written or 'no output'}")
 
 
 @job_app.command("sql")

@@ -1,0 +1,114 @@
+"""Continuous mode: a job and a sink that keep up with records arriving after they started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import jobs
+from producers.generate import GenerateSpec, write_dataset
+from producers.replay import replay
+from tests.conftest import unique
+from tidebox.config import Settings
+from tidebox.streams import create_stream, describe_stream
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TIDEBOX = str(Path(sys.executable).parent / "tidebox")
+
+
+def start(args: list[str], settings: Settings, cwd: Path) -> subprocess.Popen[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TIDEBOX_")}
+    env = {
+        **clean,
+        "TIDEBOX_STATE_DIR": str(settings.state_dir),
+        "TIDEBOX_KAFKA_PORT": str(settings.kafka_port),
+        "TIDEBOX_BUCKET": str(settings.bucket_path),
+    }
+    return subprocess.Popen(
+        [TIDEBOX, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition: object, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return True
+        time.sleep(0.5)
+    return False
+
+
+@pytest.mark.flink
+def test_a_continuous_job_processes_records_that_arrive_later(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    source, sink = unique("live_readings"), unique("live_stats")
+    job = tmp_path / "live.sql"
+    shipped = (Path(jobs.__file__).parent / "device_stats_1m.sql").read_text()
+    job.write_text(shipped.replace("sensor_readings", source).replace("device_stats_1m", sink))
+    specs = []
+    for spec in kafka_settings.streams:
+        if spec.name in ("sensor_readings", "device_stats_1m"):
+            new = source if spec.name == "sensor_readings" else sink
+            specs.append(spec.model_copy(update={"name": new}))
+    settings = kafka_settings.model_copy(update={"streams": tuple(specs)})
+    (tmp_path / "tidebox.yaml").write_text(
+        "streams:\n" + "".join(f"  - {s.model_dump_json()}\n" for s in specs)
+    )
+    create_stream(settings, source)
+
+    running = start(["job", "run", str(job), "--continuous"], settings, tmp_path)
+    try:
+        time.sleep(3)
+        assert running.poll() is None, running.communicate()
+        data = write_dataset(GenerateSpec(devices=2, hours=0.2), tmp_path / "late.csv")
+        replay(settings, [data.path], source)  # sent while the job runs
+        # all windows but the last per device close (the watermark trails the newest reading)
+        assert wait_for(lambda: describe_stream(settings, sink).records >= 2 * 11, 90)
+        assert running.poll() is None  # still running: continuous
+    finally:
+        running.send_signal(signal.SIGINT)
+        out, err = running.communicate(timeout=60)
+    assert running.returncode == 0, err
+    assert "Traceback" not in err
+    assert "job live was stopped after" in out and f"records to {sink}" in out
+
+
+def test_a_continuous_sink_lands_new_records_and_flushes_on_sigterm(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    base = kafka_settings.stream("sensor_readings")
+    assert base is not None
+    stream = unique("live_landing")
+    spec = base.model_copy(update={"name": stream})
+    settings = kafka_settings.model_copy(
+        update={"streams": (*kafka_settings.streams, spec), "bucket": tmp_path / "bucket"}
+    )
+    (tmp_path / "tidebox.yaml").write_text(f"streams:\n  - {spec.model_dump_json()}\n")
+    create_stream(settings, stream)
+    running = start(["sink", "run", "--stream", stream, "--flush-seconds", "1"], settings, tmp_path)
+    try:
+        first = write_dataset(GenerateSpec(devices=2, hours=0.1), tmp_path / "a.csv")
+        replay(settings, [first.path], stream)
+        folder = settings.bucket_path / stream
+        assert wait_for(lambda: len(list(folder.rglob("*.parquet"))) >= 1, 60)
+        second = write_dataset(GenerateSpec(devices=3, hours=0.1, seed=9), tmp_path / "b.csv")
+        replay(settings, [second.path], stream)
+        time.sleep(0.5)
+    finally:
+        running.send_signal(signal.SIGTERM)
+        out, err = running.communicate(timeout=60)
+    assert running.returncode == 0, err
+    assert f"landed {first.rows + second.rows:,} rows" in out
