@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.ddl import JobPlan, plan_job, table_ddl
+from jobs.loopback import bind_loopback_server_to_localhost
 from tidebox.config import Settings
 from tidebox.errors import JobError, StreamNotFoundError
 from tidebox.runtime.maven import flink_connector_jars
@@ -36,6 +37,14 @@ def job_name_of(path: Path) -> str:
     return re.sub(r"[^\w-]", "_", path.stem)
 
 
+# Every server the local mini-cluster opens (RPC, blob server, REST) listens on loopback only.
+LOCALHOST_OPTIONS = (
+    "jobmanager.bind-host",
+    "taskmanager.bind-host",
+    "taskmanager.host",
+    "rest.bind-address",
+    "rest.address",
+)
 _SET = re.compile(r"^\s*SET\s+'([^']+)'\s*=\s*'([^']*)'\s*$", re.IGNORECASE)
 # Session settings every job runs with, locally or (through ``render_job_sql``) on a cluster.
 JOB_OPTIONS = {
@@ -48,14 +57,15 @@ JOB_OPTIONS = {
 def _table_env(settings: Settings, job_name: str, parallelism: int) -> Any:
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
+    bind_loopback_server_to_localhost()
     jars = ";".join(p.resolve().as_uri() for p in flink_connector_jars(settings.state_dir))
     env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     config = env.get_config()
     config.set("pipeline.jars", jars)
     config.set("pipeline.name", job_name)
     config.set("parallelism.default", str(parallelism))
-    config.set("rest.bind-address", "127.0.0.1")
-    config.set("rest.address", "127.0.0.1")
+    for option in LOCALHOST_OPTIONS:
+        config.set(option, "127.0.0.1")
     return env
 
 
@@ -164,7 +174,15 @@ def run_job(
     )
 
 
-_TERMINAL = ("FINISHED", "FAILED", "CANCELED", "SUSPENDED")
+_TERMINAL = ("FINISHED", "FAILED", "CANCELED", "SUSPENDED", "GONE")
+
+
+def _job_status(client: Any) -> str:
+    """The job's status name; GONE once the per-job mini-cluster has shut down after it."""
+    try:
+        return str(client.get_job_status().result().name)
+    except Exception:  # py4j raises its own error types for a cluster that has stopped
+        return "GONE"
 
 
 def _wait(result: Any) -> bool:
@@ -178,7 +196,7 @@ def _wait(result: Any) -> bool:
         result.wait()
         return False
     with StopRequest().installed() as stop:
-        while client.get_job_status().result().name not in _TERMINAL:
+        while _job_status(client) not in _TERMINAL:
             if stop.requested:
                 client.cancel().result()
                 return True

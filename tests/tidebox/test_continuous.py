@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,6 +41,33 @@ def start(args: list[str], settings: Settings, cwd: Path) -> subprocess.Popen[st
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def process_tree(pid: int) -> set[int]:
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = Path(f"/proc/{parent}/task/{parent}/children")
+        if children.exists():
+            found = {int(c) for c in children.read_text().split()}
+            frontier.extend(found - tree)
+            tree |= found
+    return tree
+
+
+def open_ports_not_on_loopback(pid: int) -> list[str]:
+    """Listening TCP sockets of a process tree bound to anything but 127.0.0.1 / ::1."""
+    if shutil.which("ss") is None:
+        pytest.skip("ss (iproute2) is not installed")
+    pids = process_tree(pid)
+    listing = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout
+    wrong = []
+    for line in listing.splitlines():
+        owners = {int(p) for p in re.findall(r"pid=(\d+)", line)}
+        local = line.split()[3]
+        if owners & pids and not local.startswith(("127.0.0.1:", "[::ffff:127.0.0.1]:", "[::1]:")):
+            wrong.append(local)
+    return wrong
 
 
 def wait_for(condition: object, seconds: float) -> bool:
@@ -78,6 +107,7 @@ def test_a_continuous_job_processes_records_that_arrive_later(
         # all windows but the last per device close (the watermark trails the newest reading)
         assert wait_for(lambda: describe_stream(settings, sink).records >= 2 * 11, 90)
         assert running.poll() is None  # still running: continuous
+        assert open_ports_not_on_loopback(running.pid) == []
     finally:
         running.send_signal(signal.SIGINT)
         out, err = running.communicate(timeout=60)
