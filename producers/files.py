@@ -36,7 +36,7 @@ def read_records(path: str | Path) -> pd.DataFrame:
     try:
         if fmt == "csv":
             frame = pd.read_csv(path, dtype={"device_id": "string"}, keep_default_na=True)
-            frame.attrs["lines"] = _csv_record_lines(path, len(frame))
+            frame.attrs["lines"] = _csv_record_lines(path, len(frame))  # for error messages
             return frame
         if fmt == "parquet":
             return pd.read_parquet(path)

@@ -7,8 +7,6 @@ UTC; the Kafka record timestamp is that event time too, and the Kafka key is the
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -16,14 +14,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pandas as pd
 from kafka.errors import KafkaError
+from kafka.partitioner.default import murmur2
 
 from producers.files import parse_times, read_records
 from tidebox.clients import make_producer
 from tidebox.config import Settings
 from tidebox.errors import InputFileError, KafkaUnavailableError, TideboxError
-from tidebox.streams import ensure_stream, list_streams
+from tidebox.streams import ensure_stream, list_streams, shard_offsets
 
 TIME_FIELD_GUESSES = ("event_time", "timestamp", "time", "ts")
 
@@ -77,7 +77,9 @@ def load_merged(paths: Sequence[str | Path], time_field: str | None) -> tuple[pd
         field = field or guess_time_field(frame) or ""
         if not field:
             raise InputFileError(str(path), "no time field found: name one with --time-field")
-        frame = frame.assign(**{field: parse_times(frame, field, path)})
+        times = parse_times(frame, field, path)
+        frame.attrs.clear()  # line numbers are only for errors; pandas deep-copies attrs
+        frame = frame.assign(**{field: times})
         frame["__file"] = order
         frames.append(frame)
     merged = pd.concat(frames, ignore_index=True, sort=False)
@@ -85,33 +87,55 @@ def load_merged(paths: Sequence[str | Path], time_field: str | None) -> tuple[pd
     return merged.reset_index(drop=True), field
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return format_time(value)
-    return value
-
-
-def format_time(ts: pd.Timestamp) -> str:
-    """ISO-8601 UTC with milliseconds and a Z, as Flink's JSON format reads TIMESTAMP_LTZ."""
-    return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+def _json_column(column: pd.Series) -> list[Any]:
+    """A column as JSON-ready Python values: times as ISO-8601 text, missing values as None."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column):
+        utc = pd.to_datetime(column, utc=True)
+        text = utc.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.slice(0, 23) + "Z"
+        return text.where(utc.notna(), None).tolist()
+    values = column.tolist()
+    if column.dtype == object or not column.notna().all():
+        missing = column.isna().tolist()
+        return [None if gone else v for v, gone in zip(values, missing, strict=True)]
+    return values
 
 
 def encode_records(
     frame: pd.DataFrame, time_field: str, key_field: str | None
 ) -> Iterator[tuple[bytes | None, bytes, int]]:
-    """(key, JSON value, event time in ms) for each row, in frame order."""
-    stamps = frame[time_field]
-    epoch_ms = (stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
-    records = frame.to_dict("records")
-    for row, ms in zip(records, epoch_ms.tolist(), strict=True):
-        value = {k: _clean(v) for k, v in row.items()}
-        key = value.get(key_field) if key_field else None
+    """(key, JSON value, event time in ms) for each row, in frame order.
+
+    Columns are converted once, column by column; orjson then writes each row exactly
+    (floats round-trip, NaN and missing values become null).
+    """
+    names = [str(c) for c in frame.columns]
+    columns = [_json_column(frame[c]) for c in frame.columns]
+    epoch_ms = (frame[time_field] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
+    key_index = names.index(key_field) if key_field in names else None
+    for row, ms in zip(zip(*columns, strict=True), epoch_ms.tolist(), strict=True):
+        key = None if key_index is None else row[key_index]
         encoded_key = None if key is None else str(key).encode()
-        yield encoded_key, json.dumps(value, separators=(",", ":")).encode(), int(ms)
+        yield encoded_key, orjson.dumps(dict(zip(names, row, strict=True))), int(ms)
+
+
+class _KeyPartitioner:
+    """Kafka's default key-to-partition mapping (murmur2), cached per key.
+
+    kafka-python computes it in pure Python for every record; a fleet has few keys.
+    """
+
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        self.cache: dict[bytes, int] = {}
+
+    def __call__(self, key: bytes | None) -> int | None:
+        if key is None:
+            return None
+        found = self.cache.get(key)
+        if found is None:
+            found = (murmur2(key) & 0x7FFFFFFF) % self.partitions
+            self.cache[key] = found
+        return found
 
 
 def replay(
@@ -141,6 +165,7 @@ def replay(
             )
         ensure_stream(settings, stream)
 
+    partition_of = _KeyPartitioner(len(shard_offsets(settings, stream)))
     producer = make_producer(settings)
     span = frame[time_field].iloc[-1] - frame[time_field].iloc[0] if len(frame) else pd.Timedelta(0)
     step = pd.Timedelta(seconds=1) + span
@@ -159,7 +184,13 @@ def replay(
                     break
                 first_ms = event_ms if first_ms is None else first_ms
                 _pace(options, started, sent, event_ms - first_ms)
-                producer.send(stream, key=key, value=value, timestamp_ms=event_ms)
+                producer.send(
+                    stream,
+                    key=key,
+                    value=value,
+                    timestamp_ms=event_ms,
+                    partition=partition_of(key),
+                )
                 last_ms = event_ms
                 sent += 1
                 if progress and sent % 1000 == 0:

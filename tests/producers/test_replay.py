@@ -67,6 +67,14 @@ def test_replay_keeps_event_time_order_per_key_and_sends_each_record_once(
         for d, t in zip(frame.device_id, frame.event_time, strict=True)
     }
     assert seen == expected
+    exact = {
+        (d, t.strftime("%Y-%m-%dT%H:%M:%S.000Z")): (temp, anomaly)
+        for d, t, temp, anomaly in zip(
+            frame.device_id, frame.event_time, frame.temperature, frame.anomaly_type, strict=True
+        )
+    }
+    for _, _, v, _ in records:  # values arrive exactly, missing ones as null
+        assert (v["temperature"], v["anomaly_type"]) == exact[(v["device_id"], v["event_time"])]
 
     per_key: dict[bytes, list[str]] = defaultdict(list)
     partition_of: dict[bytes, set[int]] = defaultdict(set)
