@@ -14,7 +14,7 @@ from typing import Any
 
 from jobs.ddl import JobPlan, plan_job, table_ddl
 from jobs.loopback import bind_loopback_server_to_localhost
-from tidebox.config import Settings
+from tidebox.config import JobSpec, Settings
 from tidebox.errors import JobError, StreamNotFoundError
 from tidebox.runtime.maven import flink_connector_jars
 from tidebox.signals import StopRequest
@@ -35,6 +35,15 @@ class JobResult:
 
 def job_name_of(path: Path) -> str:
     return re.sub(r"[^\w-]", "_", path.stem)
+
+
+def resolve_job(settings: Settings, job: str | Path) -> tuple[Path, JobSpec | None]:
+    """A job file path, or the name of a job declared in tidebox.yaml (a file path wins)."""
+    path = Path(job)
+    spec = settings.job(str(job))
+    if spec is not None and not path.is_file():
+        return Path(spec.file), spec
+    return path, None
 
 
 # Every server the local mini-cluster opens (RPC, blob server, REST) listens on loopback only.

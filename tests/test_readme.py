@@ -47,6 +47,12 @@ def test_yaml_example_is_a_valid_config(tmp_path: Path) -> None:
     assert events is not None and events.columns["rpm"] == "DOUBLE"
     readings = settings.stream("sensor_readings")
     assert readings is not None and readings.shards == 4 and readings.columns
+    job = settings.job("machine_rpm_1m")
+    assert job is not None and job.parallelism == 2
+    assert settings.job("device_stats_1m") is not None  # built-ins stay
+    sink = settings.sink("machine_events")
+    assert sink is not None and sink.stream == "machine_events" and sink.flush_seconds == 30
+    assert [t.name for t in settings.tables] == ["sites"]
 
 
 def test_environment_table_names_every_variable() -> None:

@@ -32,19 +32,38 @@ def _is_visible(path: Path) -> bool:
     return not path.name.startswith(".")
 
 
-def list_tables(settings: Settings) -> list[LandedTable]:
-    bucket = settings.bucket_path
-    if not bucket.is_dir():
-        return []
+def _table(name: str, location: Path, files: list[Path]) -> LandedTable:
+    paths = tuple(sorted(f.resolve() for f in files if _is_visible(f)))
+    return LandedTable(name, location.resolve(), paths, sum(f.stat().st_size for f in paths))
+
+
+def _declared(settings: Settings) -> list[LandedTable]:
+    """Tables declared in tidebox.yaml: a folder (every Parquet file below it) or a glob."""
     tables = []
-    for folder in sorted(p for p in bucket.iterdir() if p.is_dir()):
-        if folder.name.startswith((".", "_")) or folder.name == ERRORS_FOLDER:
-            continue
-        files = sorted(f.resolve() for f in folder.rglob("*.parquet") if _is_visible(f))
-        if files:
-            size = sum(f.stat().st_size for f in files)
-            tables.append(LandedTable(folder.name, folder.resolve(), tuple(files), size))
+    for spec in settings.tables:
+        location = Path(spec.location)
+        if location.is_dir():
+            files = list(location.rglob("*.parquet"))
+        else:
+            anchor = Path(location.anchor or ".")
+            files = [f for f in anchor.glob(str(location.relative_to(anchor))) if f.is_file()]
+            location = location.parent
+        tables.append(_table(spec.name, location, files))
     return tables
+
+
+def list_tables(settings: Settings) -> list[LandedTable]:
+    """Landed streams (folders of the bucket holding Parquet) and declared tables, by name."""
+    bucket = settings.bucket_path
+    tables = {t.name: t for t in _declared(settings) if t.paths}
+    if bucket.is_dir():
+        for folder in sorted(p for p in bucket.iterdir() if p.is_dir()):
+            if folder.name.startswith((".", "_")) or folder.name == ERRORS_FOLDER:
+                continue
+            landed = _table(folder.name, folder, list(folder.rglob("*.parquet")))
+            if landed.paths:
+                tables.setdefault(landed.name, landed)
+    return [tables[name] for name in sorted(tables)]
 
 
 def find_table(settings: Settings, name: str) -> LandedTable:

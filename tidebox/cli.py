@@ -257,18 +257,26 @@ def _progress() -> Progress:
 @job_app.command("run")
 def job_run(
     ctx: typer.Context,
-    job_file: Path,
-    bounded: bool = typer.Option(
-        True, "--bounded/--continuous", help="Stop at the offsets present at start, or run on."
+    job: str = typer.Argument(..., help="A job file, or the name of a job in tidebox.yaml."),
+    bounded: bool | None = typer.Option(
+        None,
+        "--bounded/--continuous",
+        help="Stop at the offsets present at start (default), or run until Ctrl-C.",
     ),
     parallelism: int | None = typer.Option(None, "--parallelism", min=1),
     name: str | None = typer.Option(None, "--name", help="Job name (default: file name)."),
 ) -> None:
-    """Run a Flink SQL job file on the local Flink mini-cluster."""
-    from jobs.runner import run_job
+    """Run a Flink SQL job on the local Flink mini-cluster."""
+    from jobs.runner import resolve_job, run_job
 
-    with err.status(f"running {job_file} on a local Flink mini-cluster..."):
-        result = run_job(settings_of(ctx), job_file, bounded, parallelism, name)
+    settings = settings_of(ctx)
+    path, spec = resolve_job(settings, job)
+    if bounded is None:
+        bounded = spec.bounded if spec else True
+    parallelism = parallelism or (spec.parallelism if spec else None)
+    name = name or (spec.name if spec else None)
+    with err.status(f"running {path} on a local Flink mini-cluster..."):
+        result = run_job(settings, path, bounded, parallelism, name)
     written = ", ".join(f"{n:,} records to {s}" for s, n in result.records_out.items())
     ended = "was stopped after" if result.stopped else "finished in"
     out.print(f"job {result.job} {ended} {result.seconds:.1f} s: {written or 'no output'}")
@@ -290,17 +298,31 @@ def job_sql(
 @sink_app.command("run")
 def sink_run(
     ctx: typer.Context,
-    stream: str = typer.Option(..., "--stream", help="Stream to land."),
+    name: str | None = typer.Argument(None, help="A sink declared in tidebox.yaml."),
+    stream: str | None = typer.Option(None, "--stream", help="Stream to land."),
     until_caught_up: bool = typer.Option(
         False, "--until-caught-up", help="Stop once the records present at start are landed."
     ),
-    batch_records: int = typer.Option(100_000, "--batch-records", min=1),
-    flush_seconds: float = typer.Option(60.0, "--flush-seconds"),
+    batch_records: int | None = typer.Option(None, "--batch-records", min=1),
+    flush_seconds: float | None = typer.Option(None, "--flush-seconds"),
 ) -> None:
     """Land a stream as Parquet under <bucket>/<stream>/dt=.../hour=.../ (Ctrl-C flushes)."""
-    from sinks.runner import run_sink
+    from sinks.runner import DEFAULT_BATCH_RECORDS, DEFAULT_FLUSH_SECONDS, run_sink
 
-    result = run_sink(settings_of(ctx), stream, until_caught_up, batch_records, flush_seconds)
+    settings = settings_of(ctx)
+    spec = settings.sink(name) if name else None
+    if name and spec is None:
+        raise TideboxError(f"unknown sink '{name}': declare it in tidebox.yaml or use --stream")
+    target = stream or (spec.stream if spec else None)
+    if target is None:
+        raise TideboxError("name a sink or a stream: tidebox sink run NAME | --stream STREAM")
+    result = run_sink(
+        settings,
+        target,
+        until_caught_up,
+        batch_records or (spec.batch_records if spec else DEFAULT_BATCH_RECORDS),
+        flush_seconds or (spec.flush_seconds if spec else DEFAULT_FLUSH_SECONDS),
+    )
     out.print(
         f"landed {result.rows_landed:,} rows of {result.stream} in {len(result.files)} file(s)"
         + (f", {result.errors} record(s) to the error output" if result.errors else "")

@@ -96,6 +96,35 @@ class SuiteSpec(_Frozen):
     file: str | None = None
 
 
+class JobSpec(_Frozen):
+    """A named Flink SQL job: ``tidebox job run NAME`` runs its file."""
+
+    name: str
+    file: str
+    parallelism: int | None = Field(default=None, ge=1, le=256)
+    bounded: bool = True
+
+
+class SinkSpec(_Frozen):
+    """A named landing of one stream: ``tidebox sink run NAME``."""
+
+    name: str
+    stream: str
+    batch_records: int = Field(default=100_000, ge=1)
+    flush_seconds: float = Field(default=60.0, gt=0)
+
+
+class TableSpec(_Frozen):
+    """Parquet files that are not a landed stream, queryable by name (a folder or a glob)."""
+
+    name: str
+    location: str
+
+
+def _shipped_job(name: str) -> str:
+    return str(Path(__file__).resolve().parent.parent / "jobs" / f"{name}.sql")
+
+
 DEFAULT_STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="sensor_readings",
@@ -115,6 +144,13 @@ DEFAULT_STREAMS: tuple[StreamSpec, ...] = (
 DEFAULT_SUITES: tuple[SuiteSpec, ...] = (
     SuiteSpec(name="sensor_readings", table="sensor_readings"),
 )
+DEFAULT_JOBS: tuple[JobSpec, ...] = (
+    JobSpec(name="device_stats_1m", file=_shipped_job("device_stats_1m")),
+)
+DEFAULT_SINKS: tuple[SinkSpec, ...] = (
+    SinkSpec(name="sensor_readings", stream="sensor_readings"),
+    SinkSpec(name="device_stats_1m", stream="device_stats_1m"),
+)
 
 
 class Settings(_Frozen):
@@ -126,6 +162,9 @@ class Settings(_Frozen):
     bucket: Path | None = None
     flink_parallelism: int = Field(default=1, ge=1, le=256)
     streams: tuple[StreamSpec, ...] = DEFAULT_STREAMS
+    jobs: tuple[JobSpec, ...] = DEFAULT_JOBS
+    sinks: tuple[SinkSpec, ...] = DEFAULT_SINKS
+    tables: tuple[TableSpec, ...] = ()
     suites: tuple[SuiteSpec, ...] = DEFAULT_SUITES
 
     @property
@@ -147,6 +186,22 @@ class Settings(_Frozen):
 
     def suite(self, name: str) -> SuiteSpec | None:
         return next((s for s in self.suites if s.name == name), None)
+
+    def job(self, name: str) -> JobSpec | None:
+        return next((j for j in self.jobs if j.name == name), None)
+
+    def sink(self, name: str) -> SinkSpec | None:
+        return next((s for s in self.sinks if s.name == name), None)
+
+
+# Sections of tidebox.yaml that list named entries, merged with the built-in ones by name.
+NAMED_SECTIONS: dict[str, tuple[Any, ...]] = {
+    "streams": DEFAULT_STREAMS,
+    "jobs": DEFAULT_JOBS,
+    "sinks": DEFAULT_SINKS,
+    "tables": (),
+    "suites": DEFAULT_SUITES,
+}
 
 
 def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -204,8 +259,8 @@ def load_settings(
     cli_values = {k: v for k, v in (overrides or {}).items() if v is not None}
 
     values: dict[str, Any] = {**file_values, **env_values, **cli_values}
-    values["streams"] = _merge_named(DEFAULT_STREAMS, file_values.get("streams"))
-    values["suites"] = _merge_named(DEFAULT_SUITES, file_values.get("suites"))
+    for key, defaults in NAMED_SECTIONS.items():
+        values[key] = _merge_named(defaults, file_values.get(key))
     try:
         return Settings(**values)
     except ValidationError as exc:

@@ -180,3 +180,14 @@ def test_stream_without_columns_cannot_be_declared() -> None:
     spec = StreamSpec(name="loose")
     with pytest.raises(ValueError, match="loose"):
         table_ddl(spec, with_streams(spec), "source", bounded=False, job_name="j")
+
+
+def test_a_declared_job_name_resolves_to_its_file(tmp_path: Path) -> None:
+    from jobs.runner import resolve_job
+
+    settings = Settings()
+    path, spec = resolve_job(settings, "device_stats_1m")
+    assert spec is not None and path == JOB_FILE.resolve()
+    own = tmp_path / "device_stats_1m"
+    own.write_text("INSERT INTO x SELECT 1")
+    assert resolve_job(settings, own) == (own, None)  # a file path wins over a name

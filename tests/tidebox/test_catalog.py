@@ -114,3 +114,31 @@ def test_errors_folder_is_not_findable(settings: Settings) -> None:
     land_readings(settings.bucket_path)
     with pytest.raises(TableNotFoundError):
         find_table(settings, "_errors")
+
+
+def test_tables_declared_in_the_config_are_listed(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tidebox.config import TableSpec
+
+    folder = tmp_path / "reference"
+    (folder / "sub").mkdir(parents=True)
+    pq.write_table(pa.table({"device_id": ["dev-001"], "site": ["north"]}), folder / "a.parquet")
+    pq.write_table(
+        pa.table({"device_id": ["dev-002"], "site": ["south"]}), folder / "sub" / "b.parquet"
+    )
+    settings = Settings(
+        state_dir=tmp_path,
+        bucket=tmp_path / "bucket",
+        tables=(
+            TableSpec(name="sites", location=str(folder)),
+            TableSpec(name="sites_top", location=str(folder / "*.parquet")),
+        ),
+    )
+    tables = {t.name: t for t in list_tables(settings)}
+    assert tables["sites"].files == 2 and tables["sites_top"].files == 1
+    from tidebox.query import run_query
+
+    rows = run_query(settings, "SELECT site FROM sites ORDER BY site").table.to_pylist()
+    assert rows == [{"site": "north"}, {"site": "south"}]

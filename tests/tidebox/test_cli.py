@@ -158,3 +158,21 @@ def test_query_and_check_errors_leave_landed_data_alone(
 def test_state_dir_is_shared_with_the_test_session() -> None:
     # CLI tests lean on the jars the session fixture cached under .tidebox/test
     assert TEST_STATE.parent.name == ".tidebox" and REPO.is_dir()
+
+
+@pytest.mark.integration
+def test_an_external_kafka_is_used_and_none_is_started(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    external = {"TIDEBOX_BOOTSTRAP_SERVERS": kafka_settings.kafka_bootstrap}
+    up = run(["up"], tmp_path, external)
+    assert up.returncode == 0 and "nothing to start" in up.stdout
+    assert not (tmp_path / ".tidebox" / "kafka").exists()  # no broker of ours was prepared
+    status = run(["status"], tmp_path, external)
+    assert status.returncode == 0 and "(external)" in status.stdout and "running" in status.stdout
+    assert run(["stream", "list"], tmp_path, external).returncode == 0
+
+
+def test_sink_run_needs_a_known_sink_or_a_stream(tmp_path: Path) -> None:
+    assert_one_clear_line(run(["sink", "run"], tmp_path), "name a sink or a stream")
+    assert_one_clear_line(run(["sink", "run", "nope"], tmp_path), "unknown sink 'nope'")
