@@ -150,3 +150,26 @@ def test_bad_input_is_reported_before_anything_is_sent(
     with pytest.raises(TideboxError, match="--rate must be positive"):
         replay(settings, [bad], stream, ReplayOptions(rate=0))
     assert stream not in list_streams(settings)  # failed before the stream was even made
+
+
+def test_time_and_key_fields_can_be_named(kafka_settings: Settings, tmp_path: Path) -> None:
+    from tidebox.streams import create_stream
+
+    stream = unique("machines")
+    create_stream(kafka_settings, stream, shards=2)  # undeclared: no schema, no defaults
+    data = tmp_path / "machines.jsonl"
+    data.write_text(
+        '{"machine": "press-2", "ts": 1767225605000, "rpm": 1200.5}\n'
+        '{"machine": "press-1", "ts": 1767225600000, "rpm": 980.0}\n'
+        '{"machine": "press-1", "ts": 1767225610000, "rpm": null}\n'
+    )
+    options = ReplayOptions(time_field="ts", key_field="machine")
+    assert replay(kafka_settings, [data], stream, options).events == 3
+    records = sorted(read_back(kafka_settings, stream), key=lambda r: r[3])
+    assert [(r[1], r[2]["ts"], r[2]["rpm"]) for r in records] == [
+        (b"press-1", "2026-01-01T00:00:00.000Z", 980.0),
+        (b"press-2", "2026-01-01T00:00:05.000Z", 1200.5),
+        (b"press-1", "2026-01-01T00:00:10.000Z", None),
+    ]
+    with pytest.raises(InputFileError, match="no key field 'owner'"):
+        replay(kafka_settings, [data], stream, ReplayOptions(time_field="ts", key_field="owner"))
