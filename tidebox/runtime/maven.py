@@ -25,6 +25,7 @@ def fetch_jars(pom_name: str, dest: Path, transitive: bool = True) -> list[Path]
     a temporary folder first and are renamed into place, so an interrupted fetch never leaves
     a half-filled cache behind.
     """
+    dest = dest.resolve()  # Maven resolves relative paths against the pom's folder, not ours
     pom = pom_path(pom_name)
     digest = hashlib.sha256(pom.read_bytes()).hexdigest()[:16]
     marker = dest / MARKER

@@ -38,3 +38,14 @@ def test_the_shipped_poms_pin_the_versions_the_readme_names() -> None:
     flink = maven.pom_path("flink-connectors.xml").read_text()
     assert "<kafka.version>4." in kafka
     assert "<version>5.0.0-2.2</version>" in flink
+
+
+@pytest.mark.slow
+def test_a_relative_state_folder_is_relative_to_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default state folder is './.tidebox': Maven must fill it, not one beside the pom."""
+    monkeypatch.chdir(tmp_path)
+    jars = maven.flink_connector_jars(Path(".tidebox"))
+    assert [j.name for j in jars] == ["flink-sql-connector-kafka-5.0.0-2.2.jar"]
+    assert jars[0].parent == tmp_path / ".tidebox" / "jars" / "flink"
