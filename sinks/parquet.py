@@ -3,8 +3,10 @@
 The contract follows Quix Streams' sinks: ``add()`` per record, ``flush()`` at commit time,
 batches kept per source partition. Files are named after the partition and the offset range
 they hold (``part-p<partition>-<first>-<last>.parquet``) and appear atomically (written aside,
-then renamed), so the files themselves record how far each partition has landed: a sink that
-restarts skips what is already on disk and never lands a record twice.
+then renamed). After the files of a flush, a progress record per partition
+(``_progress/<stream>/p<partition>.json``) says where the next flush starts; a sink that
+restarts resumes there and first deletes any file a flush wrote without recording it, so a
+record is never landed twice nor lost.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tidebox.config import StreamSpec
 
 FILE_PATTERN = re.compile(r"^part-p(\d+)-(\d+)-(\d+)\.parquet$")
 ERRORS_FOLDER = "_errors"
+PROGRESS_FOLDER = "_progress"
 
 
 def arrow_type(sql_type: str) -> pa.DataType:
@@ -83,6 +86,7 @@ class ParquetSink:
         self.stream = stream
         self.root = bucket / stream
         self.errors_root = bucket / ERRORS_FOLDER / stream
+        self.progress_root = bucket / PROGRESS_FOLDER / stream
         self.spec = spec
         self.schema = (
             pa.schema([(c, arrow_type(t)) for c, t in spec.columns.items()])
@@ -95,17 +99,33 @@ class ParquetSink:
 
     # -- progress recorded on disk ------------------------------------------------------------
     def landed_offsets(self) -> dict[int, int]:
-        """Per source partition, the last offset already landed (in data or error files)."""
+        """Per source partition, the next offset to land, as the last complete flush left it."""
         landed: dict[int, int] = {}
-        for root, suffix in ((self.root, ".parquet"), (self.errors_root, ".jsonl")):
+        if self.progress_root.exists():
+            for path in self.progress_root.glob("p*.json"):
+                state = json.loads(path.read_text())
+                landed[int(state["partition"])] = int(state["next_offset"])
+        return landed
+
+    def discard_incomplete(self, partition: int, start: int) -> list[Path]:
+        """Delete the files of a flush that never completed: those starting at ``start`` or later.
+
+        A flush writes its files, then its progress record; files past the recorded progress
+        were written by a flush that died before recording it, and will be written again.
+        """
+        removed = []
+        for root in (self.root, self.errors_root):
             if not root.exists():
                 continue
-            for path in root.rglob(f"part-p*{suffix}"):
+            for path in root.rglob(f".part-p{partition:03d}-*.tmp"):  # a write cut short
+                path.unlink()
+                removed.append(path)
+            for path in root.rglob(f"part-p{partition:03d}-*"):
                 match = FILE_PATTERN.match(path.name.replace(".jsonl", ".parquet"))
-                if match:
-                    partition, last = int(match.group(1)), int(match.group(3))
-                    landed[partition] = max(landed.get(partition, -1), last)
-        return landed
+                if match and int(match.group(2)) >= start:
+                    path.unlink()
+                    removed.append(path)
+        return removed
 
     # -- the sink contract --------------------------------------------------------------------
     def add(self, value: bytes, partition: int, offset: int, timestamp_ms: int) -> None:
@@ -125,7 +145,20 @@ class ParquetSink:
         return sum(len(b) for b in self._batches.values()) + sum(len(b) for b in self._bad.values())
 
     def flush(self) -> dict[int, int]:
-        """Write every buffered batch; return, per partition, the next offset to consume."""
+        """Land every buffered batch, then record the progress; return the next offsets.
+
+        Only once this returns is the batch durable: the caller commits offsets to Kafka after.
+        """
+        commit = self._write_files()
+        for partition, next_offset in sorted(commit.items()):
+            record = json.dumps({"partition": partition, "next_offset": next_offset})
+            name = f"p{partition:03d}.json"
+            _write_atomically(
+                self.progress_root, name, lambda tmp, text=record: tmp.write_text(text)
+            )
+        return commit
+
+    def _write_files(self) -> dict[int, int]:
         commit: dict[int, int] = {}
         for partition, batch in self._batches.items():
             by_hour: dict[datetime, list[_Pending]] = defaultdict(list)

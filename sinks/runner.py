@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kafka import OffsetAndMetadata, TopicPartition
+from kafka import KafkaConsumer, OffsetAndMetadata, TopicPartition
 
 from sinks.parquet import LandedFile, ParquetSink
 from tidebox.clients import make_consumer
@@ -91,20 +91,24 @@ def run_sink(
     )
 
 
-def _seek_past_landed(consumer: object, sink: ParquetSink, tps: list[TopicPartition]) -> None:
-    """Start each partition after whichever is further: the committed offset or the landed files."""
+def _seek_past_landed(
+    consumer: KafkaConsumer, sink: ParquetSink, tps: list[TopicPartition]
+) -> None:
+    """Start each partition where landing stopped: the recorded progress or the committed offset,
+    whichever is further, after removing files of a flush that did not complete."""
     landed = sink.landed_offsets()
-    beginning = consumer.beginning_offsets(tps)  # type: ignore[attr-defined]
+    beginning = consumer.beginning_offsets(tps)
     for tp in tps:
-        committed = consumer.committed(tp)  # type: ignore[attr-defined]
-        start = max(committed or 0, landed.get(tp.partition, -1) + 1, beginning[tp])
-        consumer.seek(tp, start)  # type: ignore[attr-defined]
+        committed = consumer.committed(tp)
+        start = max(committed or 0, landed.get(tp.partition, 0), beginning[tp])
+        sink.discard_incomplete(tp.partition, start)
+        consumer.seek(tp, start)
 
 
-def _flush_and_commit(consumer: object, sink: ParquetSink, stream: str) -> None:
+def _flush_and_commit(consumer: KafkaConsumer, sink: ParquetSink, stream: str) -> None:
     commit = sink.flush()
     if commit:
         offsets = {
             TopicPartition(stream, p): OffsetAndMetadata(o, "", -1) for p, o in commit.items()
         }
-        consumer.commit(offsets)  # type: ignore[attr-defined]
+        consumer.commit(offsets)

@@ -37,8 +37,12 @@ def reading(event_time: str | None, device: str = "d-001", **extra: Any) -> byte
 
 
 def files_under(root: Path) -> list[str]:
-    """Every file below root, as sorted paths relative to it."""
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    """Every landed file below root (progress records left out), as sorted relative paths."""
+    return sorted(
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and "_progress" not in p.parts
+    )
 
 
 def part(partition: int, first: int, last: int) -> str:
@@ -209,20 +213,54 @@ def test_partitioning_falls_back_to_the_kafka_timestamp(bucket: Path, sink: Parq
 # -- progress on disk ----------------------------------------------------------------------------
 
 
-def test_landed_offsets_are_read_back_from_file_names(bucket: Path, sink: ParquetSink) -> None:
+def test_landed_offsets_are_the_recorded_next_offsets(bucket: Path, sink: ParquetSink) -> None:
     assert sink.landed_offsets() == {}
     fill_two_partitions_two_hours(sink)
     sink.flush()
-    assert ParquetSink(bucket, STREAM, SPEC).landed_offsets() == {0: 12, 1: 4}
+    assert ParquetSink(bucket, STREAM, SPEC).landed_offsets() == {0: 13, 1: 5}
+    assert files_under(bucket / "_progress" / STREAM) == []  # progress is not landed data
+    assert sorted(p.name for p in (bucket / "_progress" / STREAM).iterdir()) == [
+        "p000.json",
+        "p001.json",
+    ]
 
 
-def test_landed_offsets_ignore_other_files(bucket: Path, sink: ParquetSink) -> None:
-    sink.add(reading("2024-01-01T10:00:00Z"), partition=0, offset=7, timestamp_ms=0)
+def test_a_flush_that_died_before_recording_progress_is_redone_exactly(
+    bucket: Path, sink: ParquetSink
+) -> None:
+    """Files written by a flush that never recorded its progress are removed and rewritten."""
+    for offset in range(10):
+        sink.add(
+            reading(f"2024-01-01T10:00:{offset:02d}Z"), partition=0, offset=offset, timestamp_ms=0
+        )
     sink.flush()
-    folder = bucket / STREAM / "dt=2024-01-01" / "hour=10"
-    (folder / f".{part(0, 50, 99)}.tmp").write_bytes(b"partial")
-    (folder / "notes.parquet").write_bytes(b"")
-    assert sink.landed_offsets() == {0: 7}
+    for offset in range(10, 20):  # this flush dies after its files, before its progress
+        hour = 10 if offset % 2 else 11  # out of event-time order across two hours
+        sink.add(
+            reading(f"2024-01-01T{hour}:00:{offset:02d}Z"),
+            partition=0,
+            offset=offset,
+            timestamp_ms=0,
+        )
+    sink._write_files()
+
+    restarted = ParquetSink(bucket, STREAM, SPEC)
+    start = restarted.landed_offsets()[0]
+    assert start == 10
+    removed = restarted.discard_incomplete(0, start)
+    assert len(removed) == 2 and not any(part(0, 0, 9) in str(p) for p in removed)
+    for first, last in ((10, 14), (15, 19)):  # redelivered in other batch sizes
+        for offset in range(first, last + 1):
+            hour = 10 if offset % 2 else 11
+            restarted.add(
+                reading(f"2024-01-01T{hour}:00:{offset:02d}Z"),
+                partition=0,
+                offset=offset,
+                timestamp_ms=0,
+            )
+        restarted.flush()
+    landed = pq.read_table(bucket / STREAM).column("event_time").to_pylist()
+    assert len(landed) == len(set(landed)) == 20
 
 
 # -- records that cannot be landed ---------------------------------------------------------------
@@ -256,7 +294,7 @@ def test_bad_records_go_to_the_error_folder(bucket: Path, sink: ParquetSink) -> 
     ]
     assert all(e["error"] for e in lines)
     assert files_under(bucket / STREAM) == [f"dt=2024-01-01/hour=10/{part(0, 6, 6)}"]
-    assert ParquetSink(bucket, STREAM, SPEC).landed_offsets() == {0: 7, 1: 9}
+    assert ParquetSink(bucket, STREAM, SPEC).landed_offsets() == {0: 8, 1: 10}
 
 
 def test_unparseable_time_goes_to_the_error_folder(bucket: Path, sink: ParquetSink) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from producers.generate import GenerateSpec, write_dataset
 from producers.replay import replay
+from sinks.parquet import ParquetSink
 from sinks.runner import run_sink, sink_group
 from tests.conftest import unique, with_stream
 from tidebox.clients import make_admin
@@ -97,3 +98,46 @@ def test_records_that_are_not_json_go_to_the_error_output(
 def test_an_unknown_stream_is_a_clear_error(kafka_settings: Settings) -> None:
     with pytest.raises(StreamNotFoundError, match="nope_stream"):
         run_sink(kafka_settings, "nope_stream")
+
+
+@pytest.mark.slow
+def test_a_sink_killed_at_random_moments_lands_every_record_once(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    settings, stream = landed_stream(kafka_settings, tmp_path)
+    data = write_dataset(GenerateSpec(devices=10, hours=8, interval_seconds=10), tmp_path / "a.csv")
+    replay(settings, [data.path], stream)
+    (tmp_path / "tidebox.yaml").write_text(
+        f"streams:\n  - {settings.stream(stream).model_dump_json()}\n"
+    )  # type: ignore[union-attr]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TIDEBOX_")},
+        "TIDEBOX_STATE_DIR": str(settings.state_dir),
+        "TIDEBOX_KAFKA_PORT": str(settings.kafka_port),
+        "TIDEBOX_BUCKET": str(settings.bucket_path),
+    }
+    command = [str(Path(sys.executable).parent / "tidebox"), "sink", "run", "--stream", stream]
+    command += ["--batch-records", "997", "--flush-seconds", "0.3"]
+    rng = random.Random(20261121)
+    progress = []
+    for _ in range(5):
+        running = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.2, 3.0))
+        running.send_signal(signal.SIGKILL)
+        running.wait()
+        landed = ParquetSink(settings.bucket_path, stream).landed_offsets()
+        progress.append(sum(landed.values()))
+    assert any(0 < p < data.rows for p in progress), progress  # killed mid-stream
+    run_sink(settings, stream)  # and finish, after the last kill
+
+    assert counts(settings, stream) == (data.rows, data.rows)
+    print("landed after each kill:", progress)
+    leftovers = [p for p in (settings.bucket_path / stream).rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
