@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,6 +97,11 @@ class ParquetSink:
         self._batches: dict[int, list[_Pending]] = defaultdict(list)
         self._bad: dict[int, list[tuple[int, bytes, str]]] = defaultdict(list)
         self.counters = SinkCounters()
+
+    def drop(self) -> None:
+        """Forget the stream's landing: its data, error output and progress records."""
+        for root in (self.root, self.errors_root, self.progress_root):
+            shutil.rmtree(root, ignore_errors=True)
 
     # -- progress recorded on disk ------------------------------------------------------------
     def landed_offsets(self) -> dict[int, int]:

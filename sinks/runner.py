@@ -98,9 +98,18 @@ def _seek_past_landed(
     whichever is further, after removing files of a flush that did not complete."""
     landed = sink.landed_offsets()
     beginning = consumer.beginning_offsets(tps)
+    end = consumer.end_offsets(tps)
     for tp in tps:
-        committed = consumer.committed(tp)
-        start = max(committed or 0, landed.get(tp.partition, 0), beginning[tp])
+        if landed.get(tp.partition, 0) > end[tp]:
+            raise TideboxError(
+                f"stream '{tp.topic}' shard {tp.partition} ends at {end[tp]}, but landing "
+                f"recorded {landed[tp.partition]}: the stream was recreated. Drop its landed "
+                f"table (tidebox sink drop {tp.topic}) to land it afresh"
+            )
+        committed = consumer.committed(tp) or 0
+        if committed > end[tp]:  # left over from an earlier stream of the same name
+            committed = 0
+        start = max(committed, landed.get(tp.partition, 0), beginning[tp])
         sink.discard_incomplete(tp.partition, start)
         consumer.seek(tp, start)
 

@@ -329,6 +329,22 @@ def sink_run(
     )
 
 
+@sink_app.command("drop")
+def sink_drop(
+    ctx: typer.Context,
+    stream: str = typer.Argument(..., help="Stream whose landed table to delete."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Delete a stream's landed files, error output and landing progress."""
+    from sinks.parquet import ParquetSink
+
+    settings = settings_of(ctx)
+    if not yes and not typer.confirm(f"delete everything landed from {stream}?"):
+        raise typer.Abort()
+    ParquetSink(settings.bucket_path, stream).drop()
+    out.print(f"dropped the landed table {stream}")
+
+
 # -- query and check ----------------------------------------------------------------------------
 @app.command("query")
 def query_command(

@@ -7,7 +7,6 @@ it empties them first, so that every run reports on its own data.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from expectations.landed import check_table
 from jobs.runner import run_job
 from producers.generate import GenerateSpec, write_dataset
 from producers.replay import replay
+from sinks.parquet import ParquetSink
 from sinks.runner import run_sink, sink_group
 from tidebox.clients import make_admin
 from tidebox.config import Settings
@@ -68,8 +68,7 @@ def reset_demo_streams(settings: Settings) -> None:
         time.sleep(0.2)
     for stream in (SOURCE, STATS):
         _create_when_deleted(settings, stream)
-        shutil.rmtree(settings.bucket_path / stream, ignore_errors=True)
-        shutil.rmtree(settings.bucket_path / "_errors" / stream, ignore_errors=True)
+        ParquetSink(settings.bucket_path, stream).drop()
 
 
 def _create_when_deleted(settings: Settings, stream: str) -> None:

@@ -141,3 +141,35 @@ def test_a_sink_killed_at_random_moments_lands_every_record_once(
     print("landed after each kill:", progress)
     leftovers = [p for p in (settings.bucket_path / stream).rglob("*") if p.name.startswith(".")]
     assert leftovers == []
+
+
+def test_a_recreated_stream_is_named_and_lands_again_once_dropped(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    import time
+
+    from tidebox.errors import TideboxError
+    from tidebox.streams import create_stream, delete_stream, list_streams
+
+    settings, stream = landed_stream(kafka_settings, tmp_path)
+    big = write_dataset(GenerateSpec(devices=2, hours=1), tmp_path / "big.csv")
+    replay(settings, [big.path], stream)
+    run_sink(settings, stream)
+
+    delete_stream(settings, stream)
+    while stream in list_streams(settings):
+        time.sleep(0.2)
+    for _ in range(50):
+        try:
+            create_stream(settings, stream)
+            break
+        except TideboxError:
+            time.sleep(0.2)
+    small = write_dataset(GenerateSpec(devices=1, hours=0.5), tmp_path / "small.csv")
+    replay(settings, [small.path], stream)
+    with pytest.raises(TideboxError, match="was recreated"):
+        run_sink(settings, stream)
+
+    ParquetSink(settings.bucket_path, stream).drop()
+    assert run_sink(settings, stream).rows_landed == small.rows
+    assert counts(settings, stream) == (small.rows, small.rows)

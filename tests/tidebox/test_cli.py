@@ -176,3 +176,18 @@ def test_an_external_kafka_is_used_and_none_is_started(
 def test_sink_run_needs_a_known_sink_or_a_stream(tmp_path: Path) -> None:
     assert_one_clear_line(run(["sink", "run"], tmp_path), "name a sink or a stream")
     assert_one_clear_line(run(["sink", "run", "nope"], tmp_path), "unknown sink 'nope'")
+
+
+def test_sink_drop_deletes_a_landed_table(tmp_path: Path) -> None:
+    from tests.expectations.test_landed import good_records, land
+
+    settings = Settings(state_dir=tmp_path / "state", bucket=tmp_path / "bucket")
+    land(settings, "sensor_readings", good_records())
+    env = {"TIDEBOX_BUCKET": str(settings.bucket_path)}
+    refused = run(["sink", "drop", "sensor_readings"], tmp_path, env)  # no stdin: not confirmed
+    assert refused.returncode != 0 and (settings.bucket_path / "sensor_readings").exists()
+    dropped = run(["sink", "drop", "sensor_readings", "--yes"], tmp_path, env)
+    assert dropped.returncode == 0 and not (settings.bucket_path / "sensor_readings").exists()
+    assert_one_clear_line(
+        run(["query", "SELECT 1 FROM sensor_readings"], tmp_path, env), "unknown table"
+    )
