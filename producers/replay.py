@@ -2,7 +2,8 @@
 
 Several files are merged by event time (ties keep file order, then row order). Each record
 goes to Kafka as one JSON object whose time field holds the original event time in ISO-8601
-UTC; the Kafka record timestamp is that event time too, and the Kafka key is the partition key.
+UTC, and the Kafka key is the partition key. (The Kafka timestamp is the arrival time: see
+tidebox.streams.)
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ def replay(
     sent = 0
     started = time.monotonic()
     first_ms: int | None = None
+    failures: list[BaseException] = []
     last_ms: int | None = None
     try:
         lap = 0
@@ -184,13 +186,13 @@ def replay(
                     break
                 first_ms = event_ms if first_ms is None else first_ms
                 _pace(options, started, sent, event_ms - first_ms)
-                producer.send(
+                future = producer.send(
                     stream,
                     key=key,
                     value=value,
-                    timestamp_ms=event_ms,
                     partition=partition_of(key),
                 )
+                future.add_errback(failures.append)
                 last_ms = event_ms
                 sent += 1
                 if progress and sent % 1000 == 0:
@@ -203,6 +205,11 @@ def replay(
             ):
                 break
         producer.flush()
+        if failures:
+            raise KafkaUnavailableError(
+                settings.kafka_bootstrap,
+                f"{len(failures)} of {sent} records were not acknowledged: {failures[0]}",
+            )
     except KafkaError as exc:
         raise KafkaUnavailableError(settings.kafka_bootstrap, f"send failed: {exc}") from exc
     finally:

@@ -1,7 +1,11 @@
 """Streams in the Kinesis Data Streams sense, kept as Kafka topics.
 
 A shard is a partition, a sequence number is an offset, and a record's partition key is its
-Kafka key. Retention is the topic's ``retention.ms``.
+Kafka key. Retention is the topic's ``retention.ms``. Streams tidebox creates stamp records
+with their arrival time (``message.timestamp.type=LogAppendTime``), as Kinesis does with
+ApproximateArrivalTimestamp: retention then counts from arrival, so replaying last year's
+readings does not make Kafka delete them at its next retention check. The event time stays
+in the record itself.
 """
 
 from __future__ import annotations
@@ -71,9 +75,11 @@ def create_stream(
         raise TideboxError(f"stream '{name}': --retention-hours must be positive, got {hours}")
     admin = make_admin(settings)
     try:
-        topic = NewTopic(
-            name, shards, 1, topic_configs={"retention.ms": str(int(hours * MS_PER_HOUR))}
-        )
+        configs = {
+            "retention.ms": str(int(hours * MS_PER_HOUR)),
+            "message.timestamp.type": "LogAppendTime",
+        }
+        topic = NewTopic(name, shards, 1, topic_configs=configs)
         admin.create_topics([topic])
     except TopicAlreadyExistsError as exc:
         raise StreamExistsError(name) from exc

@@ -15,6 +15,7 @@ from tidebox.clients import make_admin
 from tidebox.config import Settings
 from tidebox.errors import StreamNotFoundError
 from tidebox.query import run_query
+from tidebox.streams import describe_stream
 
 pytestmark = pytest.mark.integration
 
@@ -114,6 +115,7 @@ def test_a_sink_killed_at_random_moments_lands_every_record_once(
     settings, stream = landed_stream(kafka_settings, tmp_path)
     data = write_dataset(GenerateSpec(devices=10, hours=8, interval_seconds=10), tmp_path / "a.csv")
     replay(settings, [data.path], stream)
+    assert describe_stream(settings, stream).records == data.rows
     (tmp_path / "tidebox.yaml").write_text(
         f"streams:\n  - {settings.stream(stream).model_dump_json()}\n"
     )  # type: ignore[union-attr]
@@ -138,7 +140,6 @@ def test_a_sink_killed_at_random_moments_lands_every_record_once(
     run_sink(settings, stream)  # and finish, after the last kill
 
     assert counts(settings, stream) == (data.rows, data.rows)
-    print("landed after each kill:", progress)
     leftovers = [p for p in (settings.bucket_path / stream).rglob("*") if p.name.startswith(".")]
     assert leftovers == []
 

@@ -49,6 +49,35 @@ def test_default_retention_is_24_hours_and_one_shard(kafka_settings: Settings) -
     assert len(info.shards) == 1
 
 
+def test_records_are_stamped_on_arrival_so_old_event_times_do_not_expire(
+    kafka_settings: Settings,
+) -> None:
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    from tidebox.clients import make_admin
+
+    name = unique("arrival")
+    create_stream(kafka_settings, name, retention_hours=1)
+    producer = make_producer(kafka_settings)
+    producer.send(name, value=b"{}", timestamp_ms=1_000_000_000_000)  # an event from 2001
+    producer.flush()
+    producer.close()
+    admin = make_admin(kafka_settings)
+    resource = ConfigResource(ConfigResourceType.TOPIC, name, configs=["message.timestamp.type"])
+    configs = admin.describe_configs([resource])["topic"][name]
+    admin.close()
+    assert configs["message.timestamp.type"]["value"] == "LogAppendTime"
+    from kafka import TopicPartition
+
+    from tidebox.clients import make_consumer
+
+    consumer = make_consumer(kafka_settings)
+    consumer.assign([TopicPartition(name, 0)])
+    [record] = [m for batch in consumer.poll(timeout_ms=5000).values() for m in batch]
+    consumer.close()
+    assert abs(record.timestamp / 1000 - time.time()) < 600  # arrival time, not 2001
+
+
 def test_declared_stream_takes_its_shards_from_the_spec(kafka_settings: Settings) -> None:
     spec = kafka_settings.stream("sensor_readings")
     assert spec is not None
