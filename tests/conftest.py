@@ -8,8 +8,10 @@ other's records.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,7 @@ from tidebox.runtime import start_broker, stop_broker
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_STATE = REPO / ".tidebox" / "test"
+TIDEBOX = str(Path(sys.executable).parent / "tidebox")  # the installed console script
 
 
 def free_port_pair() -> int:
@@ -63,3 +66,17 @@ def unique(prefix: str) -> str:
 def with_stream(settings: Settings, spec: StreamSpec, **changes: object) -> Settings:
     """The same settings with one more declared stream (and any other field changed)."""
     return settings.model_copy(update={"streams": (*settings.streams, spec), **changes})
+
+
+def cli_env(settings: Settings | None = None, **extra: str) -> dict[str, str]:
+    """The environment for running the ``tidebox`` command as a user would, against ``settings``.
+
+    The caller's own TIDEBOX_* variables are left out, so that only these settings apply.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDEBOX_")}
+    env["COLUMNS"] = "200"  # keep rich from wrapping lines the tests read
+    if settings is not None:
+        env["TIDEBOX_STATE_DIR"] = str(settings.state_dir)
+        env["TIDEBOX_KAFKA_PORT"] = str(settings.kafka_port)
+        env["TIDEBOX_BUCKET"] = str(settings.bucket_path)
+    return {**env, **extra}

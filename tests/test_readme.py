@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -10,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_STATE, free_port_pair
+from tests.conftest import TEST_STATE, TIDEBOX, cli_env, free_port_pair
 from tidebox.config import load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
-TIDEBOX = str(Path(sys.executable).parent / "tidebox")
 
 
 def blocks(language: str) -> list[str]:
@@ -72,13 +70,7 @@ def test_the_tour_runs_as_written(tmp_path: Path) -> None:
     state.mkdir()
     (state / "jars").symlink_to(TEST_STATE / "jars")
     (tmp_path / "jobs").symlink_to(REPO / "jobs")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TIDEBOX_")}
-    env = {
-        **clean,
-        "TIDEBOX_STATE_DIR": str(state),
-        "TIDEBOX_KAFKA_PORT": str(free_port_pair()),
-        "COLUMNS": "200",
-    }
+    env = cli_env(TIDEBOX_STATE_DIR=str(state), TIDEBOX_KAFKA_PORT=str(free_port_pair()))
     outputs = {}
     try:
         for line in tour.strip().splitlines():

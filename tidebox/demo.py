@@ -25,7 +25,7 @@ from tidebox.clients import make_admin
 from tidebox.config import Settings
 from tidebox.query import run_query
 from tidebox.runtime import start_broker
-from tidebox.streams import create_stream, list_streams
+from tidebox.streams import recreate_stream
 
 SOURCE, STATS = "sensor_readings", "device_stats_1m"
 JOB_FILE = Path(jobs.__file__).resolve().parent / "device_stats_1m.sql"
@@ -51,37 +51,18 @@ class DemoSummary:
 
 
 def reset_demo_streams(settings: Settings) -> None:
-    """Delete the demo streams, their sink offsets and landed tables, and create them afresh."""
+    """Empty the demo streams: recreate them, and forget their sink offsets and landed tables."""
     admin = make_admin(settings)
     try:
-        present = [s for s in (SOURCE, STATS) if s in admin.list_topics()]
-        if present:
-            admin.delete_topics(present)
         groups = {g["group_id"] for g in admin.list_groups()}
         stale = [g for g in (sink_group(SOURCE), sink_group(STATS)) if g in groups]
         if stale:
             admin.delete_groups(stale)
     finally:
         admin.close()
-    deadline = time.monotonic() + 30
-    while set(list_streams(settings)) & {SOURCE, STATS} and time.monotonic() < deadline:
-        time.sleep(0.2)
     for stream in (SOURCE, STATS):
-        _create_when_deleted(settings, stream)
+        recreate_stream(settings, stream)
         ParquetSink(settings.bucket_path, stream).drop()
-
-
-def _create_when_deleted(settings: Settings, stream: str) -> None:
-    """Topic deletion finishes in the background: retry creation briefly until it has."""
-    from tidebox.errors import StreamExistsError
-
-    for _ in range(50):
-        try:
-            create_stream(settings, stream)
-            return
-        except StreamExistsError:
-            time.sleep(0.2)
-    create_stream(settings, stream)
 
 
 def run_demo(

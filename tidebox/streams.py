@@ -11,6 +11,7 @@ in the record itself.
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
 
 from kafka import TopicPartition
@@ -133,3 +134,20 @@ def describe_stream(settings: Settings, name: str) -> StreamInfo:
     offsets = shard_offsets(settings, name)
     shards = tuple(ShardInfo(p, lo, hi) for p, (lo, hi) in sorted(offsets.items()))
     return StreamInfo(name, retention_ms / MS_PER_HOUR, shards)
+
+
+def recreate_stream(settings: Settings, name: str, timeout_s: float = 30.0) -> StreamInfo:
+    """Delete the stream if it exists and create it empty, with its spec's shards and retention.
+
+    Kafka finishes deleting a topic in the background, so creation is retried until it has.
+    """
+    if name in list_streams(settings):
+        delete_stream(settings, name)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return create_stream(settings, name)
+        except StreamExistsError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

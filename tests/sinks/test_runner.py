@@ -10,7 +10,7 @@ from producers.generate import GenerateSpec, write_dataset
 from producers.replay import replay
 from sinks.parquet import ParquetSink
 from sinks.runner import run_sink, sink_group
-from tests.conftest import unique, with_stream
+from tests.conftest import TIDEBOX, cli_env, unique, with_stream
 from tidebox.clients import make_admin
 from tidebox.config import Settings
 from tidebox.errors import StreamNotFoundError
@@ -105,11 +105,9 @@ def test_an_unknown_stream_is_a_clear_error(kafka_settings: Settings) -> None:
 def test_a_sink_killed_at_random_moments_lands_every_record_once(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    import os
     import random
     import signal
     import subprocess
-    import sys
     import time
 
     settings, stream = landed_stream(kafka_settings, tmp_path)
@@ -119,13 +117,8 @@ def test_a_sink_killed_at_random_moments_lands_every_record_once(
     (tmp_path / "tidebox.yaml").write_text(
         f"streams:\n  - {settings.stream(stream).model_dump_json()}\n"
     )  # type: ignore[union-attr]
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("TIDEBOX_")},
-        "TIDEBOX_STATE_DIR": str(settings.state_dir),
-        "TIDEBOX_KAFKA_PORT": str(settings.kafka_port),
-        "TIDEBOX_BUCKET": str(settings.bucket_path),
-    }
-    command = [str(Path(sys.executable).parent / "tidebox"), "sink", "run", "--stream", stream]
+    env = cli_env(settings)
+    command = [TIDEBOX, "sink", "run", "--stream", stream]
     command += ["--batch-records", "997", "--flush-seconds", "0.3"]
     rng = random.Random(20261121)
     progress = []
@@ -147,25 +140,15 @@ def test_a_sink_killed_at_random_moments_lands_every_record_once(
 def test_a_recreated_stream_is_named_and_lands_again_once_dropped(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    import time
-
     from tidebox.errors import TideboxError
-    from tidebox.streams import create_stream, delete_stream, list_streams
+    from tidebox.streams import recreate_stream
 
     settings, stream = landed_stream(kafka_settings, tmp_path)
     big = write_dataset(GenerateSpec(devices=2, hours=1), tmp_path / "big.csv")
     replay(settings, [big.path], stream)
     run_sink(settings, stream)
 
-    delete_stream(settings, stream)
-    while stream in list_streams(settings):
-        time.sleep(0.2)
-    for _ in range(50):
-        try:
-            create_stream(settings, stream)
-            break
-        except TideboxError:
-            time.sleep(0.2)
+    recreate_stream(settings, stream)
     small = write_dataset(GenerateSpec(devices=1, hours=0.5), tmp_path / "small.csv")
     replay(settings, [small.path], stream)
     with pytest.raises(TideboxError, match="was recreated"):

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from producers.generate import GenerateSpec, write_dataset
-from tests.conftest import TEST_STATE, unique
+from tests.conftest import TEST_STATE, TIDEBOX, cli_env, unique
 from tidebox.config import Settings
 
-TIDEBOX = str(Path(sys.executable).parent / "tidebox")
 REPO = Path(__file__).resolve().parents[2]
 
 
 def run(
     args: list[str], cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TIDEBOX_")}
     return subprocess.run(
         [TIDEBOX, *args],
         cwd=cwd,
-        env={**clean, "COLUMNS": "200", **(env or {})},
+        env=cli_env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=300,
@@ -32,11 +28,7 @@ def run(
 
 
 def env_for(settings: Settings) -> dict[str, str]:
-    return {
-        "TIDEBOX_STATE_DIR": str(settings.state_dir),
-        "TIDEBOX_KAFKA_PORT": str(settings.kafka_port),
-        "TIDEBOX_BUCKET": str(settings.bucket_path),
-    }
+    return {k: v for k, v in cli_env(settings).items() if k.startswith("TIDEBOX_")}
 
 
 def assert_one_clear_line(done: subprocess.CompletedProcess[str], *words: str) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,27 +14,18 @@ import pytest
 import jobs
 from producers.generate import GenerateSpec, write_dataset
 from producers.replay import replay
-from tests.conftest import unique
+from tests.conftest import TIDEBOX, cli_env, unique
 from tidebox.config import Settings
 from tidebox.streams import create_stream, describe_stream
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-TIDEBOX = str(Path(sys.executable).parent / "tidebox")
-
 
 def start(args: list[str], settings: Settings, cwd: Path) -> subprocess.Popen[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TIDEBOX_")}
-    env = {
-        **clean,
-        "TIDEBOX_STATE_DIR": str(settings.state_dir),
-        "TIDEBOX_KAFKA_PORT": str(settings.kafka_port),
-        "TIDEBOX_BUCKET": str(settings.bucket_path),
-    }
     return subprocess.Popen(
         [TIDEBOX, *args],
         cwd=cwd,
-        env=env,
+        env=cli_env(settings),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
