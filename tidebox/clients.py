@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from typing import Any
+from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
@@ -14,6 +14,8 @@ from tidebox.errors import KafkaUnavailableError
 
 # kafka-python logs every failed connection attempt at ERROR; tidebox reports them itself.
 logging.getLogger("kafka").setLevel(logging.CRITICAL)
+
+T = TypeVar("T")
 
 _TIMEOUTS = {"request_timeout_ms": 15000}
 
@@ -39,36 +41,33 @@ def check_reachable(settings: Settings, timeout_s: float = 2.0) -> None:
     raise KafkaUnavailableError(settings.kafka_bootstrap, _hint(settings))
 
 
-def make_admin(settings: Settings) -> KafkaAdminClient:
+_PRODUCER_DEFAULTS: dict[str, Any] = {
+    "acks": "all",
+    "linger_ms": 20,
+    "batch_size": 256 * 1024,
+    "enable_idempotence": True,
+}
+_CONSUMER_DEFAULTS: dict[str, Any] = {"enable_auto_commit": False, "auto_offset_reset": "earliest"}
+
+
+def _connect(client: type[T], settings: Settings, options: dict[str, Any]) -> T:
+    """A client of ``client``'s class, or KafkaUnavailableError when the broker does not answer."""
     check_reachable(settings)
     try:
-        return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, **_TIMEOUTS)
+        return client(bootstrap_servers=settings.kafka_bootstrap, **{**_TIMEOUTS, **options})
     except (KafkaError, OSError) as exc:
         raise KafkaUnavailableError(settings.kafka_bootstrap, _hint(settings)) from exc
+
+
+def make_admin(settings: Settings) -> KafkaAdminClient:
+    return _connect(KafkaAdminClient, settings, {})
 
 
 def make_producer(settings: Settings, **options: Any) -> KafkaProducer:
-    defaults: dict[str, Any] = {
-        "acks": "all",
-        "linger_ms": 20,
-        "batch_size": 256 * 1024,
-        "enable_idempotence": True,
-    }
-    check_reachable(settings)
-    try:
-        return KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, **{**defaults, **_TIMEOUTS, **options}
-        )
-    except (KafkaError, OSError) as exc:
-        raise KafkaUnavailableError(settings.kafka_bootstrap, _hint(settings)) from exc
+    """A producer that waits for every replica and never writes a record twice on retry."""
+    return _connect(KafkaProducer, settings, {**_PRODUCER_DEFAULTS, **options})
 
 
 def make_consumer(settings: Settings, **options: Any) -> KafkaConsumer:
-    defaults: dict[str, Any] = {"enable_auto_commit": False, "auto_offset_reset": "earliest"}
-    check_reachable(settings)
-    try:
-        return KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap, **{**defaults, **_TIMEOUTS, **options}
-        )
-    except (KafkaError, OSError) as exc:
-        raise KafkaUnavailableError(settings.kafka_bootstrap, _hint(settings)) from exc
+    """A consumer that commits only when told to and starts at the earliest offset."""
+    return _connect(KafkaConsumer, settings, {**_CONSUMER_DEFAULTS, **options})
