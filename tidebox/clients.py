@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -50,7 +51,7 @@ _PRODUCER_DEFAULTS: dict[str, Any] = {
 _CONSUMER_DEFAULTS: dict[str, Any] = {"enable_auto_commit": False, "auto_offset_reset": "earliest"}
 
 
-def _connect(client: type[T], settings: Settings, options: dict[str, Any]) -> T:
+def _connect(client: Callable[..., T], settings: Settings, options: dict[str, Any]) -> T:
     """A client of ``client``'s class, or KafkaUnavailableError when the broker does not answer."""
     check_reachable(settings)
     try:
