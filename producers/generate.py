@@ -56,7 +56,7 @@ class GenerateSpec:
     interval_seconds: float = 10.0
     start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
     seed: int = 42
-    anomaly_rate: float = 0.002  # expected anomaly episodes per reading
+    anomaly_rate: float = 0.0005  # expected anomaly episodes per reading (~3.5% of rows)
 
     def __post_init__(self) -> None:
         check_spec(self)

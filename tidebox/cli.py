@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.table import Table
 from rich.text import Text
 
+from producers.generate import GenerateSpec
 from tidebox.config import Settings, load_settings
 from tidebox.errors import CheckFailedError, TideboxError
 
@@ -185,13 +186,15 @@ def generate(
     hours: float = typer.Option(6.0, "--hours"),
     interval: float = typer.Option(10.0, "--interval", help="Seconds between readings."),
     seed: int = typer.Option(42, "--seed"),
-    anomaly_rate: float = typer.Option(0.0005, "--anomaly-rate", help="Episodes per reading."),
+    anomaly_rate: float = typer.Option(
+        GenerateSpec.anomaly_rate, "--anomaly-rate", help="Anomaly episodes per reading."
+    ),
     start: datetime = typer.Option(datetime(2026, 1, 1), "--start", help="UTC start time."),
 ) -> None:
     """Write a seeded synthetic IoT data set with labelled anomalies."""
     from datetime import UTC
 
-    from producers.generate import GenerateSpec, write_dataset
+    from producers.generate import write_dataset
 
     spec = GenerateSpec(
         devices=devices,
@@ -411,10 +414,9 @@ def demo(
     hours: float = typer.Option(6.0, "--hours"),
 ) -> None:
     """Run the whole pipeline once: up, generate, replay, job, sink, query, check."""
-    from producers.generate import GenerateSpec
     from tidebox.demo import run_demo
 
-    spec = GenerateSpec(devices=devices, hours=hours, anomaly_rate=0.0005)
+    spec = GenerateSpec(devices=devices, hours=hours)
     summary = run_demo(settings_of(ctx), spec, say=lambda step: err.print(f"[bold]▶ {step}[/]"))
     print_rows(
         summary.query_result, list(summary.query_result[0]) if summary.query_result else [], "table"

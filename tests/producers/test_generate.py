@@ -25,7 +25,7 @@ from tidebox.config import SENSOR_COLUMNS, SENSORS
 from tidebox.errors import ConfigError, InputFileError, TideboxError
 
 SMALL = GenerateSpec(devices=4, hours=1.0, interval_seconds=10.0, anomaly_rate=0.01)
-BIG = GenerateSpec(devices=40, hours=12.0, interval_seconds=10.0, seed=7)
+BIG = GenerateSpec(devices=40, hours=12.0, interval_seconds=10.0, seed=7, anomaly_rate=0.002)
 RANGES = {
     "temperature": (-40, 125),
     "humidity": (0, 100),
