@@ -1,0 +1,251 @@
+"""A streaming random cut forest with Kinesis Data Analytics' parameters and score scale.
+
+Score first, then update: ``score_and_update`` gives each row the score the forest had for it
+before learning from it, as RANDOM_CUT_FOREST does. Rows are shingled (the last
+``shingle_size`` rows concatenated) before they reach the trees.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from tidebox.anomaly import _kernels as k
+from tidebox.errors import TideboxError
+
+MAX_COLUMNS = 30
+FORMAT_VERSION = 1
+
+
+class ForestError(TideboxError):
+    """A forest parameter is out of range, or an input row cannot be scored."""
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+
+@dataclass(frozen=True)
+class ForestParams:
+    """RANDOM_CUT_FOREST's parameters, with Kinesis Data Analytics' defaults and ranges."""
+
+    columns: int = 1
+    number_of_trees: int = 100
+    sub_sample_size: int = 256
+    time_decay: int = 100_000
+    shingle_size: int = 1
+    seed: int = 0
+
+    def check(self) -> None:
+        limits = {
+            "numberOfTrees": (self.number_of_trees, 1, 1000),
+            "subSampleSize": (self.sub_sample_size, 10, 1000),
+            "timeDecay": (self.time_decay, 1, 2_147_483_647),
+            "shingleSize": (self.shingle_size, 1, 30),
+            "columns": (self.columns, 1, MAX_COLUMNS),
+        }
+        for name, (value, low, high) in limits.items():
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise ForestError(f"{name} must be a whole number, got {value!r}", name)
+            if not low <= value <= high:
+                raise ForestError(f"{name} must be between {low} and {high}, got {value}", name)
+        if self.sub_sample_size >= self.time_decay:
+            raise ForestError(
+                f"subSampleSize ({self.sub_sample_size}) must be below timeDecay "
+                f"({self.time_decay})",
+                "subSampleSize",
+            )
+
+    @property
+    def dimensions(self) -> int:
+        return self.columns * self.shingle_size
+
+
+class RandomCutForest:
+    """Score and learn a stream of numeric rows; one instance per key (device)."""
+
+    def __init__(self, params: ForestParams | None = None, **overrides: int) -> None:
+        params = params or ForestParams(**overrides)
+        params.check()
+        self.params = params
+        trees, sample, dims = params.number_of_trees, params.sub_sample_size, params.dimensions
+        nodes = 2 * sample
+        self.ints = np.empty((trees, nodes, 5), dtype=np.int32)
+        self.cut = np.zeros((trees, nodes))
+        self.lo = np.zeros((trees, nodes, dims))
+        self.hi = np.zeros((trees, nodes, dims))
+        self.meta = np.zeros((trees, 5), dtype=np.int64)
+        self.free = np.empty((trees, nodes), dtype=np.int32)
+        self.rng = np.zeros(trees, dtype=np.uint64)
+        self.weights = np.zeros((trees, sample))
+        self.sampled = np.zeros((trees, sample, dims))
+        self.shingle = np.zeros((params.shingle_size, params.columns))
+        self.rows_seen = 0  # rows given to update(), shingled or not
+        k.reset_trees(self.ints, self.meta, self.free)
+        k.seed_streams(self.rng, params.seed)
+
+    # -- rows and shingles ---------------------------------------------------------------------
+    def _rows(self, rows: np.ndarray | list[float] | list[list[float]]) -> np.ndarray:
+        array = np.asarray(rows, dtype=np.float64)
+        if array.ndim == 1:
+            array = array.reshape(1, -1) if self.params.columns > 1 else array.reshape(-1, 1)
+        if array.ndim != 2 or array.shape[1] != self.params.columns:
+            raise ForestError(
+                f"expected rows of {self.params.columns} value(s), got shape {array.shape}"
+            )
+        if not np.isfinite(array).all():
+            bad = int(np.argwhere(~np.isfinite(array))[0][0])
+            raise ForestError(f"row {bad} holds NaN or infinity: {array[bad].tolist()}")
+        return array
+
+    def _shingled(self, rows: np.ndarray) -> tuple[np.ndarray, int]:
+        """The points the rows make, and how many leading rows only filled the shingle."""
+        size = self.params.shingle_size
+        history = np.concatenate([self.shingle, rows])
+        filling = max(0, size - 1 - self.rows_seen)
+        windows = np.lib.stride_tricks.sliding_window_view(history, (size, rows.shape[1]))
+        points = windows.reshape(-1, size * rows.shape[1])[1:]
+        return np.ascontiguousarray(points[filling:]), min(filling, len(rows))
+
+    def _advance(self, rows: np.ndarray) -> None:
+        size = self.params.shingle_size
+        self.shingle = np.concatenate([self.shingle, rows])[-size:].copy()
+        self.rows_seen += len(rows)
+
+    @property
+    def points_seen(self) -> int:
+        return max(0, self.rows_seen - (self.params.shingle_size - 1))
+
+    # -- the streaming API ---------------------------------------------------------------------
+    def score_and_update(
+        self, rows: np.ndarray | list[float] | list[list[float]], attribution: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Per row, the score before the forest learns the row; then learn it.
+
+        Returns (scores, high, low): ``high``/``low`` are per-row, per-column attributions
+        (summed over shingle positions) when ``attribution`` is set, else None.
+        """
+        array = self._rows(rows)
+        points, filling = self._shingled(array)
+        scores = np.zeros(len(array))
+        dims = self.params.dimensions
+        highs = np.zeros((len(points), dims))
+        lows = np.zeros((len(points), dims))
+        point_scores = np.zeros(len(points))
+        k.score_and_update(
+            self.ints,
+            self.cut,
+            self.lo,
+            self.hi,
+            self.meta,
+            self.free,
+            self.rng,
+            self.weights,
+            self.sampled,
+            points,
+            self.points_seen,
+            1.0 / self.params.time_decay,
+            self.params.sub_sample_size,
+            point_scores,
+            highs,
+            lows,
+            attribution,
+        )
+        scores[filling:] = point_scores
+        self._advance(array)
+        if not attribution:
+            return scores, None, None
+        high = np.zeros((len(array), self.params.columns))
+        low = np.zeros((len(array), self.params.columns))
+        shape = (len(points), self.params.shingle_size, self.params.columns)
+        high[filling:] = highs.reshape(shape).sum(axis=1)
+        low[filling:] = lows.reshape(shape).sum(axis=1)
+        return scores, high, low
+
+    def score(self, row: np.ndarray | list[float]) -> float:
+        """The score the next row would get, without learning it."""
+        array = self._rows(row)[:1]
+        points, filling = self._shingled(array)
+        if filling or self.points_seen < self.params.sub_sample_size:
+            return 0.0
+        dims = self.params.dimensions
+        path = np.empty(self.ints.shape[1], dtype=np.int32)
+        high, low, tree_high, tree_low = (np.zeros(dims) for _ in range(4))
+        return float(
+            k.score_point(
+                self.ints,
+                self.cut,
+                self.lo,
+                self.hi,
+                self.meta,
+                points[0],
+                path,
+                high,
+                low,
+                tree_high,
+                tree_low,
+                False,
+            )
+        )
+
+    def update(self, row: np.ndarray | list[float]) -> None:
+        """Learn one row (offer its shingle to every tree's sample)."""
+        array = self._rows(row)[:1]
+        points, filling = self._shingled(array)
+        if not filling:
+            for tree in range(self.params.number_of_trees):
+                k.update_tree(
+                    self.ints,
+                    self.cut,
+                    self.lo,
+                    self.hi,
+                    self.meta,
+                    self.free,
+                    self.rng,
+                    self.weights,
+                    self.sampled,
+                    tree,
+                    points[0],
+                    self.points_seen,
+                    1.0 / self.params.time_decay,
+                )
+        self._advance(array)
+
+    # -- state ---------------------------------------------------------------------------------
+    _ARRAYS = ("ints", "cut", "lo", "hi", "meta", "free", "rng", "weights", "sampled", "shingle")
+
+    def to_bytes(self) -> bytes:
+        """The whole state, exactly: restoring it continues the stream bit for bit."""
+        header = {"version": FORMAT_VERSION, "params": asdict(self.params), "rows": self.rows_seen}
+        buffer = io.BytesIO()
+        arrays = {name: getattr(self, name) for name in self._ARRAYS}
+        np.savez_compressed(
+            buffer, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RandomCutForest:
+        try:
+            stored = np.load(io.BytesIO(data), allow_pickle=False)
+            header = json.loads(stored["header"].tobytes())
+        except (ValueError, OSError, KeyError) as exc:
+            raise ForestError(f"not a saved forest: {exc}") from exc
+        if header.get("version") != FORMAT_VERSION:
+            raise ForestError(
+                f"saved forest has format {header.get('version')}, not {FORMAT_VERSION}"
+            )
+        forest = cls(ForestParams(**header["params"]))
+        for name in cls._ARRAYS:
+            setattr(forest, name, stored[name].copy())
+        forest.rows_seen = int(header["rows"])
+        return forest
+
+    @property
+    def normaliser(self) -> float:
+        """log2(subSampleSize): divides scores onto NAB's [0, 1] scale, as NAB's run did."""
+        return math.log2(self.params.sub_sample_size)
