@@ -1,0 +1,47 @@
+"""Grades in [0, 1] from an adaptive threshold over recent scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tidebox.anomaly import ForestError
+from tidebox.anomaly.threshold import Thresholder
+
+
+def test_ordinary_scores_grade_zero_and_outliers_grade_up_to_one() -> None:
+    rng = np.random.default_rng(1)
+    thresholder = Thresholder()
+    grades = [thresholder.grade_and_update(s) for s in rng.normal(1.0, 0.1, 2000)]
+    assert np.mean(np.array(grades[500:]) > 0) < 0.01  # a 3-sigma excursion is rare
+    assert thresholder.grade(2.0) > 0.9
+    assert 0 < thresholder.grade(1.45) < 1
+    assert all(0.0 <= g <= 1.0 for g in grades)
+
+
+def test_a_burst_of_anomalies_does_not_raise_the_bar_for_the_next() -> None:
+    thresholder = Thresholder()
+    for s in np.random.default_rng(2).normal(1.0, 0.1, 1000):
+        thresholder.update(s)
+    before = thresholder.threshold
+    for _ in range(20):
+        thresholder.update(5.0)
+    assert thresholder.threshold < before * 1.2  # learned only as far as the threshold
+    assert thresholder.grade(5.0) == 1.0
+
+
+def test_warm_up_and_zero_scores() -> None:
+    thresholder = Thresholder(warmup=10)
+    assert thresholder.grade_and_update(9.0) == 0.0  # nothing learned yet: no grade
+    for _ in range(5):
+        thresholder.update(0.0)  # the forest's warm-up zeros are ignored
+    assert thresholder.count == 1
+
+
+def test_state_round_trips_and_bad_settings_are_named() -> None:
+    thresholder = Thresholder()
+    for s in (1.0, 1.2, 0.9):
+        thresholder.update(s)
+    assert Thresholder.from_dict(thresholder.to_dict()) == thresholder
+    with pytest.raises(ForestError, match="z_factor"):
+        Thresholder(z_factor=0)
