@@ -31,6 +31,8 @@ sink_app = typer.Typer(help="Land streams as Parquet files.")
 app.add_typer(stream_app, name="stream")
 app.add_typer(job_app, name="job")
 app.add_typer(sink_app, name="sink")
+bench_app = typer.Typer(help="Quality benchmarks.")
+app.add_typer(bench_app, name="bench")
 anomaly_app = typer.Typer(help="Random cut forest anomaly scoring (Kinesis Analytics' RCF).")
 app.add_typer(anomaly_app, name="anomaly")
 
@@ -441,6 +443,28 @@ def anomaly_score(
         f"scored {result.rows:,} rows into {result.path}: max score {result.max_score:.2f}, "
         f"{result.anomalies:,} graded anomalous"
     )
+
+
+@bench_app.command("nab")
+def bench_nab(
+    data: Path = typer.Option(..., "--data", help="A NAB folder: data/<category>/*.csv, labels/."),
+    preset: str = typer.Option("kinesis", "--preset", help="Detector preset."),
+) -> None:
+    """Score a detector preset on a NAB corpus (standard, reward-low-FP, reward-low-FN)."""
+    from tidebox.anomaly.forest import ForestError
+    from tidebox.anomaly.nab import DETECTORS, evaluate, load_corpus
+
+    if preset not in DETECTORS:
+        raise ForestError(f"unknown preset '{preset}': use {', '.join(DETECTORS)}", "preset")
+    corpus = load_corpus(data)
+    with err.status(f"running {preset} over {len(corpus)} files..."):
+        results = evaluate(corpus, DETECTORS[preset]())
+    grid = Table(title=f"NAB, {preset}, {len(corpus)} files")
+    for column in ("profile", "score", "threshold"):
+        grid.add_column(column)
+    for result in results:
+        grid.add_row(result.profile, f"{result.score:.2f}", f"{result.threshold:.4f}")
+    out.print(grid)
 
 
 # -- demo ---------------------------------------------------------------------------------------
