@@ -394,6 +394,20 @@ def _split_by_gap(
 
 
 # -- the forest: sampling and the score-then-update loop ---------------------------------------
+GATE_LOW, GATE_UNTIL = 0, 1
+GATE_SPAN = 4096  # sequence numbers one pair of bounds covers
+GATE_MARGIN = 1e-9  # relative safety margin, far above the rounding error of exp and log
+
+
+@njit(cache=True)
+def _open_gate(gate: np.ndarray, tree: int, heaviest: float, sequence: int, decay: float) -> None:
+    """Bound, for the next GATE_SPAN sequence numbers, the draws that cannot be accepted."""
+    last = sequence + GATE_SPAN
+    low = math.exp(-math.exp(heaviest + decay * last))
+    gate[tree, GATE_LOW] = low * (1.0 - GATE_MARGIN)
+    gate[tree, GATE_UNTIL] = float(last)
+
+
 @njit(cache=True)
 def update_tree(
     ints: np.ndarray,
@@ -405,19 +419,32 @@ def update_tree(
     rng: np.ndarray,
     weights: np.ndarray,
     sampled: np.ndarray,
+    gate: np.ndarray,
     tree: int,
     point: np.ndarray,
     sequence: int,
     decay: float,
 ) -> None:
-    """Offer a point to one tree's reservoir; insert it if accepted, deleting the evicted one."""
+    """Offer a point to one tree's reservoir; insert it if accepted, deleting the evicted one.
+
+    A full sample takes the point when ``-decay * t + ln(-ln u) < W``, W the largest weight
+    held; that is when u exceeds ``exp(-exp(W + decay * t))``, a bound that only falls as t
+    grows. ``gate[tree]`` keeps that bound at the start and the end of a span of sequence
+    numbers, so most draws are refused by one comparison; draws between the two bounds are
+    decided by the exact weight, so the outcome is the same as computing it every time.
+    """
     u = _next_uniform(rng, tree)
     while u <= 0.0:
         u = _next_uniform(rng, tree)
-    weight = -decay * sequence + math.log(-math.log(u))
     capacity = weights.shape[1]
     count = meta[tree, COUNT]
     heaviest = meta[tree, HEAVIEST]
+    if count >= capacity:
+        if sequence >= gate[tree, GATE_UNTIL]:
+            _open_gate(gate, tree, weights[tree, heaviest], sequence, decay)
+        if u < gate[tree, GATE_LOW]:
+            return  # refused for sure: the common case once the sample is full
+    weight = -decay * sequence + math.log(-math.log(u))
     if count < capacity:
         slot = count
         meta[tree, COUNT] = count + 1
@@ -435,6 +462,7 @@ def update_tree(
             if weights[tree, j] > weights[tree, heaviest]:
                 heaviest = j
         meta[tree, HEAVIEST] = heaviest
+        gate[tree, GATE_UNTIL] = -1.0  # W changed: the bounds must be drawn again
     for i in range(point.shape[0]):
         sampled[tree, slot, i] = point[i]
     insert_point(ints, cut, lo, hi, meta, free, rng, tree, point)
@@ -494,6 +522,7 @@ def score_and_update(
     rng: np.ndarray,
     weights: np.ndarray,
     sampled: np.ndarray,
+    gate: np.ndarray,
     points: np.ndarray,
     first_sequence: int,
     decay: float,
@@ -527,5 +556,18 @@ def score_and_update(
                 lows[row] = 0.0
         for tree in range(ints.shape[0]):
             update_tree(
-                ints, cut, lo, hi, meta, free, rng, weights, sampled, tree, point, sequence, decay
+                ints,
+                cut,
+                lo,
+                hi,
+                meta,
+                free,
+                rng,
+                weights,
+                sampled,
+                gate,
+                tree,
+                point,
+                sequence,
+                decay,
             )

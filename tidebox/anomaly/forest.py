@@ -83,6 +83,7 @@ class RandomCutForest:
         self.rng = np.zeros(trees, dtype=np.uint64)
         self.weights = np.zeros((trees, sample))
         self.sampled = np.zeros((trees, sample, dims))
+        self.gate = np.full((trees, 2), -1.0)  # derived bounds that speed up sampling
         self.shingle = np.zeros((params.shingle_size, params.columns))
         self.rows_seen = 0  # rows given to update(), shingled or not
         k.reset_trees(self.ints, self.meta, self.free)
@@ -146,6 +147,7 @@ class RandomCutForest:
             self.rng,
             self.weights,
             self.sampled,
+            self.gate,
             points,
             self.points_seen,
             1.0 / self.params.time_decay,
@@ -208,6 +210,7 @@ class RandomCutForest:
                     self.rng,
                     self.weights,
                     self.sampled,
+                    self.gate,
                     tree,
                     points[0],
                     self.points_seen,
