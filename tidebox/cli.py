@@ -417,7 +417,9 @@ def anomaly_score(
     time_field: str = typer.Option(..., "--time-field", help="Rows are scored in this order."),
     columns: str = typer.Option(..., "--columns", help="Numeric columns, comma-separated."),
     out_path: Path = typer.Option(..., "--out", help="Output .csv, .jsonl or .parquet."),
-    preset: str = typer.Option("kinesis", "--preset", help="kinesis: RANDOM_CUT_FOREST defaults."),
+    preset: str = typer.Option(
+        "kinesis", "--preset", help="kinesis (RANDOM_CUT_FOREST defaults) or tuned."
+    ),
     trees: int | None = typer.Option(None, "--trees", help="numberOfTrees (1-1000)."),
     sample_size: int | None = typer.Option(None, "--sample-size", help="subSampleSize."),
     time_decay: int | None = typer.Option(None, "--time-decay", help="timeDecay (records)."),
@@ -438,7 +440,7 @@ def anomaly_score(
         seed=seed,
     )
     with err.status(f"scoring {file}..."):
-        result = score_file(file, time_field, names, out_path, params)
+        result = score_file(file, time_field, names, out_path, params, preset)
     out.print(
         f"scored {result.rows:,} rows into {result.path}: max score {result.max_score:.2f}, "
         f"{result.anomalies:,} graded anomalous"

@@ -178,6 +178,21 @@ def kinesis_detector(seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
     return detect
 
 
+def tuned_detector(seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
+    """The tuned preset, scored on its anomaly_grade."""
+    from tidebox.anomaly.forest import ForestParams, RandomCutForest
+    from tidebox.anomaly.scoring import thresholder_for
+
+    def detect(values: np.ndarray) -> np.ndarray:
+        params = ForestParams(seed=seed)
+        scores, _, _ = RandomCutForest(params).score_and_update(values)
+        thresholder = thresholder_for("tuned", params)
+        return np.array([thresholder.grade_and_update(float(s)) for s in scores])
+
+    return detect
+
+
 DETECTORS: dict[str, Callable[[], Callable[[np.ndarray], np.ndarray]]] = {
     "kinesis": kinesis_detector,
+    "tuned": tuned_detector,
 }

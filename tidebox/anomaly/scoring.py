@@ -11,6 +11,7 @@ DIRECTION (0.5: both ways alike, 1: all one way).
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,24 @@ from tidebox.errors import InputFileError
 PRESETS: dict[str, dict[str, int]] = {
     # RANDOM_CUT_FOREST's own defaults
     "kinesis": {},
+    # the same forest: what tuning changed is the grading (see TUNED_THRESHOLD)
+    "tuned": {},
 }
+# Grades of the tuned preset, chosen on the NAB subset in ../shared/nab (see README): an alarm
+# only when a score tops every score of the last 500 rows, graded on Kinesis' NAB scale
+# (score / log2(subSampleSize)). Shingling, a shorter timeDecay and likelihood-style
+# normalisation all scored lower there.
+TUNED_THRESHOLD: dict[str, float] = {"suppression": 500}
+
+
+def thresholder_for(preset: str, params: ForestParams) -> Thresholder:
+    """The grading of a preset: the plain adaptive threshold, or the tuned one."""
+    if preset == "tuned":
+        return Thresholder(
+            suppression=int(TUNED_THRESHOLD["suppression"]),
+            scale=math.log2(params.sub_sample_size),
+        )
+    return Thresholder()
 
 
 @dataclass(frozen=True)
@@ -55,6 +73,7 @@ def score_file(
     columns: list[str],
     out: str | Path,
     params: ForestParams | None = None,
+    preset: str = "kinesis",
 ) -> ScoreResult:
     """Score ``columns`` of ``source`` in time order and write the scored rows to ``out``."""
     source, out = Path(source), Path(out)
@@ -78,12 +97,13 @@ def score_file(
             )
         values[:, j] = numbers.to_numpy(dtype=np.float64)
 
-    forest = RandomCutForest(params or ForestParams(columns=len(columns)))
+    params = params or ForestParams(columns=len(columns))
+    forest = RandomCutForest(params)
     ordered = values[order]
     scores, high, low = forest.score_and_update(ordered, attribution=True)
     if high is None or low is None:  # cannot happen with attribution=True; keeps types exact
         raise ForestError("the forest returned no attribution")
-    thresholder = Thresholder()
+    thresholder = thresholder_for(preset, params)
     grades = np.array([thresholder.grade_and_update(float(s)) for s in scores])
 
     result = frame.iloc[order][[time_field, *columns]].reset_index(drop=True)

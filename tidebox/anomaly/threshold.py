@@ -2,15 +2,17 @@
 
 In the spirit of Amazon's ThresholdedRandomCutForest: keep a discounted mean and deviation of
 recent scores; a score above ``mean + z * deviation`` (and above an absolute floor) is an
-anomaly, graded by how far above it lies, reaching 1 at one more ``z * deviation`` beyond. An
-anomalous score enters the statistics clipped to the threshold, so that a burst of anomalies
-does not teach the threshold to accept the next one.
+anomaly, graded by how far above it lies, reaching 1 at one more ``z * deviation`` beyond (or,
+with ``scale`` set, graded ``score / scale`` capped at 1). An anomalous score enters the
+statistics clipped to the threshold, so that a burst of anomalies does not teach the threshold
+to accept the next one. With ``suppression`` set, a score is only an anomaly if it also tops
+every score of the last ``suppression`` rows: one event raises one alarm, not a volley.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from tidebox.anomaly.forest import ForestError
 
@@ -23,13 +25,20 @@ class Thresholder:
     horizon: float = 256.0  # scores of effective memory: the discount is 1 - 1/horizon
     floor: float = 1.0  # no grade below this score (Kinesis scale: ordinary points score ~1)
     warmup: int = 32  # scores seen before grading starts
+    suppression: int = 0  # rows whose scores a new anomaly must top (0: no suppression)
+    scale: float | None = None  # grade = score / scale (capped) instead of the z-width ramp
     count: int = 0
     mean: float = 0.0
     second: float = 0.0  # discounted mean of squared scores
+    recent: list[float] = field(default_factory=list)  # the last `suppression` scores
 
     def __post_init__(self) -> None:
-        if self.z_factor <= 0 or self.horizon < 1 or self.warmup < 0:
-            raise ForestError("z_factor must be positive, horizon at least 1, warmup >= 0")
+        if self.z_factor <= 0 or self.horizon < 1 or self.warmup < 0 or self.suppression < 0:
+            raise ForestError(
+                "z_factor must be positive, horizon at least 1, warmup and suppression >= 0"
+            )
+        if self.scale is not None and self.scale <= 0:
+            raise ForestError("scale must be positive")
 
     @property
     def deviation(self) -> float:
@@ -43,6 +52,10 @@ class Thresholder:
         """The grade of a score against the statistics so far (0: not anomalous)."""
         if self.count < self.warmup or score <= self.threshold:
             return 0.0
+        if self.recent and score < max(self.recent):
+            return 0.0  # not above what the last `suppression` rows already reached
+        if self.scale is not None:
+            return min(1.0, score / self.scale)
         width = max(self.z_factor * self.deviation, 1e-9)
         return min(1.0, (score - self.threshold) / width)
 
@@ -50,6 +63,9 @@ class Thresholder:
         """Learn a score; zero scores (the forest's warm-up) are not learned."""
         if score <= 0.0:
             return
+        if self.suppression:
+            self.recent.append(score)
+            del self.recent[: -self.suppression]
         if self.count >= self.warmup:
             score = min(score, self.threshold)
         self.count += 1
@@ -62,9 +78,9 @@ class Thresholder:
         self.update(score)
         return grade
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, state: dict[str, float]) -> Thresholder:
+    def from_dict(cls, state: dict[str, object]) -> Thresholder:
         return cls(**state)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from tidebox.anomaly.nab import (
     load_corpus,
     scaled_sigmoid,
     score_profile,
+    tuned_detector,
 )
 from tidebox.errors import InputFileError
 
@@ -103,3 +104,14 @@ def test_kinesis_preset_is_within_five_points_of_amazons_own_run() -> None:
     assert abs(results["standard"] - 47.06) <= 5.0  # Amazon's RANDOM_CUT_FOREST on this subset
     assert abs(results["reward_low_FP_rate"] - 34.71) <= 5.0
     assert abs(results["reward_low_FN_rate"] - 56.70) <= 5.0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_NAB.is_dir(), reason="the shared NAB subset is not beside the repo")
+def test_tuned_preset_beats_kinesis_by_ten_points_on_every_profile() -> None:
+    corpus = load_corpus(SHARED_NAB)
+    kinesis = {r.profile: r.score for r in evaluate(corpus, kinesis_detector())}
+    tuned = {r.profile: r.score for r in evaluate(corpus, tuned_detector())}
+    for profile, score in tuned.items():
+        assert score >= kinesis[profile] + 10.0, (profile, score, kinesis[profile])
+    assert tuned["standard"] >= 61.3  # Numenta HTM on this subset (with the default seed)

@@ -45,3 +45,14 @@ def test_state_round_trips_and_bad_settings_are_named() -> None:
     assert Thresholder.from_dict(thresholder.to_dict()) == thresholder
     with pytest.raises(ForestError, match="z_factor"):
         Thresholder(z_factor=0)
+
+
+def test_suppression_raises_one_alarm_per_event_and_scale_grades_by_score() -> None:
+    thresholder = Thresholder(suppression=50, scale=8.0)
+    for s in np.random.default_rng(3).normal(1.0, 0.05, 300):
+        thresholder.update(s)
+    assert thresholder.grade_and_update(4.0) == 0.5  # 4 / 8
+    assert thresholder.grade_and_update(3.5) == 0.0  # below the alarm just raised
+    assert thresholder.grade_and_update(9.0) == 1.0  # a bigger event still counts, capped
+    assert len(thresholder.recent) <= 50
+    assert Thresholder.from_dict(thresholder.to_dict()) == thresholder
