@@ -68,6 +68,17 @@ def test_bad_input_is_named(tmp_path: Path) -> None:
         params_for("fast", 1)
 
 
+def test_the_tuned_preset_raises_one_alarm_per_event(tmp_path: Path) -> None:
+    source = readings(tmp_path / "in.csv")
+    params = params_for("tuned", 2, number_of_trees=40, sub_sample_size=64, seed=3)
+    result = score_file(source, "ts", ["temp", "hum"], tmp_path / "out.csv", params, "tuned")
+    scored = pd.read_csv(result.path)
+    graded = scored[scored["anomaly_grade"] > 0]
+    assert "2026-01-01 16:40:00" in set(graded["ts"])  # the hot reading
+    assert len(graded) <= 5  # and hardly anything else
+    assert (scored["anomaly_grade"] <= 1).all()
+
+
 def test_the_command(tmp_path: Path) -> None:
     import subprocess
 
