@@ -63,7 +63,7 @@ JOB_OPTIONS = {
 }
 
 
-def _table_env(settings: Settings, job_name: str, parallelism: int) -> Any:
+def make_table_env(settings: Settings, job_name: str, parallelism: int) -> Any:
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
     bind_loopback_server_to_localhost()
@@ -151,7 +151,7 @@ def run_job(
     sinks = [s.name for s in plan.sinks]
     before = _sink_offsets(settings, sinks)
 
-    env = _table_env(settings, name, parallelism or settings.flink_parallelism)
+    env = make_table_env(settings, name, parallelism or settings.flink_parallelism)
     started = time.monotonic()
     try:
         statement_set = env.create_statement_set()
