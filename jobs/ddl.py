@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from tidebox.config import Settings, StreamSpec
 
 _INSERT = re.compile(r"\bINSERT\s+(?:INTO|OVERWRITE)\s+`?([\w.-]+)`?", re.IGNORECASE)
+# INSERT INTO sink [(columns)] query: the sink, its column list and the query
+INSERT_PARTS = re.compile(
+    r"^\s*INSERT\s+INTO\s+`?([\w.-]+)`?\s*(?:\(([^)]*)\))?\s*(.*)$", re.IGNORECASE | re.DOTALL
+)
 _CREATE = re.compile(
     r"\bCREATE\s+(?:TEMPORARY\s+)?(?:TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?`?([\w.-]+)`?",
     re.IGNORECASE,
@@ -29,6 +33,7 @@ class JobPlan:
     statements: tuple[str, ...]
     sources: tuple[StreamSpec, ...]
     sinks: tuple[StreamSpec, ...]
+    undeclared_sinks: tuple[str, ...] = ()  # written to, but neither declared nor created
 
 
 def split_statements(text: str) -> list[str]:
@@ -79,7 +84,9 @@ def plan_job(text: str, settings: Settings) -> JobPlan:
         if spec.name in created or not _mentions(statements, spec.name):
             continue
         (sinks if spec.name in sink_names else sources).append(spec)
-    return JobPlan(tuple(statements), tuple(sources), tuple(sinks))
+    declared = {spec.name for spec in settings.streams}
+    undeclared = tuple(sorted(sink_names - declared - created))
+    return JobPlan(tuple(statements), tuple(sources), tuple(sinks), undeclared)
 
 
 def _quote(name: str) -> str:

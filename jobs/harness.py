@@ -9,7 +9,6 @@ is the job that runs against Kafka.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any, TypeAlias
 
 import pandas as pd
 
-from jobs.ddl import plan_job, split_statements
+from jobs.ddl import INSERT_PARTS, plan_job, split_statements
 from jobs.runner import JOB_OPTIONS, flink_message, make_table_env
 from producers.files import parse_times, read_records
 from producers.replay import encode_records
@@ -25,10 +24,6 @@ from tidebox.config import Settings, StreamSpec
 from tidebox.errors import JobError
 
 Rows: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | str | Path
-
-_INSERT = re.compile(
-    r"^\s*INSERT\s+INTO\s+`?([\w.-]+)`?\s*(?:\(([^)]*)\))?\s*(.*)$", re.IGNORECASE | re.DOTALL
-)
 
 
 def _frame(rows: Rows) -> pd.DataFrame:
@@ -100,7 +95,7 @@ def run_job_on_rows(
                 path = _write_source(spec, inputs[spec.name], Path(scratch))
                 env.execute_sql(_source_ddl(spec, path))
             for statement in split_statements(text):
-                insert = _INSERT.match(statement)
+                insert = INSERT_PARTS.match(statement)
                 if insert is None:
                     env.execute_sql(statement)
                     continue

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs.ddl import JobPlan, plan_job, table_ddl
+from jobs.ddl import INSERT_PARTS, JobPlan, plan_job, table_ddl
 from jobs.loopback import bind_loopback_server_to_localhost
-from tidebox.config import JobSpec, Settings
+from tidebox.config import JobSpec, Settings, StreamSpec
 from tidebox.errors import JobError, StreamNotFoundError
 from tidebox.runtime.maven import flink_connector_jars
 from tidebox.signals import StopRequest
@@ -158,9 +158,14 @@ def run_job(
         inserts = 0
         for statement in _script(settings, plan, name, bounded):
             setting = _SET.match(statement)
+            insert = INSERT_PARTS.match(statement)
             if setting:  # executeSql() takes no SET: it is the SQL client's session command
                 env.get_config().set(setting.group(1), setting.group(2))
-            elif re.match(r"\s*INSERT\b", statement, re.IGNORECASE):
+            elif insert:
+                if insert.group(1) in plan.undeclared_sinks and insert.group(1) not in before:
+                    env.execute_sql(_derived_sink(env, settings, insert, name))
+                    before.update(_sink_offsets(settings, [insert.group(1)]))
+                    sinks.append(insert.group(1))
                 statement_set.add_insert_sql(statement)
                 inserts += 1
             else:
@@ -181,6 +186,29 @@ def run_job(
         sources=tuple(s.name for s in plan.sources),
         records_out={s: after[s] - before[s] for s in sinks},
     )
+
+
+def _derived_sink(env: Any, settings: Settings, insert: re.Match[str], job: str) -> str:
+    """DDL for a sink stream no spec declares: its columns are the query's own.
+
+    The stream is created (one shard) if missing and keyed by ``device_id`` when the query
+    has that column, as the declared streams are.
+    """
+    resolved = env.sql_query(insert.group(3))._j_table.getResolvedSchema()
+    columns = {}
+    for column in resolved.getColumns():
+        data_type = str(column.getDataType())
+        for marker in (" *ROWTIME*", " *PROCTIME*", " NOT NULL"):
+            data_type = data_type.replace(marker, "")
+        columns[str(column.getName())] = data_type
+    if insert.group(2):  # INSERT INTO sink (a, b, ...) names the columns
+        names = [n.strip().strip("`") for n in insert.group(2).split(",")]
+        columns = dict(zip(names, columns.values(), strict=True))
+    sink = insert.group(1)
+    key = "device_id" if columns.get("device_id") == "STRING" else None
+    spec = StreamSpec(name=sink, key_field=key, columns=columns)
+    ensure_stream(settings.model_copy(update={"streams": (*settings.streams, spec)}), sink)
+    return table_ddl(spec, settings, "sink", False, job)
 
 
 _TERMINAL = ("FINISHED", "FAILED", "CANCELED", "SUSPENDED", "GONE")

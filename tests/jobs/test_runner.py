@@ -112,3 +112,28 @@ def test_an_unknown_source_stream_is_refused_before_flink_starts(
         run_job(settings, job)
     with pytest.raises(JobError, match="cannot read the job file"):
         run_job(settings, tmp_path / "missing.sql")
+
+
+def test_an_undeclared_output_stream_takes_the_query_columns(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    from jobs.harness import run_job_on_rows
+    from tidebox.streams import describe_stream
+
+    settings, _, source, _ = isolated_job(kafka_settings, tmp_path)
+    sink = unique("hop")
+    example = (JOB.parent / "temperature_hop_5m.sql").read_text()
+    job = tmp_path / "hop.sql"
+    job.write_text(example.replace("sensor_readings", source).replace("temperature_hop_5m", sink))
+    data = write_dataset(GenerateSpec(devices=2, hours=0.2, seed=4), tmp_path / "in.csv")
+    replay(settings, [data.path], source)
+
+    result = run_job(settings, job)  # the sink stream is created from the query's columns
+    expected = run_job_on_rows(job, {source: data.path}, settings)[sink]
+    assert result.records_out == {sink: len(expected)} and describe_stream(settings, sink).records
+    run_sink(settings, sink)
+    landed = run_query(settings, f"SELECT * FROM {sink}").table
+    assert {"window_start", "window_end", "device_id", "temperature_max"} <= set(
+        landed.column_names
+    )
+    assert landed.num_rows == len(expected)

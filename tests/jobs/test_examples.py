@@ -1,0 +1,64 @@
+"""Every window kind shipped in jobs/, run with the harness on the same generated readings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import jobs
+from jobs.harness import run_job_on_rows
+from producers.generate import GenerateSpec, generate_frame
+
+pytestmark = [pytest.mark.flink]
+
+JOBS = Path(jobs.__file__).parent
+READINGS = generate_frame(GenerateSpec(devices=4, hours=0.5, interval_seconds=15, seed=2))
+
+
+def run(job: str) -> list[dict]:  # type: ignore[type-arg]
+    [rows] = run_job_on_rows(JOBS / job, {"sensor_readings": READINGS}).values()
+    return rows
+
+
+def test_hopping_windows_overlap() -> None:
+    rows = run("temperature_hop_5m.sql")
+    full = [r for r in rows if r["readings"] == 20]  # 5 minutes x 4 readings a minute
+    assert len(full) == 4 * 26  # per device: windows ending 00:05 ... 00:30
+    assert {(r["window_end"] - r["window_start"]).seconds for r in rows} == {300}
+
+
+def test_cumulating_windows_grow_within_the_hour() -> None:
+    rows = run("battery_cumulative_1h.sql")
+    one = sorted((r for r in rows if r["device_id"] == "dev-001"), key=lambda r: r["window_end"])
+    # windows end every 10 minutes up to the hour; the data covers its first 30 minutes
+    assert [r["readings"] for r in one] == [40, 80, 120, 120, 120, 120]
+    assert [r["window_end"].minute for r in one] == [10, 20, 30, 40, 50, 0]
+    assert {r["window_start"] for r in one} == {pd.Timestamp("2026-01-01").to_pydatetime()}
+
+
+def test_sessions_end_after_two_silent_minutes() -> None:
+    quiet = READINGS[~READINGS.event_time.between("2026-01-01 00:10Z", "2026-01-01 00:13Z")]
+    [rows] = run_job_on_rows(JOBS / "device_sessions.sql", {"sensor_readings": quiet}).values()
+    assert Counter(r["device_id"] for r in rows) == dict.fromkeys(
+        ["dev-001", "dev-002", "dev-003", "dev-004"], 2
+    )
+    assert sum(r["readings"] for r in rows) == len(quiet)
+
+
+def test_top_three_per_minute() -> None:
+    rows = run("top_vibration_1m.sql")
+    per_window = Counter(r["window_start"] for r in rows)
+    assert set(per_window.values()) == {3} and len(per_window) == 30
+    first = sorted((r for r in rows if r["window_start"].minute == 0), key=lambda r: r["place"])
+    minute = READINGS[READINGS.event_time < pd.Timestamp("2026-01-01 00:01Z")]
+    expected = minute.groupby("device_id").vibration.max().sort_values(ascending=False)
+    assert [r["device_id"] for r in first] == list(expected.index[:3])
+
+
+def test_kinesis_step_rows_are_stamped_with_the_window_end() -> None:
+    rows = run("kinesis_step_60s.sql")
+    assert len(rows) == 4 * 30 and all(r["readings"] == 4 for r in rows)
+    assert min(r["row_time"] for r in rows) == pd.Timestamp("2026-01-01 00:01").to_pydatetime()
