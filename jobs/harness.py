@@ -10,63 +10,15 @@ is the job that runs against Kafka.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeAlias
-
-import pandas as pd
+from typing import Any
 
 from jobs.ddl import INSERT_PARTS, plan_job, split_statements
+from jobs.filetables import Rows, file_table_ddl, reference_tables, write_rows
 from jobs.runner import JOB_OPTIONS, flink_message, make_table_env
-from producers.files import parse_times, read_records
-from producers.replay import encode_records
-from tidebox.config import Settings, StreamSpec
+from tidebox.config import Settings
 from tidebox.errors import JobError
-
-Rows: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | str | Path
-
-
-def _frame(rows: Rows) -> pd.DataFrame:
-    if isinstance(rows, pd.DataFrame):
-        return rows.copy()
-    if isinstance(rows, str | Path):
-        return read_records(rows)
-    return pd.DataFrame.from_records(list(rows))
-
-
-def _write_source(spec: StreamSpec, rows: Rows, folder: Path) -> Path:
-    """The rows as JSON Lines in the form replay sends them (times in ISO-8601 UTC)."""
-    frame = _frame(rows)
-    if spec.time_field and spec.time_field in frame.columns:
-        frame[spec.time_field] = parse_times(frame, spec.time_field, folder / spec.name)
-        frame = frame.sort_values(spec.time_field, kind="stable")
-    path = folder / spec.name / "rows.jsonl"
-    path.parent.mkdir(parents=True)
-    field = spec.time_field if spec.time_field in frame.columns else None
-    if field is None:
-        frame["__t"] = pd.Timestamp(0, tz="UTC")
-    with path.open("wb") as out:
-        for _, value, _ in encode_records(frame, field or "__t", None):
-            out.write(value + b"\n")
-    return path
-
-
-def _source_ddl(spec: StreamSpec, path: Path) -> str:
-    columns = [f"  `{c}` {t}" for c, t in spec.columns.items()]
-    if spec.time_field and spec.columns.get(spec.time_field, "").upper() in (
-        "TIMESTAMP(3)",
-        "TIMESTAMP_LTZ(3)",
-    ):
-        lag = f"{spec.watermark_seconds:.3f}"
-        columns.append(
-            f"  WATERMARK FOR `{spec.time_field}` AS `{spec.time_field}` - INTERVAL '{lag}' SECOND"
-        )
-    body = ",\n".join(columns)
-    return (
-        f"CREATE TABLE `{spec.name}` (\n{body}\n) WITH ('connector' = 'filesystem', "
-        f"'path' = '{path.parent.as_uri()}', 'format' = 'json', "
-        "'json.timestamp-format.standard' = 'ISO-8601', 'json.fail-on-missing-field' = 'false')"
-    )
 
 
 def run_job_on_rows(
@@ -92,8 +44,16 @@ def run_job_on_rows(
         outputs: dict[str, list[dict[str, Any]]] = {}
         try:
             for spec in plan.sources:
-                path = _write_source(spec, inputs[spec.name], Path(scratch))
-                env.execute_sql(_source_ddl(spec, path))
+                path = write_rows(spec.name, inputs[spec.name], Path(scratch), spec.time_field)
+                env.execute_sql(
+                    file_table_ddl(
+                        spec.name, spec.columns, path, spec.time_field, spec.watermark_seconds
+                    )
+                )
+            for table in reference_tables(text, settings):
+                rows = inputs.get(table.name, table.location)
+                path = write_rows(table.name, rows, Path(scratch))
+                env.execute_sql(file_table_ddl(table.name, table.columns, path))
             for statement in split_statements(text):
                 insert = INSERT_PARTS.match(statement)
                 if insert is None:

@@ -7,12 +7,14 @@ why tests run jobs in-process and share that start-up cost.
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jobs.ddl import INSERT_PARTS, JobPlan, plan_job, table_ddl
+from jobs.filetables import file_table_ddl, reference_tables, write_rows
 from jobs.loopback import bind_loopback_server_to_localhost
 from tidebox.config import JobSpec, Settings, StreamSpec
 from tidebox.errors import JobError, StreamNotFoundError
@@ -121,6 +123,21 @@ def _script(settings: Settings, plan: JobPlan, name: str, bounded: bool) -> list
     return statements + list(plan.statements)
 
 
+def _reference_ddl(settings: Settings, text: str, job: str) -> list[str]:
+    """Tables of reference data the job joins: each rewritten as JSON Lines under the state
+    folder (``reference/<job>/<table>/``) and declared over that copy."""
+    statements = []
+    folder = settings.state_dir.resolve() / "reference" / job
+    for table in reference_tables(text, settings):
+        source = Path(table.location)
+        if not source.is_file():
+            raise JobError(job, f"reference table '{table.name}': no file at {source}")
+        shutil.rmtree(folder / table.name, ignore_errors=True)
+        path = write_rows(table.name, source, folder)
+        statements.append(file_table_ddl(table.name, table.columns, path))
+    return statements
+
+
 def render_job_sql(settings: Settings, job_file: str | Path, bounded: bool = False) -> str:
     """The whole job as one SQL script (SET, CREATE TABLE, then the file's statements).
 
@@ -129,8 +146,11 @@ def render_job_sql(settings: Settings, job_file: str | Path, bounded: bool = Fal
     """
     path = Path(job_file)
     name = job_name_of(path)
-    plan = plan_job(_read_job(path), settings)
-    return ";\n\n".join(_script(settings, plan, name, bounded)) + ";\n"
+    text = _read_job(path)
+    plan = plan_job(text, settings)
+    script = _script(settings, plan, name, bounded)
+    script[len(JOB_OPTIONS) : len(JOB_OPTIONS)] = _reference_ddl(settings, text, name)
+    return ";\n\n".join(script) + ";\n"
 
 
 def run_job(
@@ -146,8 +166,10 @@ def run_job(
     """
     path = Path(job_file)
     name = job_name or job_name_of(path)
-    plan = plan_job(_read_job(path), settings)
+    text = _read_job(path)
+    plan = plan_job(text, settings)
     _prepare_streams(settings, plan, str(path))
+    references = _reference_ddl(settings, text, name)
     sinks = [s.name for s in plan.sinks]
     before = _sink_offsets(settings, sinks)
 
@@ -156,7 +178,7 @@ def run_job(
     try:
         statement_set = env.create_statement_set()
         inserts = 0
-        for statement in _script(settings, plan, name, bounded):
+        for statement in [*references, *_script(settings, plan, name, bounded)]:
             setting = _SET.match(statement)
             insert = INSERT_PARTS.match(statement)
             if setting:  # executeSql() takes no SET: it is the SQL client's session command

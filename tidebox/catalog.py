@@ -46,7 +46,8 @@ def _declared(settings: Settings) -> list[LandedTable]:
             files = list(location.rglob("*.parquet"))
         else:
             anchor = Path(location.anchor or ".")
-            files = [f for f in anchor.glob(str(location.relative_to(anchor))) if f.is_file()]
+            found = anchor.glob(str(location.relative_to(anchor)))
+            files = [f for f in found if f.is_file() and f.suffix == ".parquet"]
             location = location.parent
         tables.append(_table(spec.name, location, files))
     return tables

@@ -115,10 +115,12 @@ class SinkSpec(_Frozen):
 
 
 class TableSpec(_Frozen):
-    """Parquet files that are not a landed stream, queryable by name (a folder or a glob)."""
+    """Files that are not a landed stream: Parquet ones are queryable by name (a folder or a
+    glob); one with ``columns`` (Flink SQL types) is reference data that jobs can join."""
 
     name: str
     location: str
+    columns: dict[str, str] = Field(default_factory=dict)
 
 
 def _shipped_job(name: str) -> str:
@@ -147,6 +149,14 @@ DEFAULT_SUITES: tuple[SuiteSpec, ...] = (
 DEFAULT_JOBS: tuple[JobSpec, ...] = (
     JobSpec(name="device_stats_1m", file=_shipped_job("device_stats_1m")),
 )
+DEFAULT_TABLES: tuple[TableSpec, ...] = (
+    # reference data for jobs: where each device stands (jobs/device_stats_by_site.sql)
+    TableSpec(
+        name="devices",
+        location=str(Path(_shipped_job("device_stats_1m")).parent / "reference" / "devices.csv"),
+        columns={"device_id": "STRING", "site": "STRING", "model": "STRING", "installed": "STRING"},
+    ),
+)
 DEFAULT_SINKS: tuple[SinkSpec, ...] = (
     SinkSpec(name="sensor_readings", stream="sensor_readings"),
     SinkSpec(name="device_stats_1m", stream="device_stats_1m"),
@@ -164,7 +174,7 @@ class Settings(_Frozen):
     streams: tuple[StreamSpec, ...] = DEFAULT_STREAMS
     jobs: tuple[JobSpec, ...] = DEFAULT_JOBS
     sinks: tuple[SinkSpec, ...] = DEFAULT_SINKS
-    tables: tuple[TableSpec, ...] = ()
+    tables: tuple[TableSpec, ...] = DEFAULT_TABLES
     suites: tuple[SuiteSpec, ...] = DEFAULT_SUITES
 
     @property
@@ -199,7 +209,7 @@ NAMED_SECTIONS: dict[str, tuple[Any, ...]] = {
     "streams": DEFAULT_STREAMS,
     "jobs": DEFAULT_JOBS,
     "sinks": DEFAULT_SINKS,
-    "tables": (),
+    "tables": DEFAULT_TABLES,
     "suites": DEFAULT_SUITES,
 }
 

@@ -62,3 +62,15 @@ def test_kinesis_step_rows_are_stamped_with_the_window_end() -> None:
     rows = run("kinesis_step_60s.sql")
     assert len(rows) == 4 * 30 and all(r["readings"] == 4 for r in rows)
     assert min(r["row_time"] for r in rows) == pd.Timestamp("2026-01-01 00:01").to_pydatetime()
+
+
+def test_reference_data_is_joined_to_every_window() -> None:
+    rows = run("device_stats_by_site.sql")  # `devices` comes from the shipped reference file
+    assert len(rows) == 4 * 30
+    sites = {r["device_id"]: r["site"] for r in rows}
+    assert sites == {"dev-001": "south", "dev-002": "east", "dev-003": "west", "dev-004": "north"}
+    given = [{"device_id": "dev-001", "site": "lab", "model": "X", "installed": "2026-01-01"}]
+    [own] = run_job_on_rows(
+        JOBS / "device_stats_by_site.sql", {"sensor_readings": READINGS, "devices": given}
+    ).values()
+    assert {r["site"] for r in own} == {"lab"} and len(own) == 30  # inner join: dev-001 only
