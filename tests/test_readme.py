@@ -50,7 +50,7 @@ def test_yaml_example_is_a_valid_config(tmp_path: Path) -> None:
     assert settings.job("device_stats_1m") is not None  # built-ins stay
     sink = settings.sink("machine_events")
     assert sink is not None and sink.stream == "machine_events" and sink.flush_seconds == 30
-    assert [t.name for t in settings.tables] == ["sites"]
+    assert {t.name for t in settings.tables} == {"sites", "devices"}  # plus the built-in one
 
 
 def test_environment_table_names_every_variable() -> None:
