@@ -10,6 +10,7 @@ derived declaration.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tidebox.config import Settings, StreamSpec
@@ -68,9 +69,24 @@ def split_statements(text: str) -> list[str]:
     return [s for s in statements if s]
 
 
-def _mentions(statements: list[str], name: str) -> bool:
+def mentions(sql: str | list[str], name: str) -> bool:
+    """True if the SQL names the table ``name`` as a whole word (``sensor`` is not in
+    ``sensor_readings``)."""
     pattern = re.compile(rf"(?<![\w.-])`?{re.escape(name)}`?(?![\w-])")
-    return any(pattern.search(s) for s in statements)
+    return any(pattern.search(s) for s in ([sql] if isinstance(sql, str) else sql))
+
+
+def columns_ddl(
+    columns: Mapping[str, str], time_field: str | None = None, watermark_seconds: float = 0.0
+) -> str:
+    """The column lines of a CREATE TABLE, with a watermark on ``time_field`` when it is a
+    millisecond timestamp (pass no time field for a table without event time)."""
+    lines = [f"  {_quote(c)} {t}" for c, t in columns.items()]
+    if time_field and columns.get(time_field, "").upper() in _WATERMARK_TYPES:
+        lag = f"{watermark_seconds:.3f}"
+        field = _quote(time_field)
+        lines.append(f"  WATERMARK FOR {field} AS {field} - INTERVAL '{lag}' SECOND")
+    return ",\n".join(lines)
 
 
 def plan_job(text: str, settings: Settings) -> JobPlan:
@@ -81,7 +97,7 @@ def plan_job(text: str, settings: Settings) -> JobPlan:
     sources: list[StreamSpec] = []
     sinks: list[StreamSpec] = []
     for spec in settings.streams:
-        if spec.name in created or not _mentions(statements, spec.name):
+        if spec.name in created or not mentions(statements, spec.name):
             continue
         (sinks if spec.name in sink_names else sources).append(spec)
     declared = {spec.name for spec in settings.streams}
@@ -101,14 +117,8 @@ def table_ddl(spec: StreamSpec, settings: Settings, role: str, bounded: bool, jo
     """CREATE TABLE for one stream as a job ``source`` or ``sink``."""
     if not spec.columns:
         raise ValueError(f"stream '{spec.name}' declares no columns")
-    lines = [f"  {_quote(c)} {t}" for c, t in spec.columns.items()]
-    time_type = spec.columns.get(spec.time_field or "", "").upper()
-    if role == "source" and spec.time_field and time_type in _WATERMARK_TYPES:
-        lag = f"{spec.watermark_seconds:.3f}"
-        lines.append(
-            f"  WATERMARK FOR {_quote(spec.time_field)} AS "
-            f"{_quote(spec.time_field)} - INTERVAL '{lag}' SECOND"
-        )
+    time_field = spec.time_field if role == "source" else None
+    body = columns_ddl(spec.columns, time_field, spec.watermark_seconds)
     options = {
         "connector": "kafka",
         "topic": spec.name,
@@ -126,5 +136,4 @@ def table_ddl(spec: StreamSpec, settings: Settings, role: str, bounded: bool, jo
         options["key.format"] = "raw"
         options["key.fields"] = spec.key_field
         options["value.fields-include"] = "ALL"
-    body = ",\n".join(lines)
     return f"CREATE TABLE {_quote(spec.name)} (\n{body}\n) WITH (\n  {_options(options)}\n)"

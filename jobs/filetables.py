@@ -7,19 +7,18 @@ Parquet file; tidebox rewrites it as JSON Lines, which Flink reads without extra
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeAlias
 
 import pandas as pd
 
+from jobs.ddl import columns_ddl, mentions
 from producers.files import parse_times, read_records
 from producers.replay import encode_records
 from tidebox.config import Settings, TableSpec
 
 Rows: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | str | Path
-_WATERMARK_TYPES = ("TIMESTAMP(3)", "TIMESTAMP_LTZ(3)")
 
 
 def _frame(rows: Rows) -> pd.DataFrame:
@@ -56,11 +55,7 @@ def file_table_ddl(
     watermark_seconds: float = 0.0,
 ) -> str:
     """CREATE TABLE over the folder of ``path``, with a watermark on the time field if any."""
-    lines = [f"  `{c}` {t}" for c, t in columns.items()]
-    if time_field and columns.get(time_field, "").upper() in _WATERMARK_TYPES:
-        lag = f"{watermark_seconds:.3f}"
-        lines.append(f"  WATERMARK FOR `{time_field}` AS `{time_field}` - INTERVAL '{lag}' SECOND")
-    body = ",\n".join(lines)
+    body = columns_ddl(columns, time_field, watermark_seconds)
     return (
         f"CREATE TABLE `{name}` (\n{body}\n) WITH ('connector' = 'filesystem', "
         f"'path' = '{path.parent.as_uri()}', 'format' = 'json', "
@@ -70,8 +65,4 @@ def file_table_ddl(
 
 def reference_tables(sql: str, settings: Settings) -> list[TableSpec]:
     """The declared tables with columns that the job's SQL names."""
-    return [
-        table
-        for table in settings.tables
-        if table.columns and re.search(rf"(?<![\w.-])`?{re.escape(table.name)}`?(?![\w-])", sql)
-    ]
+    return [table for table in settings.tables if table.columns and mentions(sql, table.name)]

@@ -103,10 +103,10 @@ def _prepare_streams(settings: Settings, plan: JobPlan, job: str) -> None:
     for spec in plan.sources:
         if spec.name not in existing:
             raise StreamNotFoundError(spec.name)
+    if not any(INSERT_PARTS.match(s) for s in plan.statements):
+        raise JobError(job, "the job file has no INSERT INTO statement: nothing would be written")
     for spec in plan.sinks:
         ensure_stream(settings, spec.name)
-    if not plan.sinks and not any(s.upper().startswith("INSERT") for s in plan.statements):
-        raise JobError(job, "the job file has no INSERT INTO statement: nothing would be written")
 
 
 def _read_job(path: Path) -> str:
@@ -116,8 +116,10 @@ def _read_job(path: Path) -> str:
         raise JobError(str(path), f"cannot read the job file: {exc.strerror or exc}") from exc
 
 
-def _script(settings: Settings, plan: JobPlan, name: str, bounded: bool) -> list[str]:
+def _script(settings: Settings, plan: JobPlan, name: str, bounded: bool, text: str) -> list[str]:
+    """SET, reference tables, source and sink tables, then the job's own statements."""
     statements = [f"SET '{k}' = '{v}'" for k, v in JOB_OPTIONS.items()]
+    statements += _reference_ddl(settings, text, name)
     statements += [table_ddl(s, settings, "source", bounded, name) for s in plan.sources]
     statements += [table_ddl(s, settings, "sink", bounded, name) for s in plan.sinks]
     return statements + list(plan.statements)
@@ -148,9 +150,7 @@ def render_job_sql(settings: Settings, job_file: str | Path, bounded: bool = Fal
     name = job_name_of(path)
     text = _read_job(path)
     plan = plan_job(text, settings)
-    script = _script(settings, plan, name, bounded)
-    script[len(JOB_OPTIONS) : len(JOB_OPTIONS)] = _reference_ddl(settings, text, name)
-    return ";\n\n".join(script) + ";\n"
+    return ";\n\n".join(_script(settings, plan, name, bounded, text)) + ";\n"
 
 
 def run_job(
@@ -169,7 +169,6 @@ def run_job(
     text = _read_job(path)
     plan = plan_job(text, settings)
     _prepare_streams(settings, plan, str(path))
-    references = _reference_ddl(settings, text, name)
     sinks = [s.name for s in plan.sinks]
     before = _sink_offsets(settings, sinks)
 
@@ -177,8 +176,7 @@ def run_job(
     started = time.monotonic()
     try:
         statement_set = env.create_statement_set()
-        inserts = 0
-        for statement in [*references, *_script(settings, plan, name, bounded)]:
+        for statement in _script(settings, plan, name, bounded, text):
             setting = _SET.match(statement)
             insert = INSERT_PARTS.match(statement)
             if setting:  # executeSql() takes no SET: it is the SQL client's session command
@@ -189,11 +187,8 @@ def run_job(
                     before.update(_sink_offsets(settings, [insert.group(1)]))
                     sinks.append(insert.group(1))
                 statement_set.add_insert_sql(statement)
-                inserts += 1
             else:
                 env.execute_sql(statement)
-        if not inserts:
-            raise JobError(str(path), "the job file has no INSERT INTO statement")
         stopped = _wait(statement_set.execute())
     except JobError:
         raise
