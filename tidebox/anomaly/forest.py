@@ -19,6 +19,7 @@ from tidebox.errors import TideboxError
 
 MAX_COLUMNS = 30
 FORMAT_VERSION = 1
+NEVER_SCORE = np.iinfo(np.int64).max  # a warm-up no sequence number reaches
 
 
 class ForestError(TideboxError):
@@ -122,21 +123,17 @@ class RandomCutForest:
         return max(0, self.rows_seen - (self.params.shingle_size - 1))
 
     # -- the streaming API ---------------------------------------------------------------------
-    def score_and_update(
-        self, rows: np.ndarray | list[float] | list[list[float]], attribution: bool = False
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Per row, the score before the forest learns the row; then learn it.
-
-        Returns (scores, high, low): ``high``/``low`` are per-row, per-column attributions
-        (summed over shingle positions) when ``attribution`` is set, else None.
-        """
-        array = self._rows(rows)
+    def _learn(
+        self, array: np.ndarray, warmup: int, attribution: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """Run rows through the batch kernel: score each point whose sequence number has
+        reached ``warmup``, then offer it to every tree. Returns the points' scores and
+        attributions and how many leading rows only filled the shingle."""
         points, filling = self._shingled(array)
-        scores = np.zeros(len(array))
         dims = self.params.dimensions
+        scores = np.zeros(len(points))
         highs = np.zeros((len(points), dims))
         lows = np.zeros((len(points), dims))
-        point_scores = np.zeros(len(points))
         k.score_and_update(
             self.ints,
             self.cut,
@@ -151,19 +148,34 @@ class RandomCutForest:
             points,
             self.points_seen,
             1.0 / self.params.time_decay,
-            self.params.sub_sample_size,
-            point_scores,
+            warmup,
+            scores,
             highs,
             lows,
             attribution,
         )
-        scores[filling:] = point_scores
         self._advance(array)
+        return scores, highs, lows, filling
+
+    def score_and_update(
+        self, rows: np.ndarray | list[float] | list[list[float]], attribution: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Per row, the score before the forest learns the row; then learn it.
+
+        Returns (scores, high, low): ``high``/``low`` are per-row, per-column attributions
+        (summed over shingle positions) when ``attribution`` is set, else None.
+        """
+        array = self._rows(rows)
+        point_scores, highs, lows, filling = self._learn(
+            array, self.params.sub_sample_size, attribution
+        )
+        scores = np.zeros(len(array))
+        scores[filling:] = point_scores
         if not attribution:
             return scores, None, None
         high = np.zeros((len(array), self.params.columns))
         low = np.zeros((len(array), self.params.columns))
-        shape = (len(points), self.params.shingle_size, self.params.columns)
+        shape = (len(point_scores), self.params.shingle_size, self.params.columns)
         high[filling:] = highs.reshape(shape).sum(axis=1)
         low[filling:] = lows.reshape(shape).sum(axis=1)
         return scores, high, low
@@ -195,28 +207,8 @@ class RandomCutForest:
         )
 
     def update(self, row: np.ndarray | list[float]) -> None:
-        """Learn one row (offer its shingle to every tree's sample)."""
-        array = self._rows(row)[:1]
-        points, filling = self._shingled(array)
-        if not filling:
-            for tree in range(self.params.number_of_trees):
-                k.update_tree(
-                    self.ints,
-                    self.cut,
-                    self.lo,
-                    self.hi,
-                    self.meta,
-                    self.free,
-                    self.rng,
-                    self.weights,
-                    self.sampled,
-                    self.gate,
-                    tree,
-                    points[0],
-                    self.points_seen,
-                    1.0 / self.params.time_decay,
-                )
-        self._advance(array)
+        """Learn one row (offer its shingle to every tree's sample) without scoring it."""
+        self._learn(self._rows(row)[:1], NEVER_SCORE, False)
 
     # -- state ---------------------------------------------------------------------------------
     _ARRAYS = ("ints", "cut", "lo", "hi", "meta", "free", "rng", "weights", "sampled", "shingle")
