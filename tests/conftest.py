@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -80,3 +81,17 @@ def cli_env(settings: Settings | None = None, **extra: str) -> dict[str, str]:
         env["TIDEBOX_KAFKA_PORT"] = str(settings.kafka_port)
         env["TIDEBOX_BUCKET"] = str(settings.bucket_path)
     return {**env, **extra}
+
+
+def run_cli(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``tidebox`` command with ``args`` and extra environment, capturing its output."""
+    return subprocess.run(
+        [TIDEBOX, *args],
+        cwd=cwd,
+        env=cli_env(**(env or {})),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -8,23 +8,10 @@ from pathlib import Path
 import pytest
 
 from producers.generate import GenerateSpec, write_dataset
-from tests.conftest import TEST_STATE, TIDEBOX, cli_env, unique
+from tests.conftest import TEST_STATE, cli_env, run_cli, unique
 from tidebox.config import Settings
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def run(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TIDEBOX, *args],
-        cwd=cwd,
-        env=cli_env(**(env or {})),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def env_for(settings: Settings) -> dict[str, str]:
@@ -41,7 +28,7 @@ def assert_one_clear_line(done: subprocess.CompletedProcess[str], *words: str) -
 
 
 def test_help_lists_every_stage(tmp_path: Path) -> None:
-    done = run(["--help"], tmp_path)
+    done = run_cli(["--help"], tmp_path)
     assert done.returncode == 0
     for command in (
         "up",
@@ -60,17 +47,19 @@ def test_help_lists_every_stage(tmp_path: Path) -> None:
 
 
 def test_kafka_not_reachable(tmp_path: Path) -> None:
-    done = run(["--bootstrap-servers", "127.0.0.1:1", "stream", "list"], tmp_path)
+    done = run_cli(["--bootstrap-servers", "127.0.0.1:1", "stream", "list"], tmp_path)
     assert_one_clear_line(done, "Kafka is not reachable at 127.0.0.1:1")
 
 
 def test_a_bad_config_file(tmp_path: Path) -> None:
     (tmp_path / "tidebox.yaml").write_text("kafka_port: not-a-port\n")
-    assert_one_clear_line(run(["status"], tmp_path), "tidebox.yaml", "kafka_port")
+    assert_one_clear_line(run_cli(["status"], tmp_path), "tidebox.yaml", "kafka_port")
 
 
 def test_generate_writes_the_data_set(tmp_path: Path) -> None:
-    done = run(["generate", "--devices", "2", "--hours", "0.5", "--out", "d/x.parquet"], tmp_path)
+    done = run_cli(
+        ["generate", "--devices", "2", "--hours", "0.5", "--out", "d/x.parquet"], tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "d" / "x.parquet").is_file()
     assert "wrote 360 readings of 2 devices" in done.stdout
@@ -79,16 +68,16 @@ def test_generate_writes_the_data_set(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_replay_bad_input(kafka_settings: Settings, tmp_path: Path) -> None:
     env = env_for(kafka_settings)
-    missing = run(["replay", "nope.csv", "--stream", "sensor_readings"], tmp_path, env)
+    missing = run_cli(["replay", "nope.csv", "--stream", "sensor_readings"], tmp_path, env)
     assert_one_clear_line(missing, "nope.csv", "file not found")
 
     bad = tmp_path / "bad.csv"
     bad.write_text("device_id,event_time,temperature\nd1,2026-01-01T00:00:00Z,1\nd1,noon,2\n")
-    unparseable = run(["replay", str(bad), "--stream", "sensor_readings"], tmp_path, env)
+    unparseable = run_cli(["replay", str(bad), "--stream", "sensor_readings"], tmp_path, env)
     assert_one_clear_line(unparseable, "bad.csv:3", "unparseable time", "'noon'")
 
     good = write_dataset(GenerateSpec(devices=1, hours=0.01), tmp_path / "good.csv")
-    unknown = run(["replay", str(good.path), "--stream", "no_such_stream"], tmp_path, env)
+    unknown = run_cli(["replay", str(good.path), "--stream", "no_such_stream"], tmp_path, env)
     assert_one_clear_line(unknown, "unknown stream 'no_such_stream'")
 
 
@@ -96,26 +85,28 @@ def test_replay_bad_input(kafka_settings: Settings, tmp_path: Path) -> None:
 def test_stream_commands(kafka_settings: Settings, tmp_path: Path) -> None:
     env = env_for(kafka_settings)
     name = unique("cli")
-    created = run(
+    created = run_cli(
         ["stream", "create", name, "--shards", "3", "--retention-hours", "2"], tmp_path, env
     )
     assert created.returncode == 0, created.stderr
     assert "3 shard(s), 2 h" in created.stdout
-    assert name in run(["stream", "list"], tmp_path, env).stdout
-    described = run(["stream", "describe", name], tmp_path, env)
+    assert name in run_cli(["stream", "list"], tmp_path, env).stdout
+    described = run_cli(["stream", "describe", name], tmp_path, env)
     assert "retention 2 h, 0 records" in described.stdout
-    assert_one_clear_line(run(["stream", "describe", "nope_x"], tmp_path, env), "unknown stream")
-    assert run(["stream", "delete", name], tmp_path, env).returncode == 0
+    assert_one_clear_line(
+        run_cli(["stream", "describe", "nope_x"], tmp_path, env), "unknown stream"
+    )
+    assert run_cli(["stream", "delete", name], tmp_path, env).returncode == 0
 
 
 @pytest.mark.integration
 @pytest.mark.flink
 def test_a_job_file_with_a_sql_error(kafka_settings: Settings, tmp_path: Path) -> None:
     env = env_for(kafka_settings)
-    run(["stream", "create", "sensor_readings"], tmp_path, env)
+    run_cli(["stream", "create", "sensor_readings"], tmp_path, env)
     job = tmp_path / "broken.sql"
     job.write_text("INSERT INTO device_stats_1m SELECT nonsense FROM sensor_readings;")
-    done = run(["job", "run", str(job)], tmp_path, env)
+    done = run_cli(["job", "run", str(job)], tmp_path, env)
     assert_one_clear_line(done, "broken.sql", "nonsense")
 
 
@@ -131,20 +122,20 @@ def test_query_and_check_errors_leave_landed_data_alone(
     env = env_for(settings)
 
     count = ["query", "SELECT count(*) AS n FROM sensor_readings", "--format", "csv"]
-    before = run(count, tmp_path, env)
+    before = run_cli(count, tmp_path, env)
     assert before.returncode == 0 and before.stdout.splitlines() == ["n", "1800"]
 
     assert_one_clear_line(
-        run(["query", "SELECT * FROM missing_table"], tmp_path, env), "missing_table"
+        run_cli(["query", "SELECT * FROM missing_table"], tmp_path, env), "missing_table"
     )
-    assert_one_clear_line(run(["query", "SELEKT 1"], tmp_path, env), "syntax error")
-    passed = run(["check", "sensor_readings"], tmp_path, env)
+    assert_one_clear_line(run_cli(["query", "SELEKT 1"], tmp_path, env), "syntax error")
+    passed = run_cli(["check", "sensor_readings"], tmp_path, env)
     assert passed.returncode == 0, passed.stdout + passed.stderr
-    failed = run(["check", "sensor_readings", "--table", "broken_copy"], tmp_path, env)
+    failed = run_cli(["check", "sensor_readings", "--table", "broken_copy"], tmp_path, env)
     assert failed.returncode == 1
     assert "FAIL" in failed.stdout and "3 expectation(s) failed" in failed.stderr
 
-    assert run(count, tmp_path, env).stdout == before.stdout  # nothing landed was lost
+    assert run_cli(count, tmp_path, env).stdout == before.stdout  # nothing landed was lost
 
 
 def test_state_dir_is_shared_with_the_test_session() -> None:
@@ -157,17 +148,17 @@ def test_an_external_kafka_is_used_and_none_is_started(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
     external = {"TIDEBOX_BOOTSTRAP_SERVERS": kafka_settings.kafka_bootstrap}
-    up = run(["up"], tmp_path, external)
+    up = run_cli(["up"], tmp_path, external)
     assert up.returncode == 0 and "nothing to start" in up.stdout
     assert not (tmp_path / ".tidebox" / "kafka").exists()  # no broker of ours was prepared
-    status = run(["status"], tmp_path, external)
+    status = run_cli(["status"], tmp_path, external)
     assert status.returncode == 0 and "(external)" in status.stdout and "running" in status.stdout
-    assert run(["stream", "list"], tmp_path, external).returncode == 0
+    assert run_cli(["stream", "list"], tmp_path, external).returncode == 0
 
 
 def test_sink_run_needs_a_known_sink_or_a_stream(tmp_path: Path) -> None:
-    assert_one_clear_line(run(["sink", "run"], tmp_path), "name a sink or a stream")
-    assert_one_clear_line(run(["sink", "run", "nope"], tmp_path), "unknown sink 'nope'")
+    assert_one_clear_line(run_cli(["sink", "run"], tmp_path), "name a sink or a stream")
+    assert_one_clear_line(run_cli(["sink", "run", "nope"], tmp_path), "unknown sink 'nope'")
 
 
 def test_sink_drop_deletes_a_landed_table(tmp_path: Path) -> None:
@@ -176,10 +167,10 @@ def test_sink_drop_deletes_a_landed_table(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path / "state", bucket=tmp_path / "bucket")
     land(settings, "sensor_readings", good_records())
     env = {"TIDEBOX_BUCKET": str(settings.bucket_path)}
-    refused = run(["sink", "drop", "sensor_readings"], tmp_path, env)  # no stdin: not confirmed
+    refused = run_cli(["sink", "drop", "sensor_readings"], tmp_path, env)  # no stdin: not confirmed
     assert refused.returncode != 0 and (settings.bucket_path / "sensor_readings").exists()
-    dropped = run(["sink", "drop", "sensor_readings", "--yes"], tmp_path, env)
+    dropped = run_cli(["sink", "drop", "sensor_readings", "--yes"], tmp_path, env)
     assert dropped.returncode == 0 and not (settings.bucket_path / "sensor_readings").exists()
     assert_one_clear_line(
-        run(["query", "SELECT 1 FROM sensor_readings"], tmp_path, env), "unknown table"
+        run_cli(["query", "SELECT 1 FROM sensor_readings"], tmp_path, env), "unknown table"
     )

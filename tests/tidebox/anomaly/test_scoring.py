@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import TIDEBOX, cli_env
+from tests.conftest import run_cli
 from tidebox.anomaly import ForestError
 from tidebox.anomaly.scoring import params_for, score_file
 from tidebox.errors import InputFileError
@@ -80,24 +80,10 @@ def test_the_tuned_preset_raises_one_alarm_per_event(tmp_path: Path) -> None:
 
 
 def test_the_command(tmp_path: Path) -> None:
-    import subprocess
-
     source = readings(tmp_path / "in.csv", rows=400)
     args = ["anomaly", "score", str(source), "--time-field", "ts", "--columns", "temp"]
-    done = subprocess.run(
-        [TIDEBOX, *args, "--out", str(tmp_path / "o.parquet"), "--trees", "20"],
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    done = run_cli([*args, "--out", str(tmp_path / "o.parquet"), "--trees", "20"], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "scored 400 rows" in done.stdout and (tmp_path / "o.parquet").exists()
-    bad = subprocess.run(
-        [TIDEBOX, *args, "--out", str(tmp_path / "o.csv"), "--sample-size", "5"],
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    bad = run_cli([*args, "--out", str(tmp_path / "o.csv"), "--sample-size", "5"], tmp_path)
     assert bad.returncode == 1 and "subSampleSize must be between 10 and 1000" in bad.stderr
