@@ -113,8 +113,22 @@ def _options(pairs: dict[str, str]) -> str:
     return ",\n  ".join(f"'{k}' = '{v}'" for k, v in pairs.items())
 
 
-def table_ddl(spec: StreamSpec, settings: Settings, role: str, bounded: bool, job_name: str) -> str:
-    """CREATE TABLE for one stream as a job ``source`` or ``sink``."""
+def table_ddl(
+    spec: StreamSpec,
+    settings: Settings,
+    role: str,
+    bounded: bool,
+    job_name: str,
+    delivery: str = "exactly-once",
+    table_name: str | None = None,
+) -> str:
+    """CREATE TABLE for one stream as a job ``source`` or ``sink``.
+
+    Sources read only committed records, so a job downstream of another never sees output
+    that a failed checkpoint will roll back. Sinks write ``exactly-once`` in Kafka
+    transactions committed at each checkpoint (or ``at-least-once``). ``table_name`` declares
+    the table under another name than its stream's.
+    """
     if not spec.columns:
         raise ValueError(f"stream '{spec.name}' declares no columns")
     time_field = spec.time_field if role == "source" else None
@@ -129,11 +143,21 @@ def table_ddl(spec: StreamSpec, settings: Settings, role: str, bounded: bool, jo
     }
     if role == "source":
         options["properties.group.id"] = f"tidebox-job-{job_name}"
+        options["properties.isolation.level"] = "read_committed"
         options["scan.startup.mode"] = "earliest-offset"
+        options["scan.watermark.idle-timeout"] = f"{round(spec.idle_timeout_seconds * 1000)} ms"
+        options["scan.watermark.emit.strategy"] = spec.watermark_emit
         if bounded:
             options["scan.bounded.mode"] = "latest-offset"
-    elif spec.key_field and spec.columns.get(spec.key_field, "").upper() == "STRING":
-        options["key.format"] = "raw"
-        options["key.fields"] = spec.key_field
-        options["value.fields-include"] = "ALL"
-    return f"CREATE TABLE {_quote(spec.name)} (\n{body}\n) WITH (\n  {_options(options)}\n)"
+    else:
+        options["sink.delivery-guarantee"] = delivery
+        if delivery == "exactly-once":
+            options["sink.transactional-id-prefix"] = f"tidebox-{job_name}-{spec.name}"
+            # the broker's default ceiling; Flink's own default (1 h) is above it
+            options["properties.transaction.timeout.ms"] = "900000"
+        if spec.key_field and spec.columns.get(spec.key_field, "").upper() == "STRING":
+            options["key.format"] = "raw"
+            options["key.fields"] = spec.key_field
+            options["value.fields-include"] = "ALL"
+    name = _quote(table_name or spec.name)
+    return f"CREATE TABLE {name} (\n{body}\n) WITH (\n  {_options(options)}\n)"

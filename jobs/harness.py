@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from jobs.ddl import INSERT_PARTS, plan_job, split_statements
+from jobs.environment import JOB_OPTIONS, make_table_env
 from jobs.filetables import Rows, file_table_ddl, reference_tables, write_rows
-from jobs.runner import JOB_OPTIONS, flink_message, make_table_env
+from jobs.runner import flink_message
 from tidebox.config import Settings
 from tidebox.errors import JobError
 
@@ -38,7 +39,7 @@ def run_job_on_rows(
     if missing:
         raise JobError(str(job), f"no rows given for source stream(s): {', '.join(missing)}")
     with tempfile.TemporaryDirectory(prefix="tidebox-harness-") as scratch:
-        env = make_table_env(settings, "harness", 1)
+        env, _ = make_table_env(settings, "harness", 1)
         for key, value in JOB_OPTIONS.items():
             env.get_config().set(key, value)
         outputs: dict[str, list[dict[str, Any]]] = {}

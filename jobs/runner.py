@@ -1,11 +1,11 @@
-"""Run a Flink SQL job file on a local Flink mini-cluster, reading and writing tidebox streams.
-
-PyFlink starts one JVM per Python process; every job run in the process reuses it, which is
-why tests run jobs in-process and share that start-up cost.
+"""Run a Flink SQL job file on a local Flink mini-cluster or a Flink cluster, reading and
+writing tidebox streams, with checkpoints, restarts from them, and late records routed aside.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shutil
 import time
@@ -14,13 +14,46 @@ from pathlib import Path
 from typing import Any
 
 from jobs.ddl import INSERT_PARTS, JobPlan, plan_job, table_ddl
+from jobs.environment import JOB_OPTIONS, checkpoint_options, make_table_env
 from jobs.filetables import file_table_ddl, reference_tables, write_rows
-from jobs.loopback import bind_loopback_server_to_localhost
+from jobs.late import (
+    INNER_SUFFIX,
+    LATE_SUFFIX,
+    late_insert,
+    late_stream_spec,
+    on_time_view,
+    routed_sources,
+    uses_event_time,
+)
+from jobs.registry import RunningJob, check_not_running, register_job, unregister_job
+from jobs.snapshots import (
+    FINGERPRINT,
+    checkpoint_dir,
+    clear_snapshots,
+    is_snapshot,
+    latest_snapshot,
+    snapshot_fingerprint,
+)
 from tidebox.config import JobSpec, Settings, StreamSpec
 from tidebox.errors import JobError, StreamNotFoundError
-from tidebox.runtime.maven import flink_connector_jars
 from tidebox.signals import StopRequest
-from tidebox.streams import ensure_stream, list_streams, shard_offsets
+from tidebox.streams import count_records, ensure_stream, list_streams, shard_offsets
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a job; ``None`` fields fall back to the job's spec, then the settings."""
+
+    bounded: bool = True
+    parallelism: int | None = None
+    name: str | None = None
+    checkpoint_seconds: float | None = None
+    delivery: str = "exactly-once"
+    # "latest": resume from the job's newest checkpoint or savepoint, if it has one and the
+    # job's SQL is unchanged since; "none": start afresh; else a snapshot folder to resume from
+    restore: str | Path = "latest"
+    cluster: str | None = None
+    late_stream: str | None = None  # None: <job>_late; "": let Flink drop late records
 
 
 @dataclass(frozen=True)
@@ -33,6 +66,10 @@ class JobResult:
     seconds: float
     sources: tuple[str, ...]
     records_out: dict[str, int]
+    restored_from: str | None = None
+    late_stream: str | None = None  # where records behind the watermark went
+    late_records: int = 0
+    job_id: str | None = None
 
 
 def job_name_of(path: Path) -> str:
@@ -48,36 +85,7 @@ def resolve_job(settings: Settings, job: str | Path) -> tuple[Path, JobSpec | No
     return path, None
 
 
-# Every server the local mini-cluster opens (RPC, blob server, REST) listens on loopback only.
-LOCALHOST_OPTIONS = (
-    "jobmanager.bind-host",
-    "taskmanager.bind-host",
-    "taskmanager.host",
-    "rest.bind-address",
-    "rest.address",
-)
 _SET = re.compile(r"^\s*SET\s+'([^']+)'\s*=\s*'([^']*)'\s*$", re.IGNORECASE)
-# Session settings every job runs with, locally or (through ``render_job_sql``) on a cluster.
-JOB_OPTIONS = {
-    "table.local-time-zone": "UTC",
-    # A partition that receives nothing must not hold back the watermark of the others.
-    "table.exec.source.idle-timeout": "5 s",
-}
-
-
-def make_table_env(settings: Settings, job_name: str, parallelism: int) -> Any:
-    from pyflink.table import EnvironmentSettings, TableEnvironment
-
-    bind_loopback_server_to_localhost()
-    jars = ";".join(p.resolve().as_uri() for p in flink_connector_jars(settings.state_dir))
-    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    config = env.get_config()
-    config.set("pipeline.jars", jars)
-    config.set("pipeline.name", job_name)
-    config.set("parallelism.default", str(parallelism))
-    for option in LOCALHOST_OPTIONS:
-        config.set(option, "127.0.0.1")
-    return env
 
 
 def flink_message(exc: BaseException) -> str:
@@ -94,11 +102,11 @@ def flink_message(exc: BaseException) -> str:
     return re.sub(r"^(.+?\. )\1+", r"\1", lines[0])  # Flink repeats its own prefix
 
 
-def _sink_offsets(settings: Settings, sinks: list[str]) -> dict[str, int]:
-    return {s: sum(hi for _, hi in shard_offsets(settings, s).values()) for s in sinks}
+def _sink_offsets(settings: Settings, sinks: list[str]) -> dict[str, dict[int, int]]:
+    return {s: {p: hi for p, (_, hi) in shard_offsets(settings, s).items()} for s in sinks}
 
 
-def _prepare_streams(settings: Settings, plan: JobPlan, job: str) -> None:
+def _prepare_streams(settings: Settings, plan: JobPlan, job: str, late: str | None) -> None:
     existing = set(list_streams(settings))
     for spec in plan.sources:
         if spec.name not in existing:
@@ -107,6 +115,14 @@ def _prepare_streams(settings: Settings, plan: JobPlan, job: str) -> None:
         raise JobError(job, "the job file has no INSERT INTO statement: nothing would be written")
     for spec in plan.sinks:
         ensure_stream(settings, spec.name)
+    if late and late not in existing:
+        ensure_stream(_with_stream(settings, late_stream_spec(late)), late)
+
+
+def _with_stream(settings: Settings, spec: StreamSpec) -> Settings:
+    if settings.stream(spec.name):
+        return settings
+    return settings.model_copy(update={"streams": (*settings.streams, spec)})
 
 
 def _read_job(path: Path) -> str:
@@ -116,13 +132,41 @@ def _read_job(path: Path) -> str:
         raise JobError(str(path), f"cannot read the job file: {exc.strerror or exc}") from exc
 
 
-def _script(settings: Settings, plan: JobPlan, name: str, bounded: bool, text: str) -> list[str]:
-    """SET, reference tables, source and sink tables, then the job's own statements."""
+def _late_stream(plan: JobPlan, name: str, wanted: str | None) -> str | None:
+    """The stream late records go to, or None when the job has nothing to route."""
+    if wanted == "" or not uses_event_time(plan.statements) or not routed_sources(plan.sources):
+        return None
+    return wanted or f"{name}{LATE_SUFFIX}"
+
+
+def _script(
+    settings: Settings,
+    plan: JobPlan,
+    name: str,
+    text: str,
+    options: RunOptions,
+    late: str | None,
+) -> list[str]:
+    """SET, reference tables, source and sink tables, the job's own statements, then the
+    routing of late records."""
     statements = [f"SET '{k}' = '{v}'" for k, v in JOB_OPTIONS.items()]
     statements += _reference_ddl(settings, text, name)
-    statements += [table_ddl(s, settings, "source", bounded, name) for s in plan.sources]
-    statements += [table_ddl(s, settings, "sink", bounded, name) for s in plan.sinks]
-    return statements + list(plan.statements)
+    routed = routed_sources(plan.sources) if late else []
+    for spec in plan.sources:
+        if spec in routed:
+            inner = spec.name + INNER_SUFFIX
+            statements.append(
+                table_ddl(spec, settings, "source", options.bounded, name, table_name=inner)
+            )
+            statements.append(on_time_view(spec))
+        else:
+            statements.append(table_ddl(spec, settings, "source", options.bounded, name))
+    sinks = list(plan.sinks) + ([late_stream_spec(late)] if late else [])
+    statements += [
+        table_ddl(s, settings, "sink", options.bounded, name, options.delivery) for s in sinks
+    ]
+    statements += list(plan.statements)
+    return statements + [late_insert(spec, late) for spec in routed if late]
 
 
 def _reference_ddl(settings: Settings, text: str, job: str) -> list[str]:
@@ -143,69 +187,134 @@ def _reference_ddl(settings: Settings, text: str, job: str) -> list[str]:
 def render_job_sql(settings: Settings, job_file: str | Path, bounded: bool = False) -> str:
     """The whole job as one SQL script (SET, CREATE TABLE, then the file's statements).
 
-    It is exactly what the local runner executes, and it runs as it is in Flink's SQL client,
+    It is exactly what the runner executes, and it runs as it is in Flink's SQL client,
     for example on the docker-compose cluster.
     """
     path = Path(job_file)
     name = job_name_of(path)
     text = _read_job(path)
     plan = plan_job(text, settings)
-    return ";\n\n".join(_script(settings, plan, name, bounded, text)) + ";\n"
+    options = RunOptions(bounded=bounded)
+    late = _late_stream(plan, name, options.late_stream)
+    return ";\n\n".join(_script(settings, plan, name, text, options, late)) + ";\n"
+
+
+def _fingerprint(statements: list[str]) -> str:
+    return hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()
+
+
+def _restore_point(settings: Settings, name: str, restore: str | Path, digest: str) -> Path | None:
+    """The snapshot a run resumes from: the newest one of the same job SQL, an explicit
+    folder, or none."""
+    if restore == "none":
+        clear_snapshots(settings, name)
+        return None
+    if restore == "latest":
+        snapshot = latest_snapshot(settings, name)
+        if snapshot is None or snapshot_fingerprint(snapshot) != digest:
+            return None  # the job changed: its old state may not fit; resume it explicitly
+        return snapshot
+    path = Path(restore)
+    if not is_snapshot(path):
+        raise JobError(str(path), "not a savepoint or checkpoint folder (no _metadata in it)")
+    return path.resolve()
 
 
 def run_job(
     settings: Settings,
     job_file: str | Path,
-    bounded: bool = True,
-    parallelism: int | None = None,
-    job_name: str | None = None,
+    options: RunOptions | None = None,
+    **changes: Any,
 ) -> JobResult:
-    """Run a job file to completion (bounded: up to the offsets present at start) or until stopped.
+    """Run a job file to completion (bounded: up to the offsets present at start) or until
+    stopped; ``changes`` override fields of ``options`` (``run_job(s, f, bounded=False)``).
 
-    SIGINT (Ctrl-C) or SIGTERM cancels the job and returns a result with ``stopped`` set.
+    SIGINT (Ctrl-C) or SIGTERM cancels the job and returns a result with ``stopped`` set;
+    its last checkpoint is kept, and the next run of the job resumes from it.
     """
+    opts = RunOptions(**{**(options.__dict__ if options else {}), **changes})
     path = Path(job_file)
-    name = job_name or job_name_of(path)
+    name = opts.name or job_name_of(path)
     text = _read_job(path)
     plan = plan_job(text, settings)
-    _prepare_streams(settings, plan, str(path))
+    late = _late_stream(plan, name, opts.late_stream)
+    _prepare_streams(settings, plan, str(path), late)
+    check_not_running(settings, name)
+    settings = _with_stream(settings, late_stream_spec(late)) if late else settings
     sinks = [s.name for s in plan.sinks]
-    before = _sink_offsets(settings, sinks)
+    before = _sink_offsets(settings, sinks + ([late] if late else []))
+    script = _script(settings, plan, name, text, opts, late)
+    digest = _fingerprint(script)
+    restore = _restore_point(settings, name, opts.restore, digest)
+    interval = opts.checkpoint_seconds or settings.checkpoint_seconds
 
-    env = make_table_env(settings, name, parallelism or settings.flink_parallelism)
+    cluster = opts.cluster or settings.flink_cluster
+    env, rest_url = make_table_env(
+        settings, name, opts.parallelism or settings.flink_parallelism, cluster
+    )
+    for key, value in checkpoint_options(settings, name, interval, restore).items():
+        env.get_config().set(key, value)
     started = time.monotonic()
+    job_id = None
     try:
         statement_set = env.create_statement_set()
-        for statement in _script(settings, plan, name, bounded, text):
+        for statement in script:
             setting = _SET.match(statement)
             insert = INSERT_PARTS.match(statement)
             if setting:  # executeSql() takes no SET: it is the SQL client's session command
                 env.get_config().set(setting.group(1), setting.group(2))
             elif insert:
                 if insert.group(1) in plan.undeclared_sinks and insert.group(1) not in before:
-                    env.execute_sql(_derived_sink(env, settings, insert, name))
+                    env.execute_sql(_derived_sink(env, settings, insert, name, opts.delivery))
                     before.update(_sink_offsets(settings, [insert.group(1)]))
                     sinks.append(insert.group(1))
                 statement_set.add_insert_sql(statement)
             else:
                 env.execute_sql(statement)
-        stopped = _wait(statement_set.execute())
+        result = statement_set.execute()
+        client = result.get_job_client()
+        job_id = str(client.get_job_id())
+        owner = checkpoint_dir(settings, name) / job_id
+        owner.mkdir(parents=True, exist_ok=True)
+        (owner / FINGERPRINT).write_text(digest)
+        register_job(
+            settings,
+            RunningJob(
+                name=name,
+                job_id=job_id,
+                rest_url=rest_url,
+                pid=os.getpid(),
+                file=str(path),
+                target="cluster" if cluster else "local",
+                started=time.time(),
+                fingerprint=digest,
+            ),
+        )
+        state = _wait(result, client)
     except JobError:
         raise
     except Exception as exc:  # PyFlink wraps Java errors in many exception types
         raise JobError(str(path), flink_message(exc)) from exc
-    after = _sink_offsets(settings, sinks)
+    finally:
+        if job_id:
+            unregister_job(settings, name, job_id)
     return JobResult(
         job=name,
-        bounded=bounded,
-        stopped=stopped,
+        bounded=opts.bounded,
+        stopped=state != "FINISHED" or not opts.bounded,
         seconds=time.monotonic() - started,
         sources=tuple(s.name for s in plan.sources),
-        records_out={s: after[s] - before[s] for s in sinks},
+        records_out={s: count_records(settings, s, before[s]) for s in sinks},
+        restored_from=str(restore) if restore else None,
+        late_stream=late,
+        late_records=count_records(settings, late, before[late]) if late else 0,
+        job_id=job_id,
     )
 
 
-def _derived_sink(env: Any, settings: Settings, insert: re.Match[str], job: str) -> str:
+def _derived_sink(
+    env: Any, settings: Settings, insert: re.Match[str], job: str, delivery: str
+) -> str:
     """DDL for a sink stream no spec declares: its columns are the query's own.
 
     The stream is created (one shard) if missing and keyed by ``device_id`` when the query
@@ -225,7 +334,7 @@ def _derived_sink(env: Any, settings: Settings, insert: re.Match[str], job: str)
     key = "device_id" if columns.get("device_id") == "STRING" else None
     spec = StreamSpec(name=sink, key_field=key, columns=columns)
     ensure_stream(settings.model_copy(update={"streams": (*settings.streams, spec)}), sink)
-    return table_ddl(spec, settings, "sink", False, job)
+    return table_ddl(spec, settings, "sink", False, job, delivery)
 
 
 _TERMINAL = ("FINISHED", "FAILED", "CANCELED", "SUSPENDED", "GONE")
@@ -239,21 +348,24 @@ def _job_status(client: Any) -> str:
         return "GONE"
 
 
-def _wait(result: Any) -> bool:
-    """Block until the job ends, or cancel it on SIGINT/SIGTERM; True if it was stopped.
+def _wait(result: Any, client: Any) -> str:
+    """Block until the job ends, or cancel it on SIGINT/SIGTERM; return its final state.
 
     The job's status is polled rather than waited on, so that a signal never lands inside a
     blocking call into the JVM.
     """
-    client = result.get_job_client()
-    if client is None:
-        result.wait()
-        return False
     with StopRequest().installed() as stop:
-        while _job_status(client) not in _TERMINAL:
+        while (state := _job_status(client)) not in _TERMINAL:
             if stop.requested:
                 client.cancel().result()
-                return True
+                return "CANCELED"
             time.sleep(0.2)
-    result.wait()  # raises the job's failure, if it failed
-    return False
+    if state in ("FAILED", "GONE"):
+        try:
+            result.wait()  # raises the job's failure, if it failed
+        except Exception as exc:
+            if "JobCancellationException" not in str(exc):
+                raise
+            return "CANCELED"
+        return "FINISHED"
+    return state

@@ -48,7 +48,12 @@ _PRODUCER_DEFAULTS: dict[str, Any] = {
     "batch_size": 256 * 1024,
     "enable_idempotence": True,
 }
-_CONSUMER_DEFAULTS: dict[str, Any] = {"enable_auto_commit": False, "auto_offset_reset": "earliest"}
+_CONSUMER_DEFAULTS: dict[str, Any] = {
+    "enable_auto_commit": False,
+    "auto_offset_reset": "earliest",
+    # Flink jobs write in Kafka transactions: read only what their checkpoints committed
+    "isolation_level": "read_committed",
+}
 
 
 def _connect(client: Callable[..., T], settings: Settings, options: dict[str, Any]) -> T:
@@ -70,5 +75,6 @@ def make_producer(settings: Settings, **options: Any) -> KafkaProducer:
 
 
 def make_consumer(settings: Settings, **options: Any) -> KafkaConsumer:
-    """A consumer that commits only when told to and starts at the earliest offset."""
+    """A consumer that commits only when told to, starts at the earliest offset and reads only
+    committed records."""
     return _connect(KafkaConsumer, settings, {**_CONSUMER_DEFAULTS, **options})

@@ -10,6 +10,9 @@ TIDEBOX_BOOTSTRAP_SERVERS      use this Kafka instead of starting the embedded b
 TIDEBOX_KAFKA_PORT             port of the embedded broker (default 9092; +1 is its controller)
 TIDEBOX_BUCKET                 folder acting as the landing bucket (default ``<state>/bucket``)
 TIDEBOX_FLINK_PARALLELISM      default parallelism of Flink jobs (default 1)
+TIDEBOX_FLINK_CLUSTER          REST URL of a Flink cluster: jobs are submitted there instead
+                               of to a local mini-cluster (``--cluster`` on ``job run``)
+TIDEBOX_CHECKPOINT_SECONDS     checkpoint interval of Flink jobs (default 60, at least 1)
 =============================  ==========================================================
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -32,6 +35,8 @@ ENV_FIELDS = {
     "KAFKA_PORT": "kafka_port",
     "BUCKET": "bucket",
     "FLINK_PARALLELISM": "flink_parallelism",
+    "FLINK_CLUSTER": "flink_cluster",
+    "CHECKPOINT_SECONDS": "checkpoint_seconds",
 }
 DEFAULT_CONFIG_FILE = "tidebox.yaml"
 
@@ -78,6 +83,11 @@ class StreamSpec(_Frozen):
     time_field: str | None = None
     key_field: str | None = None
     watermark_seconds: float = Field(default=5.0, ge=0)
+    # a shard that receives nothing for this long no longer holds back the watermark
+    idle_timeout_seconds: float = Field(default=5.0, gt=0)
+    # on-periodic: every 200 ms, as Flink does by default; on-event: after every record, so
+    # which records are late depends only on their order in each shard (tests use it)
+    watermark_emit: Literal["on-periodic", "on-event"] = "on-periodic"
     columns: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("name")
@@ -103,6 +113,10 @@ class JobSpec(_Frozen):
     file: str
     parallelism: int | None = Field(default=None, ge=1, le=256)
     bounded: bool = True
+    checkpoint_seconds: float | None = Field(default=None, ge=1)
+    delivery: Literal["exactly-once", "at-least-once"] = "exactly-once"
+    # where records behind the watermark go ("" to let Flink drop them); default <job>_late
+    late_stream: str | None = None
 
 
 class SinkSpec(_Frozen):
@@ -171,6 +185,8 @@ class Settings(_Frozen):
     kafka_port: int = Field(default=9092, ge=1, le=65534)
     bucket: Path | None = None
     flink_parallelism: int = Field(default=1, ge=1, le=256)
+    flink_cluster: str | None = None
+    checkpoint_seconds: float = Field(default=60.0, ge=1)
     streams: tuple[StreamSpec, ...] = DEFAULT_STREAMS
     jobs: tuple[JobSpec, ...] = DEFAULT_JOBS
     sinks: tuple[SinkSpec, ...] = DEFAULT_SINKS

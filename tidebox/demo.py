@@ -95,7 +95,7 @@ def run_demo(
     done()
 
     done = step("job")
-    job = run_job(settings, JOB_FILE, bounded=True)
+    job = run_job(settings, JOB_FILE, bounded=True, restore="none")
     done()
 
     done = step("sink")

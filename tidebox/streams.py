@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kafka import TopicPartition
@@ -117,6 +118,38 @@ def shard_offsets(settings: Settings, name: str) -> dict[int, tuple[int, int]]:
         first = consumer.beginning_offsets(tps)
         last = consumer.end_offsets(tps)
         return {tp.partition: (first[tp], last[tp]) for tp in tps}
+    finally:
+        consumer.close()
+
+
+def count_records(
+    settings: Settings, name: str, since: Mapping[int, int] | None = None, timeout_s: float = 60
+) -> int:
+    """How many committed records the stream holds after the ``since`` offsets (per shard).
+
+    Offsets alone overcount a stream written in Kafka transactions: every commit also takes
+    an offset per shard for its marker, so the records are read and counted.
+    """
+    consumer = make_consumer(settings, max_poll_records=50_000, fetch_max_bytes=64 * 1024 * 1024)
+    try:
+        partitions = consumer.partitions_for_topic(name)
+        if not partitions:
+            raise StreamNotFoundError(name)
+        tps = [TopicPartition(name, p) for p in sorted(partitions)]
+        end = consumer.end_offsets(tps)  # the last stable offset, under read_committed
+        start = {tp: (since or {}).get(tp.partition, 0) for tp in tps}
+        todo = [tp for tp in tps if start[tp] < end[tp]]
+        if not todo:
+            return 0
+        consumer.assign(todo)
+        for tp in todo:
+            consumer.seek(tp, start[tp])
+        count, deadline = 0, time.monotonic() + timeout_s
+        while todo and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                count += sum(1 for r in records if r.offset < end[tp])
+            todo = [tp for tp in todo if consumer.position(tp) < end[tp]]
+        return count
     finally:
         consumer.close()
 
