@@ -39,6 +39,9 @@ class ReplayOptions:
     rate: float | None = None
     loop: bool = False
     limit: int | None = None
+    # send rows in file order, not event-time order: out-of-order and late arrivals as the
+    # files record them
+    file_order: bool = False
 
     def check(self) -> None:
         if self.speedup is not None and self.speedup <= 0:
@@ -66,8 +69,11 @@ def guess_time_field(frame: pd.DataFrame) -> str | None:
     return next((f for f in TIME_FIELD_GUESSES if f in frame.columns), None)
 
 
-def load_merged(paths: Sequence[str | Path], time_field: str | None) -> tuple[pd.DataFrame, str]:
-    """All files' records in one frame ordered by event time, plus the time field used."""
+def load_merged(
+    paths: Sequence[str | Path], time_field: str | None, file_order: bool = False
+) -> tuple[pd.DataFrame, str]:
+    """All files' records in one frame ordered by event time (or as the files hold them,
+    one file after the other), plus the time field used."""
     if not paths:
         raise TideboxError("replay needs at least one file")
     frames = []
@@ -84,7 +90,9 @@ def load_merged(paths: Sequence[str | Path], time_field: str | None) -> tuple[pd
         frame["__file"] = order
         frames.append(frame)
     merged = pd.concat(frames, ignore_index=True, sort=False)
-    merged = merged.sort_values([field, "__file"], kind="stable").drop(columns="__file")
+    if not file_order:
+        merged = merged.sort_values([field, "__file"], kind="stable")
+    merged = merged.drop(columns="__file")
     return merged.reset_index(drop=True), field
 
 
@@ -154,7 +162,7 @@ def replay(
     options.check()
     spec = settings.stream(stream)
     frame, time_field = load_merged(
-        paths, options.time_field or (spec.time_field if spec else None)
+        paths, options.time_field or (spec.time_field if spec else None), options.file_order
     )
     key_field = options.key_field or (spec.key_field if spec else None)
     if key_field and key_field not in frame.columns:
@@ -168,7 +176,7 @@ def replay(
 
     partition_of = _KeyPartitioner(len(shard_offsets(settings, stream)))
     producer = make_producer(settings)
-    span = frame[time_field].iloc[-1] - frame[time_field].iloc[0] if len(frame) else pd.Timedelta(0)
+    span = frame[time_field].max() - frame[time_field].min() if len(frame) else pd.Timedelta(0)
     step = pd.Timedelta(seconds=1) + span
     sent = 0
     started = time.monotonic()

@@ -227,11 +227,14 @@ def replay_command(
     rate: float | None = typer.Option(None, "--rate", help="Cap in events/s."),
     loop: bool = typer.Option(False, "--loop", help="Start over, shifted in time, at the end."),
     limit: int | None = typer.Option(None, "--limit", help="Stop after this many events."),
+    file_order: bool = typer.Option(
+        False, "--file-order", help="Send rows in file order (late arrivals included)."
+    ),
 ) -> None:
     """Replay files into a stream in event-time order."""
     from producers.replay import ReplayOptions, replay
 
-    options = ReplayOptions(time_field, key_field, speedup, rate, loop, limit)
+    options = ReplayOptions(time_field, key_field, speedup, rate, loop, limit, file_order)
     with _progress() as bar:
         task = bar.add_task("replay", total=None)
         result = replay(settings_of(ctx), files, stream, options, lambda n: bar.advance(task, n))
