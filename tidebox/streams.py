@@ -123,12 +123,13 @@ def shard_offsets(settings: Settings, name: str) -> dict[int, tuple[int, int]]:
 
 
 def count_records(
-    settings: Settings, name: str, since: Mapping[int, int] | None = None, timeout_s: float = 60
+    settings: Settings, name: str, since: Mapping[int, int] | None = None, timeout_s: float = 30
 ) -> int:
     """How many committed records the stream holds after the ``since`` offsets (per shard).
 
     Offsets alone overcount a stream written in Kafka transactions: every commit also takes
-    an offset per shard for its marker, so the records are read and counted.
+    an offset per shard for its marker, so the records are read and counted. It gives up
+    (with an error, never a short count) when ``timeout_s`` pass without progress.
     """
     consumer = make_consumer(settings, max_poll_records=50_000, fetch_max_bytes=64 * 1024 * 1024)
     try:
@@ -145,10 +146,13 @@ def count_records(
         for tp in todo:
             consumer.seek(tp, start[tp])
         count, deadline = 0, time.monotonic() + timeout_s
-        while todo and time.monotonic() < deadline:
+        while todo:
             for tp, records in consumer.poll(timeout_ms=500).items():
                 count += sum(1 for r in records if r.offset < end[tp])
+                deadline = time.monotonic() + timeout_s
             todo = [tp for tp in todo if consumer.position(tp) < end[tp]]
+            if time.monotonic() > deadline:
+                raise TideboxError(f"counting the records of '{name}' stalled at {count:,}")
         return count
     finally:
         consumer.close()
