@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format clean
+.PHONY: help install demo test test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -34,6 +34,12 @@ lint: install ## Ruff (lint + format check) and mypy
 format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+bench: install ## Install the peers (Quix Streams) and run the benchmarks under bench/
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/rcf_speed.py
+	$(BIN)/tidebox up
+	$(BIN)/python bench/window_throughput.py
 
 clean: ## Stop the embedded broker and remove the state folder (jars, Kafka data, bucket)
 	-$(BIN)/tidebox down

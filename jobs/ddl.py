@@ -136,7 +136,7 @@ def table_ddl(
     options = {
         "connector": "kafka",
         "topic": spec.name,
-        "properties.bootstrap.servers": settings.kafka_bootstrap,
+        "properties.bootstrap.servers": settings.flink_kafka_bootstrap,
         "format": "json",
         "json.timestamp-format.standard": "ISO-8601",
         "json.fail-on-missing-field": "false",

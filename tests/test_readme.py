@@ -92,3 +92,42 @@ def test_the_tour_runs_as_written(tmp_path: Path) -> None:
         assert "1800" in done.stdout  # 5 devices x 1 h x one reading per 10 s
     finally:
         subprocess.run([TIDEBOX, "down"], cwd=tmp_path, env=env, capture_output=True)
+
+
+@pytest.mark.integration
+@pytest.mark.flink
+@pytest.mark.slow
+def test_the_cluster_block_runs_as_written(tmp_path: Path) -> None:
+    """`flink up`, `job run --cluster`, `flink down`, on a broker and a cluster of their own."""
+    from tests.tidebox.runtime.test_flink_cluster import free_port_block
+
+    text = section("The stages").split("**On a Flink cluster.**", 1)[1]
+    block = re.findall(r"```bash\n(.*?)```", text, re.S)[0]
+    port = str(free_port_block())
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "jars").symlink_to(TEST_STATE / "jars")
+    (tmp_path / "jobs").symlink_to(REPO / "jobs")
+    env = cli_env(TIDEBOX_STATE_DIR=str(state), TIDEBOX_KAFKA_PORT=str(free_port_pair()))
+    setup = [
+        "tidebox up",
+        "tidebox generate --devices 2 --hours 0.5 --out data.csv",
+        "tidebox replay data.csv --stream sensor_readings",
+    ]
+    lines = setup + [ln.replace("8091", port) for ln in block.strip().splitlines()]
+    try:
+        for line in lines:
+            done = subprocess.run(
+                line.replace("tidebox", TIDEBOX, 1),
+                shell=True,
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
+            if "--cluster" in line:
+                assert "60 records to device_stats_1m" in done.stdout, done.stdout
+    finally:
+        subprocess.run([TIDEBOX, "flink", "down"], cwd=tmp_path, env=env, capture_output=True)
+        subprocess.run([TIDEBOX, "down"], cwd=tmp_path, env=env, capture_output=True)

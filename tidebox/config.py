@@ -12,6 +12,8 @@ TIDEBOX_BUCKET                 folder acting as the landing bucket (default ``<s
 TIDEBOX_FLINK_PARALLELISM      default parallelism of Flink jobs (default 1)
 TIDEBOX_FLINK_CLUSTER          REST URL of a Flink cluster: jobs are submitted there instead
                                of to a local mini-cluster (``--cluster`` on ``job run``)
+TIDEBOX_FLINK_BOOTSTRAP_SERVERS  Kafka as that cluster reaches it, when not as tidebox does
+                               (``kafka:19092`` for the docker-compose cluster)
 TIDEBOX_CHECKPOINT_SECONDS     checkpoint interval of Flink jobs (default 60, at least 1)
 =============================  ==========================================================
 """
@@ -36,6 +38,7 @@ ENV_FIELDS = {
     "BUCKET": "bucket",
     "FLINK_PARALLELISM": "flink_parallelism",
     "FLINK_CLUSTER": "flink_cluster",
+    "FLINK_BOOTSTRAP_SERVERS": "flink_bootstrap_servers",
     "CHECKPOINT_SECONDS": "checkpoint_seconds",
 }
 DEFAULT_CONFIG_FILE = "tidebox.yaml"
@@ -186,6 +189,7 @@ class Settings(_Frozen):
     bucket: Path | None = None
     flink_parallelism: int = Field(default=1, ge=1, le=256)
     flink_cluster: str | None = None
+    flink_bootstrap_servers: str | None = None
     checkpoint_seconds: float = Field(default=60.0, ge=1)
     streams: tuple[StreamSpec, ...] = DEFAULT_STREAMS
     jobs: tuple[JobSpec, ...] = DEFAULT_JOBS
@@ -201,6 +205,11 @@ class Settings(_Frozen):
     @property
     def kafka_bootstrap(self) -> str:
         return self.bootstrap_servers or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def flink_kafka_bootstrap(self) -> str:
+        """Kafka's address as Flink jobs reach it (inside a docker network it differs)."""
+        return self.flink_bootstrap_servers or self.kafka_bootstrap
 
     @property
     def bucket_path(self) -> Path:
