@@ -6,6 +6,7 @@ why tests run jobs in-process and share that start-up cost.
 
 from __future__ import annotations
 
+import logging
 import socket
 from pathlib import Path
 from typing import Any
@@ -51,27 +52,38 @@ def make_table_env(
     Without ``cluster`` jobs run on a local mini-cluster whose REST endpoint listens on a free
     loopback port; with it they are submitted to that cluster, jars included.
     """
-    from pyflink.table import EnvironmentSettings, TableEnvironment
+    # Beam (under PyFlink's DataStream API) warns on import about cloud file systems it lacks
+    logging.getLogger("apache_beam.io.filesystems").setLevel(logging.ERROR)
+    from pyflink.common import Configuration
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.table import StreamTableEnvironment
 
     bind_loopback_server_to_localhost()
     jars = ";".join(p.resolve().as_uri() for p in flink_connector_jars(settings.state_dir))
-    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-    config = env.get_config()
-    config.set("pipeline.jars", jars)
-    config.set("pipeline.name", job_name)
-    config.set("parallelism.default", str(parallelism))
+    options = {
+        "pipeline.jars": jars,
+        "pipeline.name": job_name,
+        "parallelism.default": str(parallelism),
+    }
     if cluster:
         host, port = cluster_address(cluster)
-        config.set("execution.target", "remote")
-        config.set("rest.address", host)
-        config.set("rest.port", str(port))
-        return env, f"http://{host}:{port}"
-    for option in LOCALHOST_OPTIONS:
-        config.set(option, "127.0.0.1")
-    port = free_port()
-    config.set("rest.bind-port", str(port))
-    config.set("rest.port", str(port))
-    return env, f"http://127.0.0.1:{port}"
+        options.update({"execution.target": "remote", "rest.address": host, "rest.port": str(port)})
+        url = f"http://{host}:{port}"
+    else:
+        port = free_port()
+        options.update({option: "127.0.0.1" for option in LOCALHOST_OPTIONS})
+        options.update({"rest.bind-port": str(port), "rest.port": str(port)})
+        url = f"http://127.0.0.1:{port}"
+    config = Configuration()
+    for key, value in options.items():
+        config.set_string(key, value)
+    # a stream table environment, so that Python jobs can go to the DataStream API and back
+    env = StreamTableEnvironment.create(
+        StreamExecutionEnvironment.get_execution_environment(config)
+    )
+    for key, value in options.items():
+        env.get_config().set(key, value)
+    return env, url
 
 
 def checkpoint_options(

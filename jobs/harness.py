@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from jobs.ddl import INSERT_PARTS, plan_job, split_statements
+from jobs.ddl import INSERT_PARTS, JobPlan, plan_job, split_statements
 from jobs.environment import JOB_OPTIONS, make_table_env
 from jobs.filetables import Rows, file_table_ddl, reference_tables, write_rows
+from jobs.pyjob import build_function, call_build, python_sources
 from jobs.runner import flink_message
 from tidebox.config import Settings
 from tidebox.errors import JobError
@@ -27,15 +28,22 @@ def run_job_on_rows(
     inputs: Mapping[str, Rows],
     settings: Settings | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Run a job file (or SQL text) over in-memory rows; return the output rows per sink.
+    """Run a job file (SQL or Python, or SQL text) over in-memory rows; return the output
+    rows per sink.
 
     ``inputs`` maps each source stream the job reads to its rows: dicts, a DataFrame, or a
     CSV/JSON Lines/Parquet file. Times may be ISO-8601 text or timestamps.
     """
     settings = settings or Settings()
-    text = Path(job).read_text() if Path(str(job)).suffix == ".sql" else str(job)
-    plan = plan_job(text, settings)
-    missing = [s.name for s in plan.sources if s.name not in inputs]
+    python = Path(str(job)).suffix == ".py"
+    text = Path(job).read_text() if Path(str(job)).suffix in (".sql", ".py") else str(job)
+    if python:
+        plan = JobPlan((), python_sources(text, settings), ())
+        build = build_function(Path(job))
+    else:
+        plan = plan_job(text, settings)
+    sources = [s for s in plan.sources if s.name in inputs or not python]
+    missing = [s.name for s in sources if s.name not in inputs]
     if missing:
         raise JobError(str(job), f"no rows given for source stream(s): {', '.join(missing)}")
     with tempfile.TemporaryDirectory(prefix="tidebox-harness-") as scratch:
@@ -44,7 +52,7 @@ def run_job_on_rows(
             env.get_config().set(key, value)
         outputs: dict[str, list[dict[str, Any]]] = {}
         try:
-            for spec in plan.sources:
+            for spec in sources:
                 path = write_rows(spec.name, inputs[spec.name], Path(scratch), spec.time_field)
                 env.execute_sql(
                     file_table_ddl(
@@ -55,20 +63,27 @@ def run_job_on_rows(
                 rows = inputs.get(table.name, table.location)
                 path = write_rows(table.name, rows, Path(scratch))
                 env.execute_sql(file_table_ddl(table.name, table.columns, path))
+            if python:
+                for sink, table in call_build(build, env, Path(job)).items():
+                    outputs[sink] = _collect(table, list(table.get_schema().get_field_names()))
+                return outputs
             for statement in split_statements(text):
                 insert = INSERT_PARTS.match(statement)
                 if insert is None:
                     env.execute_sql(statement)
                     continue
-                result = env.execute_sql(insert.group(3))
-                names = result.get_table_schema().get_field_names()
+                table = env.sql_query(insert.group(3))
+                names = list(table.get_schema().get_field_names())
                 if insert.group(2):  # INSERT INTO sink (a, b, ...) names the columns
                     names = [n.strip().strip("`") for n in insert.group(2).split(",")]
-                with result.collect() as rows:
-                    found = [dict(zip(names, row, strict=True)) for row in rows]
-                outputs.setdefault(insert.group(1), []).extend(found)
+                outputs.setdefault(insert.group(1), []).extend(_collect(table, names))
         except JobError:
             raise
         except Exception as exc:  # PyFlink wraps Java errors in many exception types
             raise JobError(str(job) if len(str(job)) < 200 else "job", flink_message(exc)) from exc
     return outputs
+
+
+def _collect(table: Any, names: list[str]) -> list[dict[str, Any]]:
+    with table.execute().collect() as rows:
+        return [dict(zip(names, row, strict=True)) for row in rows]

@@ -25,6 +25,13 @@ from jobs.late import (
     routed_sources,
     uses_event_time,
 )
+from jobs.pyjob import (
+    build_function,
+    call_build,
+    is_python_job,
+    python_sources,
+    python_uses_event_time,
+)
 from jobs.registry import RunningJob, check_not_running, register_job, unregister_job
 from jobs.snapshots import (
     FINGERPRINT,
@@ -35,7 +42,7 @@ from jobs.snapshots import (
     snapshot_fingerprint,
 )
 from tidebox.config import JobSpec, Settings, StreamSpec
-from tidebox.errors import JobError, StreamNotFoundError
+from tidebox.errors import JobError, StreamNotFoundError, TideboxError
 from tidebox.signals import StopRequest
 from tidebox.streams import count_records, ensure_stream, list_streams, shard_offsets
 
@@ -106,12 +113,16 @@ def _sink_offsets(settings: Settings, sinks: list[str]) -> dict[str, dict[int, i
     return {s: {p: hi for p, (_, hi) in shard_offsets(settings, s).items()} for s in sinks}
 
 
-def _prepare_streams(settings: Settings, plan: JobPlan, job: str, late: str | None) -> None:
+def _prepare_streams(
+    settings: Settings, plan: JobPlan, job: str, late: str | None, sql: bool = True
+) -> None:
+    """Check the sources exist (a Python job's, once build() said which are outputs) and
+    create the sinks."""
     existing = set(list_streams(settings))
     for spec in plan.sources:
-        if spec.name not in existing:
+        if sql and spec.name not in existing:
             raise StreamNotFoundError(spec.name)
-    if not any(INSERT_PARTS.match(s) for s in plan.statements):
+    if sql and not any(INSERT_PARTS.match(s) for s in plan.statements):
         raise JobError(job, "the job file has no INSERT INTO statement: nothing would be written")
     for spec in plan.sinks:
         ensure_stream(settings, spec.name)
@@ -132,9 +143,13 @@ def _read_job(path: Path) -> str:
         raise JobError(str(path), f"cannot read the job file: {exc.strerror or exc}") from exc
 
 
-def _late_stream(plan: JobPlan, name: str, wanted: str | None) -> str | None:
+def _late_stream(
+    plan: JobPlan, name: str, wanted: str | None, event_time: bool | None = None
+) -> str | None:
     """The stream late records go to, or None when the job has nothing to route."""
-    if wanted == "" or not uses_event_time(plan.statements) or not routed_sources(plan.sources):
+    if event_time is None:
+        event_time = uses_event_time(plan.statements)
+    if wanted == "" or not event_time or not routed_sources(plan.sources):
         return None
     return wanted or f"{name}{LATE_SUFFIX}"
 
@@ -191,6 +206,8 @@ def render_job_sql(settings: Settings, job_file: str | Path, bounded: bool = Fal
     for example on the docker-compose cluster.
     """
     path = Path(job_file)
+    if is_python_job(path):
+        raise JobError(str(path), "a Python job is no SQL script: run it with 'tidebox job run'")
     name = job_name_of(path)
     text = _read_job(path)
     plan = plan_job(text, settings)
@@ -226,8 +243,9 @@ def run_job(
     options: RunOptions | None = None,
     **changes: Any,
 ) -> JobResult:
-    """Run a job file to completion (bounded: up to the offsets present at start) or until
-    stopped; ``changes`` override fields of ``options`` (``run_job(s, f, bounded=False)``).
+    """Run a job file (SQL or Python) to completion (bounded: up to the offsets present at
+    start) or until stopped; ``changes`` override fields of ``options``
+    (``run_job(s, f, bounded=False)``).
 
     SIGINT (Ctrl-C) or SIGTERM cancels the job and returns a result with ``stopped`` set;
     its last checkpoint is kept, and the next run of the job resumes from it.
@@ -236,15 +254,19 @@ def run_job(
     path = Path(job_file)
     name = opts.name or job_name_of(path)
     text = _read_job(path)
-    plan = plan_job(text, settings)
-    late = _late_stream(plan, name, opts.late_stream)
-    _prepare_streams(settings, plan, str(path), late)
+    build = build_function(path) if is_python_job(path) else None
+    if build is None:
+        plan = plan_job(text, settings)
+        event_time = uses_event_time(plan.statements)
+    else:
+        plan = JobPlan((), python_sources(text, settings), ())
+        event_time = python_uses_event_time(text)
+    late = _late_stream(plan, name, opts.late_stream, event_time)
+    _prepare_streams(settings, plan, str(path), late, sql=build is None)
     check_not_running(settings, name)
     settings = _with_stream(settings, late_stream_spec(late)) if late else settings
-    sinks = [s.name for s in plan.sinks]
-    before = _sink_offsets(settings, sinks + ([late] if late else []))
     script = _script(settings, plan, name, text, opts, late)
-    digest = _fingerprint(script)
+    digest = _fingerprint(script + ([text] if build else []))
     restore = _restore_point(settings, name, opts.restore, digest)
     interval = opts.checkpoint_seconds or settings.checkpoint_seconds
 
@@ -258,19 +280,11 @@ def run_job(
     job_id = None
     try:
         statement_set = env.create_statement_set()
-        for statement in script:
-            setting = _SET.match(statement)
-            insert = INSERT_PARTS.match(statement)
-            if setting:  # executeSql() takes no SET: it is the SQL client's session command
-                env.get_config().set(setting.group(1), setting.group(2))
-            elif insert:
-                if insert.group(1) in plan.undeclared_sinks and insert.group(1) not in before:
-                    env.execute_sql(_derived_sink(env, settings, insert, name, opts.delivery))
-                    before.update(_sink_offsets(settings, [insert.group(1)]))
-                    sinks.append(insert.group(1))
-                statement_set.add_insert_sql(statement)
-            else:
-                env.execute_sql(statement)
+        sinks = _add_statements(env, statement_set, settings, plan, script, name, opts.delivery)
+        if build is not None:
+            outputs = call_build(build, env, path)
+            sinks += _add_outputs(env, statement_set, settings, plan, outputs, name, opts)
+        before = _sink_offsets(settings, sinks + ([late] if late else []))
         result = statement_set.execute()
         client = result.get_job_client()
         job_id = str(client.get_job_id())
@@ -291,7 +305,7 @@ def run_job(
             ),
         )
         state = _wait(result, client)
-    except JobError:
+    except TideboxError:
         raise
     except Exception as exc:  # PyFlink wraps Java errors in many exception types
         raise JobError(str(path), flink_message(exc)) from exc
@@ -303,7 +317,7 @@ def run_job(
         bounded=opts.bounded,
         stopped=state != "FINISHED" or not opts.bounded,
         seconds=time.monotonic() - started,
-        sources=tuple(s.name for s in plan.sources),
+        sources=tuple(s.name for s in plan.sources if s.name not in sinks),
         records_out={s: count_records(settings, s, before[s]) for s in sinks},
         restored_from=str(restore) if restore else None,
         late_stream=late,
@@ -312,29 +326,74 @@ def run_job(
     )
 
 
-def _derived_sink(
-    env: Any, settings: Settings, insert: re.Match[str], job: str, delivery: str
-) -> str:
-    """DDL for a sink stream no spec declares: its columns are the query's own.
+def _add_statements(
+    env: Any,
+    statement_set: Any,
+    settings: Settings,
+    plan: JobPlan,
+    script: list[str],
+    job: str,
+    delivery: str,
+) -> list[str]:
+    """Run the script's SET and DDL, add its INSERTs to the statement set; return the job's
+    sink streams (the late stream, written by the script's last INSERTs, is not one)."""
+    sinks = [s.name for s in plan.sinks]
+    for statement in script:
+        setting = _SET.match(statement)
+        insert = INSERT_PARTS.match(statement)
+        if setting:  # executeSql() takes no SET: it is the SQL client's session command
+            env.get_config().set(setting.group(1), setting.group(2))
+        elif insert:
+            sink = insert.group(1)
+            if sink in plan.undeclared_sinks and sink not in sinks:
+                names = [n.strip().strip("`") for n in (insert.group(2) or "").split(",") if n]
+                spec = _derived_spec(env.sql_query(insert.group(3)), sink, names)
+                ensure_stream(_with_stream(settings, spec), sink)
+                env.execute_sql(table_ddl(spec, settings, "sink", False, job, delivery))
+                sinks.append(sink)
+            statement_set.add_insert_sql(statement)
+        else:
+            env.execute_sql(statement)
+    return sinks
 
-    The stream is created (one shard) if missing and keyed by ``device_id`` when the query
-    has that column, as the declared streams are.
-    """
-    resolved = env.sql_query(insert.group(3))._j_table.getResolvedSchema()
+
+def _add_outputs(
+    env: Any,
+    statement_set: Any,
+    settings: Settings,
+    plan: JobPlan,
+    outputs: dict[str, Any],
+    job: str,
+    opts: RunOptions,
+) -> list[str]:
+    """Declare the stream of each table a Python job's build() returned, and write it there."""
+    read = {s.name for s in plan.sources}
+    for sink, table in outputs.items():
+        if sink in read:  # the module named it, so it was declared as a source: redeclare it
+            env.execute_sql(f"DROP TABLE IF EXISTS `{sink}`")
+        spec = settings.stream(sink) or _derived_spec(table, sink, [])
+        ensure_stream(_with_stream(settings, spec), sink)
+        env.execute_sql(table_ddl(spec, settings, "sink", opts.bounded, job, opts.delivery))
+        statement_set.add_insert(sink, table)
+    existing = set(list_streams(settings))
+    for name in read - set(outputs) - existing:
+        raise StreamNotFoundError(name)
+    return list(outputs)
+
+
+def _derived_spec(table: Any, sink: str, names: list[str]) -> StreamSpec:
+    """The spec of a sink stream no spec declares: the table's own columns (renamed to
+    ``names`` if given), keyed by ``device_id`` when it has that column."""
     columns = {}
-    for column in resolved.getColumns():
+    for column in table._j_table.getResolvedSchema().getColumns():
         data_type = str(column.getDataType())
         for marker in (" *ROWTIME*", " *PROCTIME*", " NOT NULL"):
             data_type = data_type.replace(marker, "")
         columns[str(column.getName())] = data_type
-    if insert.group(2):  # INSERT INTO sink (a, b, ...) names the columns
-        names = [n.strip().strip("`") for n in insert.group(2).split(",")]
+    if names:  # INSERT INTO sink (a, b, ...) names the columns
         columns = dict(zip(names, columns.values(), strict=True))
-    sink = insert.group(1)
     key = "device_id" if columns.get("device_id") == "STRING" else None
-    spec = StreamSpec(name=sink, key_field=key, columns=columns)
-    ensure_stream(settings.model_copy(update={"streams": (*settings.streams, spec)}), sink)
-    return table_ddl(spec, settings, "sink", False, job, delivery)
+    return StreamSpec(name=sink, key_field=key, columns=columns)
 
 
 _TERMINAL = ("FINISHED", "FAILED", "CANCELED", "SUSPENDED", "GONE")

@@ -74,7 +74,9 @@ def cli_env(settings: Settings | None = None, **extra: str) -> dict[str, str]:
 
     The caller's own TIDEBOX_* variables are left out, so that only these settings apply.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TIDEBOX_")}
+    # PyFlink marks a process that ran a Python UDF in loopback mode with
+    # PYFLINK_GATEWAY_DISABLED; a child must not inherit that
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIDEBOX_", "PYFLINK_"))}
     env["COLUMNS"] = "200"  # keep rich from wrapping lines the tests read
     if settings is not None:
         env["TIDEBOX_STATE_DIR"] = str(settings.state_dir)

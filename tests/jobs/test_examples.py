@@ -74,3 +74,26 @@ def test_reference_data_is_joined_to_every_window() -> None:
         JOBS / "device_stats_by_site.sql", {"sensor_readings": READINGS, "devices": given}
     ).values()
     assert {r["site"] for r in own} == {"lab"} and len(own) == 30  # inner join: dev-001 only
+
+
+def test_python_table_api_job_windows_like_sql() -> None:
+    rows = run("vibration_peaks_5m.py")
+    assert len(rows) == 4 * 6  # 4 devices x six 5-minute windows in half an hour
+    assert {r["readings"] for r in rows} == {20}
+    frame = READINGS.assign(w=READINGS.event_time.dt.floor("5min"))
+    expected = frame.groupby(["device_id", "w"]).vibration.max()
+    for row in rows:
+        start = pd.Timestamp(row["window_start"]).tz_localize("UTC")
+        assert row["vibration_max"] == expected[(row["device_id"], start)]
+
+
+def test_python_datastream_job_keeps_keyed_state_per_device() -> None:
+    readings = READINGS.copy()
+    readings.loc[readings.index[40], "temperature"] += 12.0  # one spike: two jumps
+    rows = run_job_on_rows(JOBS / "temperature_jumps.py", {"sensor_readings": readings})
+    spiked = readings.loc[readings.index[40], "device_id"]
+    found = rows["temperature_jumps"]
+    assert {r["device_id"] for r in found} == {spiked}
+    assert len(found) == 2
+    assert found[0]["temperature"] - found[0]["previous_temperature"] > 5
+    assert found[1]["previous_temperature"] - found[1]["temperature"] > 5

@@ -79,9 +79,11 @@ def start_job(settings: Settings, job: Path, cwd: Path) -> subprocess.Popen[str]
     )
 
 
-def running(settings: Settings, name: str) -> bool:
+def running(settings: Settings, name: str, process: subprocess.Popen[str] | None = None) -> bool:
     from jobs.rest import job_state
 
+    if process is not None and process.poll() is not None:
+        raise AssertionError(f"the job ended early: {process.communicate()}")
     return any(
         j.name == name and job_state(j.rest_url, j.job_id) == "RUNNING"
         for j in registered_jobs(settings)
@@ -105,7 +107,7 @@ def test_killed_and_savepointed_job_writes_each_window_exactly_once(
 
     # 1. start, feed slowly, kill -9 once a checkpoint and some committed output exist
     first = start_job(settings, job, tmp_path)
-    wait_for(lambda: running(settings, "ckjob"), 90, "the job to run")
+    wait_for(lambda: running(settings, "ckjob", first), 90, "the job to run")
     feeder = threading.Thread(
         target=replay, args=(settings, [data.path], source, ReplayOptions(rate=500))
     )
@@ -123,7 +125,7 @@ def test_killed_and_savepointed_job_writes_each_window_exactly_once(
 
     # 2. restart: it resumes from the latest checkpoint; then stop it with a savepoint
     second = start_job(settings, job, tmp_path)
-    wait_for(lambda: running(settings, "ckjob"), 90, "the restarted job to run")
+    wait_for(lambda: running(settings, "ckjob", second), 90, "the restarted job to run")
     listed = run_cli(["job", "list"], tmp_path, cli_env(settings))
     assert "ckjob" in listed.stdout and "RUNNING" in listed.stdout, listed
     stopped = run_cli(["job", "stop", "ckjob", "--savepoint"], tmp_path, cli_env(settings))

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 import jobs
@@ -137,3 +138,28 @@ def test_an_undeclared_output_stream_takes_the_query_columns(
         landed.column_names
     )
     assert landed.num_rows == len(expected)
+
+
+@pytest.mark.parametrize("example", ["temperature_jumps.py", "vibration_peaks_5m.py"])
+def test_a_python_job_runs_against_kafka_as_in_the_harness(
+    kafka_settings: Settings, tmp_path: Path, example: str
+) -> None:
+    from jobs.harness import run_job_on_rows
+
+    settings, _, source, _ = isolated_job(kafka_settings, tmp_path)
+    output = unique(example.split(".")[0])
+    text = (JOB.parent / example).read_text()
+    job = tmp_path / example
+    job.write_text(text.replace("sensor_readings", source).replace(example[:-3], output))
+    data = write_dataset(GenerateSpec(devices=3, hours=0.5, seed=6), tmp_path / "in.csv")
+    frame = pd.read_csv(data.path)
+    frame.loc[[30, 90], "temperature"] += 12.0  # two spikes: four jumps
+    frame.to_csv(data.path, index=False)
+    replay(settings, [data.path], source)
+
+    result = run_job(settings, job)
+    expected = run_job_on_rows(job, {source: data.path}, settings)[output]
+    assert result.records_out == {output: len(expected)} and len(expected) > 0
+    assert result.sources == (source,)
+    assert result.late_records == 0
+    assert (result.late_stream is not None) == (example == "vibration_peaks_5m.py")
