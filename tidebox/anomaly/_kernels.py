@@ -571,3 +571,39 @@ def score_and_update(
                 sequence,
                 decay,
             )
+
+
+# -- state --------------------------------------------------------------------------------------
+@njit(cache=True)
+def rebuild_boxes(ints: np.ndarray, lo: np.ndarray, hi: np.ndarray, meta: np.ndarray) -> None:
+    """Recompute every internal node's bounding box from its leaves' points.
+
+    A box is exactly the union of its children's, so saved state need not hold boxes: the
+    leaves' points are enough to restore them bit for bit.
+    """
+    trees, nodes, dims = lo.shape
+    stack = np.empty(nodes + 1, dtype=np.int64)
+    order = np.empty(nodes, dtype=np.int64)
+    for tree in range(trees):
+        root = meta[tree, ROOT]
+        if root == NONE:
+            continue
+        top, count = 1, 0
+        stack[0] = root
+        while top > 0:  # pre-order: a parent before its children
+            top -= 1
+            node = stack[top]
+            order[count] = node
+            count += 1
+            if ints[tree, node, DIM] != NONE:
+                stack[top] = ints[tree, node, LEFT]
+                stack[top + 1] = ints[tree, node, RIGHT]
+                top += 2
+        for i in range(count - 1, -1, -1):  # reversed: children before their parent
+            node = order[i]
+            if ints[tree, node, DIM] == NONE:
+                continue
+            left, right = ints[tree, node, LEFT], ints[tree, node, RIGHT]
+            for d in range(dims):
+                lo[tree, node, d] = min(lo[tree, left, d], lo[tree, right, d])
+                hi[tree, node, d] = max(hi[tree, left, d], hi[tree, right, d])

@@ -18,7 +18,7 @@ from tidebox.anomaly import _kernels as k
 from tidebox.errors import TideboxError
 
 MAX_COLUMNS = 30
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 NEVER_SCORE = np.iinfo(np.int64).max  # a warm-up no sequence number reaches
 
 
@@ -211,17 +211,34 @@ class RandomCutForest:
         self._learn(self._rows(row)[:1], NEVER_SCORE, False)
 
     # -- state ---------------------------------------------------------------------------------
-    _ARRAYS = ("ints", "cut", "lo", "hi", "meta", "free", "rng", "weights", "sampled", "shingle")
+    # saved as they are; boxes are rebuilt from the leaves' points (see k.rebuild_boxes)
+    _ARRAYS = ("meta", "rng", "weights", "sampled", "shingle")
 
     def to_bytes(self) -> bytes:
-        """The whole state, exactly: restoring it continues the stream bit for bit."""
+        """The whole state, exactly: restoring it continues the stream bit for bit.
+
+        Compact and fast rather than small at any cost: the node table as int16 when it
+        fits, the leaves' points instead of every node's bounding box, no compression
+        (100 trees of 256 points: about 1.4 MB for one column, a few milliseconds).
+        """
         header = {"version": FORMAT_VERSION, "params": asdict(self.params), "rows": self.rows_seen}
-        buffer = io.BytesIO()
+        leaves = self._leaf_mask()
+        ints = self.ints.astype(np.int16) if self.ints.max(initial=0) < 2**15 else self.ints
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
-        np.savez_compressed(
-            buffer, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays
+        buffer = io.BytesIO()
+        np.savez(
+            buffer,
+            header=np.frombuffer(json.dumps(header).encode(), np.uint8),
+            ints=ints,
+            free=self.free.astype(np.int16),  # slots number at most 2 x 1000
+            cuts=self.cut[self.ints[:, :, k.DIM] != k.NONE],
+            leaves=self.lo[leaves],
+            **arrays,
         )
         return buffer.getvalue()
+
+    def _leaf_mask(self) -> np.ndarray:
+        return (self.ints[:, :, k.DIM] == k.NONE) & (self.ints[:, :, k.MASS] > 0)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> RandomCutForest:
@@ -237,6 +254,13 @@ class RandomCutForest:
         forest = cls(ForestParams(**header["params"]))
         for name in cls._ARRAYS:
             setattr(forest, name, stored[name].copy())
+        forest.ints = stored["ints"].astype(np.int32)
+        forest.free = stored["free"].astype(np.int32)
+        forest.cut[forest.ints[:, :, k.DIM] != k.NONE] = stored["cuts"]
+        leaves = forest._leaf_mask()
+        forest.lo[leaves] = stored["leaves"]
+        forest.hi[leaves] = stored["leaves"]
+        k.rebuild_boxes(forest.ints, forest.lo, forest.hi, forest.meta)
         forest.rows_seen = int(header["rows"])
         return forest
 
