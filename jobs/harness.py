@@ -27,12 +27,14 @@ def run_job_on_rows(
     job: str | Path,
     inputs: Mapping[str, Rows],
     settings: Settings | None = None,
+    params: Mapping[str, str] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Run a job file (SQL or Python, or SQL text) over in-memory rows; return the output
     rows per sink.
 
     ``inputs`` maps each source stream the job reads to its rows: dicts, a DataFrame, or a
-    CSV/JSON Lines/Parquet file. Times may be ISO-8601 text or timestamps.
+    CSV/JSON Lines/Parquet file. Times may be ISO-8601 text or timestamps. ``params`` go to a
+    Python job's ``build(env, params)``.
     """
     settings = settings or Settings()
     python = Path(str(job)).suffix == ".py"
@@ -64,7 +66,7 @@ def run_job_on_rows(
                 path = write_rows(table.name, rows, Path(scratch))
                 env.execute_sql(file_table_ddl(table.name, table.columns, path))
             if python:
-                for sink, table in call_build(build, env, Path(job)).items():
+                for sink, table in call_build(build, env, Path(job), params).items():
                     outputs[sink] = _collect(table, list(table.get_schema().get_field_names()))
                 return outputs
             for statement in split_statements(text):

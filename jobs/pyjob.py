@@ -1,8 +1,8 @@
 """Python jobs: a module under ``jobs/`` whose ``build(env)`` returns the tables to write.
 
 A Python job is as first class as a SQL one. tidebox declares every stream the module names
-as a table of the same name (as for SQL jobs: columns, event time and watermark from the stream
-spec, late records routed aside), then calls::
+in a string literal as a table of the same name (as for SQL jobs: columns, event time and
+watermark from the stream spec, late records routed aside), then calls::
 
     def build(env: StreamTableEnvironment) -> dict[str, Table]:
         readings = env.from_path("sensor_readings")
@@ -17,6 +17,7 @@ cluster and the test harness work as for SQL jobs.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -24,11 +25,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from jobs.ddl import mentions
 from tidebox.config import Settings, StreamSpec
 from tidebox.errors import JobError
 
-Build = Callable[[Any], Mapping[str, Any]]
+Build = Callable[..., Mapping[str, Any]]
 
 # Python API calls that need event time: a job using them drops late records by itself
 _EVENT_TIME_CALLS = re.compile(
@@ -64,18 +64,29 @@ def build_function(path: Path) -> Build:
 
 
 def python_sources(text: str, settings: Settings) -> tuple[StreamSpec, ...]:
-    """The declared streams the module names: each becomes a table before build() runs."""
-    return tuple(spec for spec in settings.streams if mentions(text, spec.name))
+    """The declared streams the module names in a string literal (``"sensor_readings"``;
+    a docstring that talks about a stream does not count): each becomes a table before
+    build() runs."""
+    quoted = re.findall(r"""["']([\w.-]+)["']""", text)
+    return tuple(spec for spec in settings.streams if spec.name in quoted)
 
 
 def python_uses_event_time(text: str) -> bool:
     return bool(_EVENT_TIME_CALLS.search(text))
 
 
-def call_build(build: Build, env: Any, path: Path) -> dict[str, Any]:
-    """The tables the job writes, by stream name, checked to be a non-empty mapping."""
+def call_build(
+    build: Build, env: Any, path: Path, params: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The tables the job writes, by stream name, checked to be a non-empty mapping.
+
+    A ``build(env, params)`` with a second parameter gets the job's parameters (strings).
+    """
+    takes_params = len(inspect.signature(build).parameters) > 1
+    if params and not takes_params:
+        raise JobError(str(path), "the job takes no parameters: build(env) has no params")
     try:
-        outputs = build(env)
+        outputs = build(env, dict(params or {})) if takes_params else build(env)
     except JobError:
         raise
     except Exception as exc:

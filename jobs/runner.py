@@ -5,6 +5,7 @@ writing tidebox streams, with checkpoints, restarts from them, and late records 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -61,6 +62,7 @@ class RunOptions:
     restore: str | Path = "latest"
     cluster: str | None = None
     late_stream: str | None = None  # None: <job>_late; "": let Flink drop late records
+    params: dict[str, str] | None = None  # a Python job's build(env, params)
 
 
 @dataclass(frozen=True)
@@ -266,7 +268,8 @@ def run_job(
     check_not_running(settings, name)
     settings = _with_stream(settings, late_stream_spec(late)) if late else settings
     script = _script(settings, plan, name, text, opts, late)
-    digest = _fingerprint(script + ([text] if build else []))
+    extra = [text, json.dumps(opts.params or {}, sort_keys=True)] if build else []
+    digest = _fingerprint(script + extra)
     restore = _restore_point(settings, name, opts.restore, digest)
     interval = opts.checkpoint_seconds or settings.checkpoint_seconds
 
@@ -282,7 +285,7 @@ def run_job(
         statement_set = env.create_statement_set()
         sinks = _add_statements(env, statement_set, settings, plan, script, name, opts.delivery)
         if build is not None:
-            outputs = call_build(build, env, path)
+            outputs = call_build(build, env, path, opts.params)
             sinks += _add_outputs(env, statement_set, settings, plan, outputs, name, opts)
         before = _sink_offsets(settings, sinks + ([late] if late else []))
         result = statement_set.execute()

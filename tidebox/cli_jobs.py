@@ -40,6 +40,9 @@ def job_run(
     delivery: str | None = typer.Option(
         None, "--delivery", help="exactly-once (default) or at-least-once."
     ),
+    param: list[str] = typer.Option(
+        [], "--param", help="KEY=VALUE for a Python job's build(env, params); repeatable."
+    ),
 ) -> None:
     """Run a Flink SQL job on the local Flink mini-cluster (or a cluster with --cluster)."""
     from jobs.runner import RunOptions, resolve_job, run_job
@@ -48,6 +51,12 @@ def job_run(
     path, spec = resolve_job(settings, job)
     if delivery not in (None, "exactly-once", "at-least-once"):
         raise typer.BadParameter("--delivery is exactly-once or at-least-once")
+    params = dict(spec.params) if spec else {}
+    for pair in param:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"--param takes KEY=VALUE, got {pair!r}")
+        params[key.strip()] = value
     options = RunOptions(
         bounded=bounded if bounded is not None else (spec.bounded if spec else True),
         parallelism=parallelism or (spec.parallelism if spec else None),
@@ -57,6 +66,7 @@ def job_run(
         restore=from_savepoint or ("none" if fresh else "latest"),
         cluster=cluster,
         late_stream=spec.late_stream if spec else None,
+        params=params or None,
     )
     where = f"the Flink cluster at {cluster}" if cluster else "a local Flink mini-cluster"
     with err.status(f"running {path} on {where}..."):

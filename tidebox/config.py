@@ -120,6 +120,7 @@ class JobSpec(_Frozen):
     delivery: Literal["exactly-once", "at-least-once"] = "exactly-once"
     # where records behind the watermark go ("" to let Flink drop them); default <job>_late
     late_stream: str | None = None
+    params: dict[str, str] = Field(default_factory=dict)  # a Python job's build(env, params)
 
 
 class SinkSpec(_Frozen):
