@@ -240,6 +240,11 @@ class RandomCutForest:
     def _leaf_mask(self) -> np.ndarray:
         return (self.ints[:, :, k.DIM] == k.NONE) & (self.ints[:, :, k.MASS] > 0)
 
+    def __reduce__(self) -> tuple[object, tuple[bytes]]:
+        """Pickle through to_bytes: compact and exact (Flink's Python state backend pickles a
+        state value when it commits a bundle's state, not at every update)."""
+        return (RandomCutForest.from_bytes, (self.to_bytes(),))
+
     @classmethod
     def from_bytes(cls, data: bytes) -> RandomCutForest:
         try:
