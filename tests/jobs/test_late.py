@@ -157,40 +157,18 @@ def test_an_idle_shard_does_not_hold_windows_back(kafka_settings: Settings, tmp_
     Without the idle timeout its watermark would stay at the start of time and no window of
     the continuous job would ever close."""
     import signal
-    import subprocess
     import time
 
-    from tests.conftest import TIDEBOX, cli_env
+    from tests.jobs.test_restart import isolated, start_job
     from tidebox.streams import create_stream, shard_offsets
 
-    source, sink = unique("idle_src"), unique("idle_stats")
-    specs = [
-        s.model_copy(update={"name": source if s.name == "sensor_readings" else sink})
-        for s in kafka_settings.streams
-        if s.name in ("sensor_readings", "device_stats_1m")
-    ]
-    settings = kafka_settings.model_copy(update={"streams": (*kafka_settings.streams, *specs)})
-    (tmp_path / "tidebox.yaml").write_text(
-        "streams:\n" + "".join(f"  - {s.model_dump_json()}\n" for s in specs)
-    )
-    job = tmp_path / "idle.sql"
-    job.write_text(
-        JOB.read_text().replace("sensor_readings", source).replace("device_stats_1m", sink)
-    )
+    settings, job, source, sink = isolated(kafka_settings, tmp_path, "idle")
     create_stream(settings, source)
     data = write_dataset(GenerateSpec(devices=1, hours=0.3, seed=4), tmp_path / "one.csv")
     replay(settings, [data.path], source)
     assert sorted(hi for _, hi in shard_offsets(settings, source).values())[0] == 0  # one idle
 
-    args = [TIDEBOX, "job", "run", str(job), "--continuous", "--checkpoint-interval", "1"]
-    running = subprocess.Popen(
-        args,
-        cwd=tmp_path,
-        env=cli_env(settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    running = start_job(settings, job, tmp_path)
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and windows(settings, sink) == 0:

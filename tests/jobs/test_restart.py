@@ -21,7 +21,7 @@ from jobs.runner import run_job
 from jobs.snapshots import latest_snapshot
 from producers.generate import GenerateSpec, write_dataset
 from producers.replay import ReplayOptions, replay
-from tests.conftest import TIDEBOX, cli_env, run_cli, unique
+from tests.conftest import cli_env, run_cli, unique
 from tidebox.clients import make_consumer
 from tidebox.config import Settings
 from tidebox.streams import count_records, create_stream
@@ -49,7 +49,9 @@ def committed_rows(settings: Settings, stream: str) -> list[tuple[object, ...]]:
         consumer.close()
 
 
-def isolated(settings: Settings, tmp_path: Path) -> tuple[Settings, Path, str, str]:
+def isolated(
+    settings: Settings, tmp_path: Path, name: str = "ckjob"
+) -> tuple[Settings, Path, str, str]:
     source, sink = unique("ck_readings"), unique("ck_stats")
     specs = []
     for spec in settings.streams:
@@ -60,7 +62,7 @@ def isolated(settings: Settings, tmp_path: Path) -> tuple[Settings, Path, str, s
     (tmp_path / "tidebox.yaml").write_text(
         "streams:\n" + "".join(f"  - {s.model_dump_json()}\n" for s in specs)
     )
-    job = tmp_path / "ckjob.sql"
+    job = tmp_path / f"{name}.sql"
     job.write_text(
         JOB.read_text().replace("sensor_readings", source).replace("device_stats_1m", sink)
     )
@@ -68,14 +70,11 @@ def isolated(settings: Settings, tmp_path: Path) -> tuple[Settings, Path, str, s
 
 
 def start_job(settings: Settings, job: Path, cwd: Path) -> subprocess.Popen[str]:
-    args = ["job", "run", str(job), "--continuous", "--checkpoint-interval", "1"]
-    return subprocess.Popen(
-        [TIDEBOX, *args],
-        cwd=cwd,
-        env=cli_env(settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    """``tidebox job run JOB --continuous`` checkpointing every second, in the background."""
+    from tests.tidebox.test_continuous import start
+
+    return start(
+        ["job", "run", str(job), "--continuous", "--checkpoint-interval", "1"], settings, cwd
     )
 
 
