@@ -56,8 +56,8 @@ def isolated(
     specs = []
     for spec in settings.streams:
         if spec.name in ("sensor_readings", "device_stats_1m"):
-            name = source if spec.name == "sensor_readings" else sink
-            specs.append(spec.model_copy(update={"name": name}))
+            renamed = source if spec.name == "sensor_readings" else sink
+            specs.append(spec.model_copy(update={"name": renamed}))
     own = settings.model_copy(update={"streams": (*settings.streams, *specs)})
     (tmp_path / "tidebox.yaml").write_text(
         "streams:\n" + "".join(f"  - {s.model_dump_json()}\n" for s in specs)
