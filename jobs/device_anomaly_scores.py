@@ -52,7 +52,7 @@ class ScoreDevice(KeyedProcessFunction):
     def __init__(
         self, names: list[str], columns: list[str], params: ForestParams, preset: str, explain: bool
     ) -> None:
-        self.names = names
+        self.time_position = names.index("event_time")
         self.positions = [names.index(c) for c in columns]
         self.columns = columns
         self.params = params
@@ -76,7 +76,7 @@ class ScoreDevice(KeyedProcessFunction):
 
     def process_element(self, value: Row, ctx: Any) -> Iterator[Row]:
         device, rows = value[0], list(value[1])
-        rows.sort(key=lambda r: (r[self.names.index("event_time")], repr(tuple(r))))
+        rows.sort(key=lambda r: (r[self.time_position], repr(tuple(r))))
         forest, thresholder = self._model(device)
         values = np.array(
             [[np.nan if r[p] is None else float(r[p]) for p in self.positions] for r in rows],

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from jobs import rest
-from jobs.snapshots import FINGERPRINT, savepoint_dir
+from jobs.snapshots import record_fingerprint, savepoint_dir
 from tidebox.config import Settings
 from tidebox.errors import JobError
 
@@ -124,5 +124,5 @@ def stop_job(settings: Settings, name: str, savepoint: bool = False) -> str | No
     location = rest.stop_with_savepoint(job.rest_url, job.job_id, target.as_uri())
     folder = Path(location.removeprefix("file:"))
     if folder.is_dir() and job.fingerprint:
-        (folder / FINGERPRINT).write_text(job.fingerprint)
+        record_fingerprint(folder, job.fingerprint)
     return str(folder)

@@ -35,6 +35,14 @@ def reachable(rest_url: str) -> bool:
     return True
 
 
+def task_managers(rest_url: str) -> int:
+    """How many TaskManagers the cluster has registered (0 while it starts, or is gone)."""
+    try:
+        return int(_call(f"{rest_url.rstrip('/')}/overview")["taskmanagers"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
 def list_jobs(rest_url: str) -> list[dict[str, Any]]:
     """The jobs the cluster knows (running and recently ended), as Flink's overview lists them."""
     try:

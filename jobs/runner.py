@@ -10,7 +10,7 @@ import os
 import re
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,11 @@ from jobs.pyjob import (
 )
 from jobs.registry import RunningJob, check_not_running, register_job, unregister_job
 from jobs.snapshots import (
-    FINGERPRINT,
     checkpoint_dir,
     clear_snapshots,
     is_snapshot,
     latest_snapshot,
+    record_fingerprint,
     snapshot_fingerprint,
 )
 from tidebox.config import JobSpec, Settings, StreamSpec
@@ -145,12 +145,8 @@ def _read_job(path: Path) -> str:
         raise JobError(str(path), f"cannot read the job file: {exc.strerror or exc}") from exc
 
 
-def _late_stream(
-    plan: JobPlan, name: str, wanted: str | None, event_time: bool | None = None
-) -> str | None:
+def _late_stream(plan: JobPlan, name: str, wanted: str | None, event_time: bool) -> str | None:
     """The stream late records go to, or None when the job has nothing to route."""
-    if event_time is None:
-        event_time = uses_event_time(plan.statements)
     if wanted == "" or not event_time or not routed_sources(plan.sources):
         return None
     return wanted or f"{name}{LATE_SUFFIX}"
@@ -214,7 +210,7 @@ def render_job_sql(settings: Settings, job_file: str | Path, bounded: bool = Fal
     text = _read_job(path)
     plan = plan_job(text, settings)
     options = RunOptions(bounded=bounded)
-    late = _late_stream(plan, name, options.late_stream)
+    late = _late_stream(plan, name, options.late_stream, uses_event_time(plan.statements))
     return ";\n\n".join(_script(settings, plan, name, text, options, late)) + ";\n"
 
 
@@ -252,7 +248,7 @@ def run_job(
     SIGINT (Ctrl-C) or SIGTERM cancels the job and returns a result with ``stopped`` set;
     its last checkpoint is kept, and the next run of the job resumes from it.
     """
-    opts = RunOptions(**{**(options.__dict__ if options else {}), **changes})
+    opts = replace(options or RunOptions(), **changes)
     path = Path(job_file)
     name = opts.name or job_name_of(path)
     text = _read_job(path)
@@ -291,9 +287,7 @@ def run_job(
         result = statement_set.execute()
         client = result.get_job_client()
         job_id = str(client.get_job_id())
-        owner = checkpoint_dir(settings, name) / job_id
-        owner.mkdir(parents=True, exist_ok=True)
-        (owner / FINGERPRINT).write_text(digest)
+        record_fingerprint(checkpoint_dir(settings, name) / job_id, digest)
         register_job(
             settings,
             RunningJob(

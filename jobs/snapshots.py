@@ -52,6 +52,13 @@ def is_snapshot(path: Path) -> bool:
     return (path / "_metadata").is_file()
 
 
+def record_fingerprint(folder: Path, digest: str) -> None:
+    """Mark the snapshots in ``folder`` (a run's checkpoints, or one savepoint) as written by
+    the job SQL of that digest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FINGERPRINT).write_text(digest)
+
+
 def snapshot_fingerprint(snapshot: Path) -> str | None:
     """The digest of the job SQL that wrote a snapshot, if tidebox recorded it."""
     for folder in (snapshot, snapshot.parent):

@@ -69,6 +69,17 @@ def with_stream(settings: Settings, spec: StreamSpec, **changes: object) -> Sett
     return settings.model_copy(update={"streams": (*settings.streams, spec), **changes})
 
 
+def committed_count(settings: Settings, stream: str) -> int:
+    """Committed records in a stream; 0 while the job that writes it has not created it."""
+    from tidebox.errors import StreamNotFoundError
+    from tidebox.streams import count_records
+
+    try:
+        return count_records(settings, stream)
+    except StreamNotFoundError:
+        return 0
+
+
 def cli_env(settings: Settings | None = None, **extra: str) -> dict[str, str]:
     """The environment for running the ``tidebox`` command as a user would, against ``settings``.
 

@@ -18,13 +18,13 @@ from jobs.runner import run_job
 from jobs.snapshots import latest_snapshot
 from producers.generate import GenerateSpec, generate_frame
 from producers.replay import ReplayOptions, replay
-from tests.conftest import cli_env, run_cli, unique
+from tests.conftest import cli_env, committed_count, run_cli, unique
 from tests.jobs.test_restart import running, start_job, wait_for
 from tidebox.anomaly import RandomCutForest
 from tidebox.anomaly.forest import ForestParams
 from tidebox.clients import make_consumer
 from tidebox.config import SENSOR_COLUMNS, SENSORS, Settings, StreamSpec
-from tidebox.streams import count_records, create_stream
+from tidebox.streams import create_stream
 
 pytestmark = [pytest.mark.flink]
 
@@ -121,7 +121,10 @@ def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
     )
     feeder.start()
     wait_for(
-        lambda: latest_snapshot(settings, "rcfjob") is not None and _count(settings, output) > 0,
+        lambda: (
+            latest_snapshot(settings, "rcfjob") is not None
+            and committed_count(settings, output) > 0
+        ),
         90,
         "a checkpoint with committed scores",
     )
@@ -139,7 +142,9 @@ def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
         cut = (frame.event_time.max() + pd.Timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S")
         want = {k: v for k, v in committed(settings, reference_out).items() if k[1] < cut}
         assert len(want) == len(frame)
-        wait_for(lambda: _count(settings, output) >= len(want), 180, "every reading scored")
+        wait_for(
+            lambda: committed_count(settings, output) >= len(want), 180, "every reading scored"
+        )
     finally:
         second.send_signal(signal.SIGINT)
         _, err = second.communicate(timeout=60)
@@ -149,12 +154,3 @@ def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
     assert got == want  # every score and grade, bit for bit
     assert any(score > 0 for score, _ in got.values())
     assert run_cli(["job", "list"], tmp_path, cli_env(settings)).returncode == 0
-
-
-def _count(settings: Settings, stream: str) -> int:
-    from tidebox.errors import StreamNotFoundError
-
-    try:
-        return count_records(settings, stream)
-    except StreamNotFoundError:
-        return 0

@@ -14,7 +14,7 @@ from jobs.late import late_insert, on_time_view, uses_event_time
 from jobs.runner import render_job_sql, run_job
 from producers.generate import GenerateSpec, write_dataset
 from producers.replay import ReplayOptions, replay
-from tests.conftest import unique, with_stream
+from tests.conftest import committed_count, unique, with_stream
 from tidebox.clients import make_consumer
 from tidebox.config import SENSOR_COLUMNS, Settings, StreamSpec
 
@@ -139,16 +139,6 @@ def test_the_late_filter_and_the_windows_share_one_source_scan(kafka_settings: S
     assert physical.count("TableSourceScan(") == 1, physical
 
 
-def windows(settings: Settings, sink: str) -> int:
-    from tidebox.errors import StreamNotFoundError
-    from tidebox.streams import count_records
-
-    try:
-        return count_records(settings, sink)
-    except StreamNotFoundError:  # the job has not created it yet
-        return 0
-
-
 @pytest.mark.integration
 @pytest.mark.flink
 @pytest.mark.slow
@@ -171,10 +161,10 @@ def test_an_idle_shard_does_not_hold_windows_back(kafka_settings: Settings, tmp_
     running = start_job(settings, job, tmp_path)
     try:
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and windows(settings, sink) == 0:
+        while time.monotonic() < deadline and committed_count(settings, sink) == 0:
             assert running.poll() is None, running.communicate()
             time.sleep(1)
-        assert windows(settings, sink) > 0, "no window closed: the idle shard held them"
+        assert committed_count(settings, sink) > 0, "no window closed: the idle shard held them"
     finally:
         running.send_signal(signal.SIGINT)
         running.communicate(timeout=60)

@@ -8,16 +8,14 @@ the docker-compose cluster or any other. Its configuration, logs and pid files l
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-from jobs.rest import reachable
+from jobs.rest import reachable, task_managers
 from tidebox.config import Settings
 from tidebox.errors import RuntimeStartError
 
@@ -103,21 +101,13 @@ def start_flink_cluster(
     _daemon(settings, "taskmanager.sh", "start")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if _task_managers(url) > 0:
+        if task_managers(url) > 0:
             return url
         time.sleep(0.5)
     stop_flink_cluster(settings)
     raise RuntimeStartError(
         f"the Flink cluster did not start within {timeout_s:.0f} s; see {folder / 'log'}"
     )
-
-
-def _task_managers(url: str) -> int:
-    try:
-        with urllib.request.urlopen(f"{url}/overview", timeout=2) as response:
-            return int(json.loads(response.read())["taskmanagers"])
-    except (OSError, ValueError, KeyError):
-        return 0
 
 
 def stop_flink_cluster(settings: Settings) -> None:
