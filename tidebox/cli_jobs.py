@@ -10,7 +10,7 @@ from rich.table import Table
 
 from tidebox.console import err, out, settings_of
 
-job_app = typer.Typer(help="Run, list and stop Flink SQL jobs.")
+job_app = typer.Typer(help="Run, list and stop Flink jobs (SQL or Python).")
 flink_app = typer.Typer(help="A standalone Flink cluster on this machine, for 'job run --cluster'.")
 
 
@@ -44,7 +44,7 @@ def job_run(
         [], "--param", help="KEY=VALUE for a Python job's build(env, params); repeatable."
     ),
 ) -> None:
-    """Run a Flink SQL job on the local Flink mini-cluster (or a cluster with --cluster)."""
+    """Run a Flink job (.sql or .py) on the local Flink mini-cluster (or one with --cluster)."""
     from jobs.runner import RunOptions, resolve_job, run_job
 
     settings = settings_of(ctx)
