@@ -191,3 +191,30 @@ def test_a_declared_job_name_resolves_to_its_file(tmp_path: Path) -> None:
     own = tmp_path / "device_stats_1m"
     own.write_text("INSERT INTO x SELECT 1")
     assert resolve_job(settings, own) == (own, None)  # a file path wins over a name
+
+
+def test_sources_read_committed_records_with_their_watermark_options() -> None:
+    spec = StreamSpec(
+        name="s",
+        time_field="ts",
+        idle_timeout_seconds=2.5,
+        watermark_emit="on-event",
+        columns={"ts": "TIMESTAMP_LTZ(3)"},
+    )
+    ddl = table_ddl(spec, with_streams(spec), "source", bounded=False, job_name="j")
+    assert "'properties.isolation.level' = 'read_committed'" in ddl
+    assert "'scan.watermark.idle-timeout' = '2500 ms'" in ddl
+    assert "'scan.watermark.emit.strategy' = 'on-event'" in ddl
+
+
+def test_sinks_write_in_transactions_unless_at_least_once() -> None:
+    settings = Settings()
+    spec = settings.stream("device_stats_1m")
+    assert spec is not None
+    once = table_ddl(spec, settings, "sink", bounded=False, job_name="stats")
+    assert "'sink.delivery-guarantee' = 'exactly-once'" in once
+    assert "'sink.transactional-id-prefix' = 'tidebox-stats-device_stats_1m'" in once
+    assert "'properties.transaction.timeout.ms' = '900000'" in once
+    loose = table_ddl(spec, settings, "sink", False, "stats", delivery="at-least-once")
+    assert "'sink.delivery-guarantee' = 'at-least-once'" in loose
+    assert "transactional-id-prefix" not in loose

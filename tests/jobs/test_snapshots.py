@@ -44,3 +44,21 @@ def test_a_snapshot_knows_the_job_sql_that_wrote_it(tmp_path: Path) -> None:
     assert snapshot_fingerprint(checkpoint) is None
     (checkpoint.parent / "tidebox.sha256").write_text("abc\n")
     assert snapshot_fingerprint(checkpoint) == "abc"
+
+
+def test_a_folder_without_metadata_is_refused_before_flink_starts(tmp_path: Path) -> None:
+    import pytest
+
+    from jobs.runner import _restore_point
+    from tidebox.errors import JobError
+
+    settings = Settings(state_dir=tmp_path)
+    with pytest.raises(JobError, match="no _metadata"):
+        _restore_point(settings, "j", tmp_path / "not-a-savepoint", "digest")
+    saved = make_snapshot(savepoint_dir(settings, "j") / "savepoint-1", 100)
+    assert _restore_point(settings, "j", saved, "digest") == saved.resolve()
+    assert _restore_point(settings, "j", "latest", "digest") is None  # no matching SQL digest
+    (saved / "tidebox.sha256").write_text("digest")
+    assert _restore_point(settings, "j", "latest", "digest") == saved
+    assert _restore_point(settings, "j", "none", "digest") is None
+    assert latest_snapshot(settings, "j") is None  # --fresh forgot it
