@@ -16,6 +16,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,3 +109,25 @@ def run_cli(
         text=True,
         timeout=300,
     )
+
+
+def land(
+    bucket: Path,
+    stream: StreamSpec,
+    records: list[bytes],
+    partitions: list[int] | None = None,
+    arrival_ms: int = 0,
+) -> Any:
+    """Deliver ``records`` (offsets 0, 1, ...) as the stream's default delivery stream would,
+    without Kafka: for tests of what reads landed data."""
+    from sinks.delivery import DeliveryStream
+    from sinks.store import LocalStore
+    from tidebox.config import default_sink
+
+    delivery = DeliveryStream(default_sink(stream), dict(stream.columns), LocalStore(bucket))
+    delivery.recover()
+    for offset, value in enumerate(records):
+        partition = partitions[offset] if partitions else 0
+        delivery.add(value, partition, offset, arrival_ms)
+    delivery.flush()
+    return delivery

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sinks.parquet import ERRORS_FOLDER
 from tidebox.config import Settings
 from tidebox.errors import TableNotFoundError
 
@@ -59,7 +58,7 @@ def list_tables(settings: Settings) -> list[LandedTable]:
     tables = {t.name: t for t in _declared(settings) if t.paths}
     if bucket.is_dir():
         for folder in sorted(p for p in bucket.iterdir() if p.is_dir()):
-            if folder.name.startswith((".", "_")) or folder.name == ERRORS_FOLDER:
+            if folder.name.startswith((".", "_")):  # _errors, _tidebox: not tables
                 continue
             landed = _table(folder.name, folder, list(folder.rglob("*.parquet")))
             if landed.paths:

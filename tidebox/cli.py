@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
 from producers.generate import GenerateSpec
 from tidebox.cli_jobs import flink_app, job_app
+from tidebox.cli_sinks import sink_app
 from tidebox.config import load_settings
-from tidebox.console import err, out, settings_of
+from tidebox.console import err, out, progress_bar, settings_of
 from tidebox.errors import CheckFailedError, TideboxError
 
 app = typer.Typer(
@@ -27,7 +26,6 @@ app = typer.Typer(
     add_completion=False,
 )
 stream_app = typer.Typer(help="Create, list, describe and delete streams (Kafka topics).")
-sink_app = typer.Typer(help="Land streams as Parquet files.")
 app.add_typer(stream_app, name="stream")
 app.add_typer(job_app, name="job")
 app.add_typer(flink_app, name="flink")
@@ -228,82 +226,13 @@ def replay_command(
     from producers.replay import ReplayOptions, replay
 
     options = ReplayOptions(time_field, key_field, speedup, rate, loop, limit, file_order)
-    with _progress() as bar:
+    with progress_bar() as bar:
         task = bar.add_task("replay", total=None)
         result = replay(settings_of(ctx), files, stream, options, lambda n: bar.advance(task, n))
     out.print(
         f"replayed {result.events:,} events to {result.stream} in {result.seconds:.1f} s "
         f"({result.events_per_second:,.0f} events/s)"
     )
-
-
-class _RateColumn(ProgressColumn):
-    """Events per second over rich's recent-speed window."""
-
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed or 0:,.0f} events/s", style="cyan")
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.0f} events"),
-        _RateColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-
-
-@sink_app.command("run")
-def sink_run(
-    ctx: typer.Context,
-    name: str | None = typer.Argument(None, help="A sink declared in tidebox.yaml."),
-    stream: str | None = typer.Option(None, "--stream", help="Stream to land."),
-    until_caught_up: bool = typer.Option(
-        False, "--until-caught-up", help="Stop once the records present at start are landed."
-    ),
-    batch_records: int | None = typer.Option(None, "--batch-records", min=1),
-    flush_seconds: float | None = typer.Option(None, "--flush-seconds"),
-) -> None:
-    """Land a stream as Parquet under <bucket>/<stream>/dt=.../hour=.../ (Ctrl-C flushes)."""
-    from sinks.runner import DEFAULT_BATCH_RECORDS, DEFAULT_FLUSH_SECONDS, run_sink
-
-    settings = settings_of(ctx)
-    spec = settings.sink(name) if name else None
-    if name and spec is None:
-        raise TideboxError(f"unknown sink '{name}': declare it in tidebox.yaml or use --stream")
-    target = stream or (spec.stream if spec else None)
-    if target is None:
-        raise TideboxError("name a sink or a stream: tidebox sink run NAME | --stream STREAM")
-    result = run_sink(
-        settings,
-        target,
-        until_caught_up,
-        batch_records or (spec.batch_records if spec else DEFAULT_BATCH_RECORDS),
-        flush_seconds or (spec.flush_seconds if spec else DEFAULT_FLUSH_SECONDS),
-    )
-    out.print(
-        f"landed {result.rows_landed:,} rows of {result.stream} in {len(result.files)} file(s)"
-        + (f", {result.errors} record(s) to the error output" if result.errors else "")
-    )
-
-
-@sink_app.command("drop")
-def sink_drop(
-    ctx: typer.Context,
-    stream: str = typer.Argument(..., help="Stream whose landed table to delete."),
-    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
-) -> None:
-    """Delete a stream's landed files, error output and landing progress."""
-    from sinks.parquet import ParquetSink
-
-    settings = settings_of(ctx)
-    if not yes and not typer.confirm(f"delete everything landed from {stream}?"):
-        raise typer.Abort()
-    ParquetSink(settings.bucket_path, stream).drop()
-    out.print(f"dropped the landed table {stream}")
 
 
 # -- query and check ----------------------------------------------------------------------------

@@ -15,18 +15,29 @@ TIDEBOX_FLINK_CLUSTER          REST URL of a Flink cluster: jobs are submitted t
 TIDEBOX_FLINK_BOOTSTRAP_SERVERS  Kafka as that cluster reaches it, when not as tidebox does
                                (``kafka:19092`` for the docker-compose cluster)
 TIDEBOX_CHECKPOINT_SECONDS     checkpoint interval of Flink jobs (default 60, at least 1)
+TIDEBOX_S3_ENDPOINT            URL of the S3-compatible endpoint for ``s3://`` destinations
+                               (credentials: the usual AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+                               AWS_REGION, read by the S3 client itself)
 =============================  ==========================================================
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tidebox.errors import ConfigError
 
@@ -40,6 +51,7 @@ ENV_FIELDS = {
     "FLINK_CLUSTER": "flink_cluster",
     "FLINK_BOOTSTRAP_SERVERS": "flink_bootstrap_servers",
     "CHECKPOINT_SECONDS": "checkpoint_seconds",
+    "S3_ENDPOINT": "s3_endpoint",
 }
 DEFAULT_CONFIG_FILE = "tidebox.yaml"
 
@@ -123,13 +135,77 @@ class JobSpec(_Frozen):
     params: dict[str, str] = Field(default_factory=dict)  # a Python job's build(env, params)
 
 
+class BufferingHints(_Frozen):
+    """Firehose's BufferingHints: an object is delivered when either is reached."""
+
+    # MB of incoming records; default 5, or 128 (at least 64) with Parquet conversion
+    size_in_mbs: int | None = Field(default=None, ge=1, le=128)
+    interval_in_seconds: int = Field(default=300, ge=0, le=900)
+    # sandbox override, not in Firehose: deliver at this many bytes, below Firehose's minimum,
+    # so that small tests and demos see files quickly
+    size_in_bytes: int | None = Field(default=None, ge=1)
+
+
+class DynamicPartitioning(_Frozen):
+    """Partition keys taken from each record with jq, used as !{partitionKeyFromQuery:key}."""
+
+    partition_keys: dict[str, str] = Field(default_factory=dict)  # key name -> jq expression
+    active_partition_limit: int = Field(default=500, ge=1, le=5000)
+
+
+class Processor(_Frozen):
+    """The transform hook: a Python function called as Firehose calls a transformation Lambda."""
+
+    function: str  # module:function or path/to/file.py:function
+    buffer_size_in_mbs: float = Field(default=1.0, gt=0, le=3)  # per call, as Firehose's 0.2-3
+    number_of_retries: int = Field(default=3, ge=0, le=300)
+
+
 class SinkSpec(_Frozen):
-    """A named landing of one stream: ``tidebox sink run NAME``."""
+    """A delivery stream: a stream landed as objects under a destination, as Firehose to S3.
+
+    ``tidebox sink run NAME``. Field names follow Firehose's (snake_case)."""
 
     name: str
     stream: str
-    batch_records: int = Field(default=100_000, ge=1)
-    flush_seconds: float = Field(default=60.0, gt=0)
+    destination: str | None = None  # a folder or s3://bucket/path; default the bucket
+    schema_table: str | None = None  # a stream or table whose columns are the schema
+    columns: dict[str, str] = Field(default_factory=dict)  # or the schema given here
+    output_format: Literal["parquet", "json"] = "parquet"  # json: no record format conversion
+    compression: Literal["SNAPPY", "GZIP", "ZSTD", "UNCOMPRESSED"] | None = None
+    case_insensitive: bool = True  # JSON keys match columns in any case (OpenX SerDe)
+    prefix: str | None = None
+    error_output_prefix: str | None = None
+    buffering_hints: BufferingHints = BufferingHints()
+    dynamic_partitioning: DynamicPartitioning | None = None
+    processor: Processor | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not value or not all(c.isalnum() or c in "_-." for c in value) or len(value) > 64:
+            raise ValueError(f"delivery stream name '{value}' may hold only letters, digits, _ - .")
+        return value
+
+    @model_validator(mode="after")
+    def _check_buffering(self) -> SinkSpec:
+        size = self.buffering_hints.size_in_mbs
+        if self.output_format == "parquet" and size is not None and size < 64:
+            raise ValueError(
+                f"buffering_hints.size_in_mbs is {size}, but Parquet conversion needs 64-128 "
+                "as in Firehose (buffering_hints.size_in_bytes is the sandbox override)"
+            )
+        if self.output_format == "json" and self.compression in ("SNAPPY", "ZSTD"):
+            raise ValueError("json output is UNCOMPRESSED or GZIP")
+        return self
+
+    @property
+    def buffer_bytes(self) -> int:
+        hints = self.buffering_hints
+        if hints.size_in_bytes is not None:
+            return hints.size_in_bytes
+        default = 128 if self.output_format == "parquet" else 5
+        return (hints.size_in_mbs or default) * 1024 * 1024
 
 
 class TableSpec(_Frozen):
@@ -175,10 +251,34 @@ DEFAULT_TABLES: tuple[TableSpec, ...] = (
         columns={"device_id": "STRING", "site": "STRING", "model": "STRING", "installed": "STRING"},
     ),
 )
-DEFAULT_SINKS: tuple[SinkSpec, ...] = (
-    SinkSpec(name="sensor_readings", stream="sensor_readings"),
-    SinkSpec(name="device_stats_1m", stream="device_stats_1m"),
-)
+
+
+def default_sink(stream: StreamSpec) -> SinkSpec:
+    """The delivery stream tidebox gives a stream nobody declared one for: its records under
+    ``<stream>/dt=YYYY-MM-DD/hour=HH/`` by event time (jq over the time field, which tidebox's
+    streams carry as ISO-8601 UTC text), or by arrival time for a stream without a time field;
+    failures under ``_errors/<stream>/<error-output-type>/``."""
+    errors = f"_errors/{stream.name}/!{{firehose:error-output-type}}/!{{timestamp:yyyy/MM/dd/HH/}}"
+    if stream.time_field is None:
+        return SinkSpec(
+            name=stream.name,
+            stream=stream.name,
+            prefix=f"{stream.name}/!{{timestamp:'dt='yyyy-MM-dd'/hour='HH}}/",
+            error_output_prefix=errors,
+        )
+    field = stream.time_field
+    return SinkSpec(
+        name=stream.name,
+        stream=stream.name,
+        prefix=f"{stream.name}/dt=!{{partitionKeyFromQuery:dt}}/hour=!{{partitionKeyFromQuery:hour}}/",
+        error_output_prefix=errors,
+        dynamic_partitioning=DynamicPartitioning(
+            partition_keys={"dt": f".{field}[0:10]", "hour": f".{field}[11:13]"}
+        ),
+    )
+
+
+DEFAULT_SINKS: tuple[SinkSpec, ...] = tuple(default_sink(s) for s in DEFAULT_STREAMS)
 
 
 class Settings(_Frozen):
@@ -192,6 +292,7 @@ class Settings(_Frozen):
     flink_cluster: str | None = None
     flink_bootstrap_servers: str | None = None
     checkpoint_seconds: float = Field(default=60.0, ge=1)
+    s3_endpoint: str | None = None
     streams: tuple[StreamSpec, ...] = DEFAULT_STREAMS
     jobs: tuple[JobSpec, ...] = DEFAULT_JOBS
     sinks: tuple[SinkSpec, ...] = DEFAULT_SINKS
@@ -227,7 +328,12 @@ class Settings(_Frozen):
         return next((j for j in self.jobs if j.name == name), None)
 
     def sink(self, name: str) -> SinkSpec | None:
-        return next((s for s in self.sinks if s.name == name), None)
+        """A declared delivery stream, or the default one of a declared stream of that name."""
+        declared = next((s for s in self.sinks if s.name == name), None)
+        if declared is not None:
+            return declared
+        stream = self.stream(name)
+        return default_sink(stream) if stream is not None else None
 
 
 # Sections of tidebox.yaml that list named entries, merged with the built-in ones by name.
@@ -269,6 +375,22 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def created_sink_path(state_dir: Path, name: str) -> Path:
+    """Where ``tidebox sink create`` keeps a delivery stream it created."""
+    return state_dir / "sinks" / name / "spec.json"
+
+
+def read_created_sinks(state_dir: Path) -> list[dict[str, Any]]:
+    """The delivery streams created from the CLI (tidebox.yaml wins on a name clash)."""
+    found = []
+    for path in sorted((state_dir / "sinks").glob("*/spec.json")):
+        try:
+            found.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read created delivery stream: {exc}", str(path)) from exc
+    return found
+
+
 def _merge_named(defaults: tuple[Any, ...], given: list[Any] | None) -> list[Any]:
     """Declared streams/suites override defaults of the same name and add new ones."""
     merged: dict[str, Any] = {item.name: item.model_dump() for item in defaults}
@@ -297,6 +419,9 @@ def load_settings(
     values: dict[str, Any] = {**file_values, **env_values, **cli_values}
     for key, defaults in NAMED_SECTIONS.items():
         values[key] = _merge_named(defaults, file_values.get(key))
+    declared = {s["name"] for s in values["sinks"]}
+    created = read_created_sinks(Path(values.get("state_dir") or ".tidebox"))
+    values["sinks"] += [s for s in created if s.get("name") not in declared]
     try:
         return Settings(**values)
     except ValidationError as exc:

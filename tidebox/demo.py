@@ -19,9 +19,7 @@ from expectations.landed import check_table
 from jobs.runner import run_job
 from producers.generate import GenerateSpec, write_dataset
 from producers.replay import replay
-from sinks.parquet import ParquetSink
-from sinks.runner import run_sink, sink_group
-from tidebox.clients import make_admin
+from sinks.runner import drop_sink, run_sink
 from tidebox.config import Settings
 from tidebox.query import run_query
 from tidebox.runtime import start_broker
@@ -52,17 +50,9 @@ class DemoSummary:
 
 def reset_demo_streams(settings: Settings) -> None:
     """Empty the demo streams: recreate them, and forget their sink offsets and landed tables."""
-    admin = make_admin(settings)
-    try:
-        groups = {g["group_id"] for g in admin.list_groups()}
-        stale = [g for g in (sink_group(SOURCE), sink_group(STATS)) if g in groups]
-        if stale:
-            admin.delete_groups(stale)
-    finally:
-        admin.close()
     for stream in (SOURCE, STATS):
         recreate_stream(settings, stream)
-        ParquetSink(settings.bucket_path, stream).drop()
+        drop_sink(settings, stream)
 
 
 def run_demo(

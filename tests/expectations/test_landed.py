@@ -10,17 +10,16 @@ import pytest
 from expectations.landed import check_table
 from producers.generate import GenerateSpec, generate_frame
 from producers.replay import encode_records
-from sinks.parquet import ParquetSink
+from tests.conftest import land as deliver
 from tidebox.config import Settings
 from tidebox.errors import TableNotFoundError
 
 
 def land(settings: Settings, table: str, records: list[bytes]) -> None:
     """Land JSON records exactly as the sink does for a stream of that name."""
-    sink = ParquetSink(settings.bucket_path, table, settings.stream("sensor_readings"))
-    for offset, value in enumerate(records):
-        sink.add(value, partition=0, offset=offset, timestamp_ms=0)
-    sink.flush()
+    stream = settings.stream("sensor_readings")
+    assert stream is not None
+    deliver(settings.bucket_path, stream.model_copy(update={"name": table}), records)
 
 
 def good_records() -> list[bytes]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sinks.parquet import ParquetSink
+from tests.conftest import land
 from tidebox.catalog import find_table, list_tables
 from tidebox.config import DEFAULT_STREAMS, Settings
 from tidebox.errors import TableNotFoundError
@@ -17,15 +18,13 @@ from tidebox.errors import TableNotFoundError
 SPEC = next(s for s in DEFAULT_STREAMS if s.name == "sensor_readings")
 
 
-def land_readings(bucket: Path) -> ParquetSink:
+def land_readings(bucket: Path) -> Any:
     """Three sensor readings over two hours, plus one bad record that goes to _errors."""
-    sink = ParquetSink(bucket, "sensor_readings", SPEC)
-    for offset, stamp in enumerate(["10:00:00", "10:30:00", "11:00:00"]):
-        record = {"device_id": "d-1", "event_time": f"2024-01-01T{stamp}Z", "temperature": 20.0}
-        sink.add(json.dumps(record).encode(), partition=0, offset=offset, timestamp_ms=0)
-    sink.add(b"not json", partition=0, offset=3, timestamp_ms=0)
-    sink.flush()
-    return sink
+    records = [
+        json.dumps({"device_id": "d-1", "event_time": f"2024-01-01T{t}Z", "temperature": 20.0})
+        for t in ["10:00:00", "10:30:00", "11:00:00"]
+    ]
+    return land(bucket, SPEC, [r.encode() for r in records] + [b"not json"])
 
 
 def write_parquet(path: Path, rows: int = 1) -> None:
@@ -53,9 +52,10 @@ def test_landed_streams_are_tables(settings: Settings) -> None:
     assert [t.name for t in tables] == ["device_stats_1m", "sensor_readings"]
     readings = tables[1]
     assert readings.location == (bucket / "sensor_readings").resolve()
-    assert readings.files == len(sink.counters.files) == 2
-    assert readings.bytes == sum(f.bytes for f in sink.counters.files)
-    assert set(readings.paths) == {f.path.resolve() for f in sink.counters.files}
+    files = [o for o in sink.delivered if o.kind == "data"]
+    assert readings.files == len(files) == 2
+    assert readings.bytes == sum(f.bytes for f in files)
+    assert set(readings.paths) == {(bucket / f.key).resolve() for f in files}
 
 
 def test_errors_hidden_and_empty_folders_are_not_tables(settings: Settings) -> None:

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sinks.parquet import ParquetSink
+from tests.conftest import land
 from tidebox.config import DEFAULT_STREAMS, Settings
 from tidebox.errors import QueryError, TableNotFoundError
 from tidebox.query import query, run_query
@@ -22,12 +22,11 @@ TIMES = ["2024-01-01T10:00:00Z", "2024-01-01T10:30:00Z", "2024-01-01T11:00:00Z"]
 
 def land_readings(bucket: Path) -> None:
     """Three sensor readings over two hours (two devices), plus one bad record in _errors."""
-    sink = ParquetSink(bucket, "sensor_readings", SPEC)
-    for offset, (stamp, device) in enumerate(zip(TIMES, ["d-1", "d-2", "d-1"], strict=True)):
-        record = {"device_id": device, "event_time": stamp, "temperature": 20.0 + offset}
-        sink.add(json.dumps(record).encode(), partition=offset % 2, offset=offset, timestamp_ms=0)
-    sink.add(b"not json", partition=0, offset=3, timestamp_ms=0)
-    sink.flush()
+    records = [
+        json.dumps({"device_id": device, "event_time": stamp, "temperature": 20.0 + i}).encode()
+        for i, (stamp, device) in enumerate(zip(TIMES, ["d-1", "d-2", "d-1"], strict=True))
+    ]
+    land(bucket, SPEC, [*records, b"not json"], partitions=[0, 1, 0, 0])
 
 
 def write_parquet(path: Path, table: pa.Table) -> None:
@@ -137,7 +136,7 @@ def test_empty_sql(settings: Settings, sql: str) -> None:
 
 def test_hidden_parquet_files_are_not_queried(settings: Settings) -> None:
     hidden = settings.bucket_path / "sensor_readings" / "dt=2024-01-01" / "hour=10" / ".x.parquet"
-    write_parquet(hidden, pq.read_table(next(hidden.parent.glob("part-*.parquet"))))
+    write_parquet(hidden, pq.read_table(next(hidden.parent.glob("sensor_readings-*.parquet"))))
     result = run_query(settings, "SELECT count(*) AS n FROM sensor_readings")
     assert result.table.to_pylist() == [{"n": 3}]
 
