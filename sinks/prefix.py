@@ -172,19 +172,23 @@ def random_string(seed: str) -> str:
     return "".join(chars)
 
 
-@functools.lru_cache(maxsize=65536)
 def safe_partition_value(name: str, value: object) -> str:
     """The text a partition key's value takes in an object key; PartitionValueError if none."""
+    if not isinstance(value, str | int | float | bool | None):
+        raise PartitionValueError(f"partition key '{name}' is not a scalar: {value!r:.80}")
+    return _safe_scalar(name, value)
+
+
+@functools.lru_cache(maxsize=65536, typed=True)
+def _safe_scalar(name: str, value: str | int | float | bool | None) -> str:
     if value is None:
         raise PartitionValueError(f"partition key '{name}' is null")
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, int | float):
         text = str(int(value)) if float(value).is_integer() else repr(float(value))
-    elif isinstance(value, str):
-        text = value
     else:
-        raise PartitionValueError(f"partition key '{name}' is not a scalar: {value!r:.80}")
+        text = value
     if not text:
         raise PartitionValueError(f"partition key '{name}' is empty")
     if len(text) > MAX_PARTITION_VALUE:
