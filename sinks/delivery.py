@@ -163,8 +163,21 @@ class DeliveryStream:
         return f"{STATE_ROOT}/{self.name}/state.json"
 
     def read_state(self) -> dict[str, Any]:
-        raw = self.store.get(self.state_key)
-        return orjson.loads(raw) if raw else {}
+        """The recorded state ({} before the first run).
+
+        S3 reads are ranged: a read that overlaps a rewrite by the running sink can mix two
+        versions, so a state that does not parse is read again before it counts as corrupt.
+        """
+        for attempt in range(5):
+            raw = self.store.get(self.state_key)
+            if not raw:
+                return {}
+            try:
+                state: dict[str, Any] = orjson.loads(raw)
+                return state
+            except orjson.JSONDecodeError:
+                time.sleep(0.05 * (attempt + 1))
+        raise TideboxError(f"{self.store.uri(self.state_key)}: delivery state is not valid JSON")
 
     def _write_state(self, progress: dict[int, ShardProgress], pending: Any = None) -> None:
         state = {
@@ -240,40 +253,75 @@ class DeliveryStream:
         return sum(b.size for b in self._buffers.values())
 
     def flush(
-        self, partitions: list[int] | None = None, positions: dict[int, int] | None = None
+        self,
+        partitions: list[int] | None = None,
+        positions: dict[int, int] | None = None,
+        final: bool = True,
     ) -> dict[int, int]:
         """Deliver the buffers of ``partitions`` (all by default); return their next offsets.
 
-        ``positions`` are the consumer's positions: past the buffer's last record when the
-        stream holds transaction markers, which need not be read again.
+        A buffer larger than the size hint becomes several objects, each cut where its records
+        reach the hint. Unless ``final`` or its interval has passed, the rest of a buffer (below
+        the hint) stays buffered. ``positions`` are the consumer's positions: past the last
+        record when the stream holds transaction markers, which need not be read again.
         """
-        chosen = [p for p in (partitions or list(self._buffers)) if self._buffers[p].values]
-        if not chosen:
-            return {}
+        now = time.monotonic()
         after = dict(self.progress)
         objects: list[tuple[DeliveredObject, bytes]] = []
-        for partition in chosen:
-            buffer = self._buffers[partition]
-            built, delta = self._build(partition, buffer)
-            objects.extend(built)
-            next_offset = max(buffer.offsets[-1] + 1, (positions or {}).get(partition, 0))
-            after[partition] = after.get(partition, ShardProgress()).plus(delta, next_offset)
+        delivered: dict[int, int] = {}
+        for partition in partitions or list(self._buffers):
+            buffer = self._buffers.get(partition)
+            if buffer is None or not buffer.values:
+                continue
+            whole = final or now - buffer.opened >= self.interval
+            chunks, rest = self._cut(buffer, whole)
+            if not chunks:
+                continue
+            progress = after.get(partition, ShardProgress())
+            for chunk in chunks:
+                built, delta = self._build(partition, chunk)
+                objects.extend(built)
+                progress = progress.plus(delta, chunk.offsets[-1] + 1)
+            if rest is None:
+                position = (positions or {}).get(partition, 0)
+                progress.next_offset = max(progress.next_offset, position)
+            after[partition] = progress
+            delivered[partition] = progress.next_offset
+            if rest is None:
+                del self._buffers[partition]
+            else:
+                self._buffers[partition] = rest
+        if not delivered:
+            return {}
         if objects:
-            self._write_state(
-                self.progress,
-                {
-                    "objects": [o.key for o, _ in objects],
-                    "shards": {str(p): asdict(s) for p, s in after.items()},
-                },
-            )
+            pending = {
+                "objects": [o.key for o, _ in objects],
+                "shards": {str(p): asdict(s) for p, s in after.items()},
+            }
+            self._write_state(self.progress, pending)
             for obj, data in objects:
                 self.store.put(obj.key, data)
         self._write_state(after)
         self.progress = after
         self.delivered.extend(o for o, _ in objects)
-        for partition in chosen:
-            del self._buffers[partition]
-        return {p: after[p].next_offset for p in chosen}
+        return delivered
+
+    def _cut(self, buffer: _Buffer, whole: bool) -> tuple[list[_Buffer], _Buffer | None]:
+        """Slices of ``buffer`` that reach the size hint, and what is left (None if nothing)."""
+        chunks: list[_Buffer] = []
+        start, size = 0, 0
+        for i, value in enumerate(buffer.values):
+            size += len(value)
+            if size >= self.buffer_bytes:
+                chunks.append(_slice(buffer, start, i + 1, size))
+                start, size = i + 1, 0
+        rest = (
+            _slice(buffer, start, len(buffer.values), size) if start < len(buffer.values) else None
+        )
+        if whole and rest is not None:
+            chunks.append(rest)
+            rest = None
+        return chunks, rest
 
     # -- one shard's flush -----------------------------------------------------------------------
     def _build(
@@ -490,6 +538,16 @@ class DeliveryStream:
         self.store.delete(self.state_key)
         self.progress = {}
         return removed
+
+
+def _slice(buffer: _Buffer, start: int, end: int, size: int) -> _Buffer:
+    return _Buffer(
+        buffer.values[start:end],
+        buffer.offsets[start:end],
+        buffer.arrivals[start:end],
+        size,
+        buffer.opened,
+    )
 
 
 def _by_type(failures: list[_Failure]) -> dict[str, list[_Failure]]:

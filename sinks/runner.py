@@ -243,7 +243,7 @@ def _deliver(
                 progress(len(messages))
             due = delivery.due()
             if due:
-                _flush(consumer, delivery, topic, due, positions)
+                _flush(consumer, delivery, topic, due, positions, final=False)
             now = time.monotonic()
             if now - last_live >= LIVE_EVERY_SECONDS:
                 _write_live(settings, delivery, positions, ends)
@@ -268,10 +268,11 @@ def _flush(
     topic: str,
     partitions: list[int] | None,
     positions: dict[int, int],
+    final: bool = True,
 ) -> None:
     from confluent_kafka import KafkaException, TopicPartition
 
-    committed = delivery.flush(partitions, positions)
+    committed = delivery.flush(partitions, positions, final)
     if committed:
         offsets = [TopicPartition(topic, p, o) for p, o in committed.items()]
         # the state in the destination is what counts; the group's offsets catch up next time

@@ -185,3 +185,31 @@ def make_bucket(endpoint: str, name: str | None = None) -> str:
     bucket = name or unique("bucket").replace("_", "-")
     boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
     return bucket
+
+
+def produce(
+    settings: Settings, stream: str, values: list[bytes], keys: list[bytes] | None = None
+) -> None:
+    """Write ``values`` to an existing stream quickly (librdkafka), every one acknowledged."""
+    from confluent_kafka import Producer
+
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "linger.ms": 20,
+            "enable.idempotence": True,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
+    failures: list[str] = []
+
+    def report(error: Any, message: Any) -> None:
+        if error is not None:
+            failures.append(str(error))
+
+    for i, value in enumerate(values):
+        producer.produce(stream, value, key=keys[i] if keys else None, on_delivery=report)
+        if i % 10_000 == 0:
+            producer.poll(0)
+    producer.flush(60)
+    assert not failures, failures[:3]

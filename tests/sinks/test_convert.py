@@ -71,7 +71,11 @@ def test_records_that_cannot_convert_are_isolated_with_their_reason() -> None:
     values.insert(5, b"[1, 2]")
     result = converter().convert(values)
     assert len(result.rows) == 50 and result.table.num_rows == 50
-    assert [(i, code) for i, code, _ in result.failed] == [(5, MALFORMED), (11, MALFORMED), (32, MISMATCH)]
+    assert [(i, code) for i, code, _ in result.failed] == [
+        (5, MALFORMED),
+        (11, MALFORMED),
+        (32, MISMATCH),
+    ]
     assert "column 'temperature'" in result.failed[2][2]
     assert result.table.column("device_id").to_pylist() == [f"d{i}" for i in range(50)]
 

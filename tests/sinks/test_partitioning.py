@@ -39,7 +39,11 @@ def test_jq_does_what_the_shortcut_cannot() -> None:
     values = records([{"d": {"site": "north", "id": 7}}, {"d": {"site": "south", "id": 8}}])
     extracted = KeyExtractor({"site": ".d.site", "id": ".d.id", "both": '"\\(.d.site)-\\(.d.id)"'})
     result = extracted.extract(values)
-    assert result.columns == {"site": ["north", "south"], "id": [7, 8], "both": ["north-7", "south-8"]}
+    assert result.columns == {
+        "site": ["north", "south"],
+        "id": [7, 8],
+        "both": ["north-7", "south-8"],
+    }
 
 
 def test_failures_are_per_record_and_say_why() -> None:

@@ -119,7 +119,12 @@ def test_encoding_keeps_distinct_values_distinct() -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [(None, "is null"), ("", "is empty"), ("x" * 600, "600 characters"), ({"a": 1}, "not a scalar")],
+    [
+        (None, "is null"),
+        ("", "is empty"),
+        ("x" * 600, "600 characters"),
+        ({"a": 1}, "not a scalar"),
+    ],
 )
 def test_unusable_values_are_refused(value: object, message: str) -> None:
     with pytest.raises(PartitionValueError, match=message):

@@ -1,26 +1,32 @@
-"""Landing a real stream: every replayed record lands once, across restarts and lost offsets."""
+"""Delivery streams against the real broker: exactly the replayed rows land, whatever happens."""
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import time
 from pathlib import Path
+from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from producers.generate import GenerateSpec, write_dataset
 from producers.replay import replay
-from sinks.parquet import ParquetSink
-from sinks.runner import run_sink, sink_group
-from tests.conftest import TIDEBOX, cli_env, unique, with_stream
+from sinks.runner import SinkNotFoundError, SinkRunningError, run_sink, sink_group
+from tests.conftest import TIDEBOX, cli_env, produce, unique, with_stream
 from tidebox.clients import make_admin
-from tidebox.config import Settings
-from tidebox.errors import StreamNotFoundError
+from tidebox.config import Settings, SinkSpec, StreamSpec
+from tidebox.errors import StreamNotFoundError, TideboxError
 from tidebox.query import run_query
-from tidebox.streams import describe_stream
+from tidebox.streams import create_stream, recreate_stream
 
 pytestmark = pytest.mark.integration
 
 
-def landed_stream(settings: Settings, tmp_path: Path) -> tuple[Settings, str]:
+def readings_stream(settings: Settings, tmp_path: Path) -> tuple[Settings, str]:
     base = settings.stream("sensor_readings")
     assert base is not None
     name = unique("landing")
@@ -37,113 +43,193 @@ def counts(settings: Settings, stream: str) -> tuple[int, int]:
     return row["n"], row["u"]
 
 
-def test_landed_rows_equal_replayed_rows_exactly_once(
+def test_the_default_delivery_lands_replayed_rows_once_by_event_hour(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    settings, stream = landed_stream(kafka_settings, tmp_path)
+    settings, stream = readings_stream(kafka_settings, tmp_path)
     first = write_dataset(GenerateSpec(devices=3, hours=2, interval_seconds=30), tmp_path / "a.csv")
     replay(settings, [first.path], stream)
 
-    result = run_sink(settings, stream, batch_records=100)
-    assert result.rows_landed == first.rows
+    result = run_sink(settings, stream)
+    assert (result.records_in, result.records_out, result.records_failed) == (first.rows,) * 2 + (
+        0,
+    )
     assert counts(settings, stream) == (first.rows, first.rows)
     hours = sorted(p.name for p in (settings.bucket_path / stream).glob("dt=*/hour=*"))
     assert hours == ["hour=00", "hour=01"]
-    assert not list((settings.bucket_path / stream).rglob(".*"))  # no temporary files left
+    assert not list(settings.bucket_path.rglob(".*.tmp"))
 
-    assert run_sink(settings, stream).rows_landed == 0  # caught up: nothing landed twice
-
+    assert run_sink(settings, stream).records_in == 0  # caught up: nothing delivered twice
     more = write_dataset(
         GenerateSpec(devices=3, hours=1, interval_seconds=30, start=first.end.replace(hour=5)),
         tmp_path / "b.csv",
     )
     replay(settings, [more.path], stream)
-    assert run_sink(settings, stream).rows_landed == more.rows
+    assert run_sink(settings, stream).records_out == more.rows
     assert counts(settings, stream) == (first.rows + more.rows,) * 2
 
 
-def test_files_on_disk_win_over_lost_offsets(kafka_settings: Settings, tmp_path: Path) -> None:
-    """A crash between landing files and committing offsets must not land those records again."""
-    settings, stream = landed_stream(kafka_settings, tmp_path)
-    data = write_dataset(GenerateSpec(devices=2, hours=1, interval_seconds=20), tmp_path / "a.csv")
-    replay(settings, [data.path], stream)
-    run_sink(settings, stream)
-
-    admin = make_admin(settings)
-    admin.delete_groups([sink_group(stream)])  # the committed offsets are gone
-    admin.close()
-    assert run_sink(settings, stream).rows_landed == 0
-    assert counts(settings, stream) == (data.rows, data.rows)
-
-
-def test_records_that_are_not_json_go_to_the_error_output(
-    kafka_settings: Settings, tmp_path: Path
-) -> None:
-    from tidebox.clients import make_producer
-    from tidebox.streams import create_stream
-
-    settings, stream = landed_stream(kafka_settings, tmp_path)
+def test_the_size_hint_cuts_objects(kafka_settings: Settings, tmp_path: Path) -> None:
+    settings, stream = readings_stream(kafka_settings, tmp_path)
     create_stream(settings, stream, shards=1)
-    producer = make_producer(settings)
-    producer.send(stream, value=b'{"device_id": "d1", "event_time": "2026-01-01T00:00:00.000Z"}')
-    producer.send(stream, value=b"not json at all")
-    producer.flush()
-    producer.close()
+    values = [
+        json.dumps({"device_id": "d1", "event_time": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z"})
+        for i in range(200)
+    ]
+    produce(settings, stream, [v.encode() for v in values])
+    size = sum(len(v) for v in values[:50])
+    spec = SinkSpec(
+        name=stream,
+        stream=stream,
+        prefix="sized/",
+        buffering_hints={"size_in_bytes": size, "interval_in_seconds": 900},
+    )
+    settings = settings.model_copy(update={"sinks": (spec,)})
     result = run_sink(settings, stream)
-    assert (result.rows_landed, result.errors) == (1, 1)
-    errors = list((settings.bucket_path / "_errors" / stream).glob("*.jsonl"))
-    assert len(errors) == 1 and "not json at all" in errors[0].read_text()
-    assert run_sink(settings, stream).records_in == 0  # the bad record is not retried forever
+    rows = [o.rows for o in result.files]
+    assert sum(rows) == 200 and len(rows) >= 4
+    assert all(r >= 50 for r in rows[:-1])  # each was cut once its buffer reached the hint
 
 
-def test_an_unknown_stream_is_a_clear_error(kafka_settings: Settings) -> None:
-    with pytest.raises(StreamNotFoundError, match="nope_stream"):
-        run_sink(kafka_settings, "nope_stream")
-
-
-@pytest.mark.slow
-def test_a_sink_killed_at_random_moments_lands_every_record_once(
+def test_interval_flushes_status_and_sigterm_flush(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    import random
-    import signal
-    import subprocess
-    import time
-
-    settings, stream = landed_stream(kafka_settings, tmp_path)
-    data = write_dataset(GenerateSpec(devices=10, hours=8, interval_seconds=10), tmp_path / "a.csv")
-    replay(settings, [data.path], stream)
-    assert describe_stream(settings, stream).records == data.rows
-    (tmp_path / "tidebox.yaml").write_text(
-        f"streams:\n  - {settings.stream(stream).model_dump_json()}\n"
-    )  # type: ignore[union-attr]
+    settings, stream = readings_stream(kafka_settings, tmp_path)
+    create_stream(settings, stream, shards=1)
+    config = {
+        "streams": [json.loads(settings.stream(stream).model_dump_json())],  # type: ignore[union-attr]
+        "sinks": [
+            {
+                "name": "every_second",
+                "stream": stream,
+                "prefix": "ticks/",
+                "buffering_hints": {"interval_in_seconds": 1},
+            }
+        ],
+    }
+    (tmp_path / "tidebox.yaml").write_text(yaml.safe_dump(config))
     env = cli_env(settings)
-    command = [TIDEBOX, "sink", "run", "--stream", stream]
-    command += ["--batch-records", "997", "--flush-seconds", "0.3"]
-    rng = random.Random(20261121)
-    progress = []
-    for _ in range(5):
-        running = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
-        time.sleep(rng.uniform(1.2, 3.0))
-        running.send_signal(signal.SIGKILL)
-        running.wait()
-        landed = ParquetSink(settings.bucket_path, stream).landed_offsets()
-        progress.append(sum(landed.values()))
-    assert any(0 < p < data.rows for p in progress), progress  # killed mid-stream
-    run_sink(settings, stream)  # and finish, after the last kill
+    running = subprocess.Popen(
+        [TIDEBOX, "sink", "run", "every_second"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
+    )
+    try:
+        reading = b'{"device_id": "d1", "event_time": "2026-01-01T00:00:00Z"}'
+        produce(settings, stream, [reading] * 10)
+        objects = wait_for_objects(settings.bucket_path / "ticks", 1)
+        produce(settings, stream, [reading] * 5)
+        wait_for_objects(settings.bucket_path / "ticks", 2)
+        status = subprocess.run(
+            [TIDEBOX, "sink", "status", "every_second"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert status.returncode == 0, status.stderr
+        assert f"running (pid {running.pid})" in status.stdout
+        assert "records out" in status.stdout and "15" in status.stdout
+        assert "lag" in status.stdout
+        assert len(objects) >= 1
+    finally:
+        running.send_signal(signal.SIGTERM)
+        assert running.wait(30) == 0
+    stopped = subprocess.run(
+        [TIDEBOX, "sink", "status", "every_second"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "not running" in stopped.stdout
 
-    assert counts(settings, stream) == (data.rows, data.rows)
-    leftovers = [p for p in (settings.bucket_path / stream).rglob("*") if p.name.startswith(".")]
-    assert leftovers == []
+
+def wait_for_objects(folder: Path, count: int, timeout: float = 20) -> list[Path]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = sorted(folder.rglob("*.parquet"))
+        if len(found) >= count:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"fewer than {count} objects under {folder} after {timeout} s")
 
 
-def test_a_recreated_stream_is_named_and_lands_again_once_dropped(
+def test_two_delivery_streams_of_one_stream_run_at_once(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    from tidebox.errors import TideboxError
-    from tidebox.streams import recreate_stream
+    settings, stream = readings_stream(kafka_settings, tmp_path)
+    data = write_dataset(GenerateSpec(devices=4, hours=2, interval_seconds=20), tmp_path / "a.csv")
+    replay(settings, [data.path], stream)
+    sinks = [
+        {"name": f"{stream}_a", "stream": stream, "prefix": "a/"},
+        {"name": f"{stream}_b", "stream": stream, "prefix": "b/!{timestamp:yyyy}/"},
+    ]
+    config = {
+        "streams": [json.loads(settings.stream(stream).model_dump_json())],  # type: ignore[union-attr]
+        "sinks": sinks,
+    }
+    (tmp_path / "tidebox.yaml").write_text(yaml.safe_dump(config))
+    env = cli_env(settings)
+    runs = [
+        subprocess.Popen(
+            [TIDEBOX, "sink", "run", s["name"], "--until-caught-up"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for s in sinks
+    ]
+    outputs = [r.communicate(timeout=120)[0] for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], outputs
+    for folder in ("a", "b"):
+        files = list((settings.bucket_path / folder).rglob("*.parquet"))
+        assert sum(pq.read_metadata(f).num_rows for f in files) == data.rows
+    admin = make_admin(settings)
+    try:
+        groups = {g["group_id"] for g in admin.list_groups()}
+    finally:
+        admin.close()
+    assert {sink_group(s["name"]) for s in sinks} <= groups
 
-    settings, stream = landed_stream(kafka_settings, tmp_path)
+
+def test_one_process_at_a_time_runs_a_delivery_stream(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    settings, stream = readings_stream(kafka_settings, tmp_path)
+    create_stream(settings, stream, shards=1)
+    (tmp_path / "tidebox.yaml").write_text(
+        yaml.safe_dump({"streams": [json.loads(settings.stream(stream).model_dump_json())]})  # type: ignore[union-attr]
+    )
+    running = subprocess.Popen(
+        [TIDEBOX, "sink", "run", stream], cwd=tmp_path, env=cli_env(settings)
+    )
+    try:
+        lock = settings.state_dir / "sinks" / stream / "lock"
+        deadline = time.monotonic() + 20
+        while not (lock.exists() and lock.read_text().strip() == str(running.pid)):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        with pytest.raises(SinkRunningError, match=f"already running \\(pid {running.pid}\\)"):
+            run_sink(settings, stream)
+    finally:
+        running.send_signal(signal.SIGTERM)
+        running.wait(30)
+
+
+def test_unknown_names_are_clear_errors(kafka_settings: Settings) -> None:
+    with pytest.raises(SinkNotFoundError, match="unknown delivery stream 'nope_sink'"):
+        run_sink(kafka_settings, "nope_sink")
+    ghost = StreamSpec(name="ghost_stream", columns={"x": "STRING"})
+    with pytest.raises(StreamNotFoundError, match="ghost_stream"):
+        run_sink(with_stream(kafka_settings, ghost), "ghost_stream")
+
+
+def test_a_recreated_stream_is_named_and_delivers_again_once_dropped(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    from sinks.runner import drop_sink
+
+    settings, stream = readings_stream(kafka_settings, tmp_path)
     big = write_dataset(GenerateSpec(devices=2, hours=1), tmp_path / "big.csv")
     replay(settings, [big.path], stream)
     run_sink(settings, stream)
@@ -154,6 +240,137 @@ def test_a_recreated_stream_is_named_and_lands_again_once_dropped(
     with pytest.raises(TideboxError, match="was recreated"):
         run_sink(settings, stream)
 
-    ParquetSink(settings.bucket_path, stream).drop()
-    assert run_sink(settings, stream).rows_landed == small.rows
+    assert drop_sink(settings, stream) > 0
+    assert run_sink(settings, stream).records_out == small.rows
     assert counts(settings, stream) == (small.rows, small.rows)
+
+
+def kill_test_config(stream: StreamSpec, destination: str | None) -> dict[str, Any]:
+    sink: dict[str, Any] = {
+        "name": "killed",
+        "stream": stream.name,
+        "prefix": "killed/dt=!{timestamp:yyyy-MM-dd}/",
+        "error_output_prefix": "killed_errors/",
+        "buffering_hints": {"size_in_bytes": 150_000, "interval_in_seconds": 1},
+    }
+    if destination:
+        sink["destination"] = destination
+    return {"streams": [json.loads(stream.model_dump_json())], "sinks": [sink]}
+
+
+def kill_repeatedly(
+    settings: Settings, tmp_path: Path, store: Any, total: int, env: dict[str, str]
+) -> list[int]:
+    """SIGKILL ``tidebox sink run killed`` 10 times at random moments of its delivery, checking
+    after each that every object a reader can see is whole; then let it finish."""
+    import random
+
+    rng = random.Random(20261121)
+    seen = []
+    for _ in range(10):
+        before = delivered_in(store)
+        running = subprocess.Popen(
+            [TIDEBOX, "sink", "run", "killed"], cwd=tmp_path, env=env, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while delivered_in(store) == before and before < total and time.monotonic() < deadline:
+            time.sleep(0.01)  # until it delivers something: then it is mid-stream
+        time.sleep(rng.uniform(0, 0.25))
+        running.send_signal(signal.SIGKILL)
+        running.wait()
+        seen.append(delivered_in(store))
+        for key, _ in store.list("killed/"):
+            assert not key.rsplit("/", 1)[-1].startswith("."), key
+            pq.read_metadata(store_file(store, key))  # whole, readable Parquet
+    final = subprocess.run(
+        [TIDEBOX, "sink", "run", "killed", "--until-caught-up"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert final.returncode == 0, final.stderr
+    return seen
+
+
+def delivered_in(store: Any) -> int:
+    from sinks.delivery import DeliveryStream
+
+    state = DeliveryStream.read_state(_StateOf(store))  # type: ignore[arg-type]
+    return sum(s["records_in"] for s in state.get("shards", {}).values())
+
+
+class _StateOf:
+    """Just enough of a DeliveryStream to read the kill test's state with its retries."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.state_key = "_tidebox/sinks/killed/state.json"
+
+
+def store_file(store: Any, key: str) -> Any:
+    import io
+
+    return io.BytesIO(store.get(key))
+
+
+def landed_ids(store: Any) -> list[int]:
+    ids: list[int] = []
+    for key, _ in store.list("killed/"):
+        ids += pq.read_table(store_file(store, key), columns=["record_id"]).column(0).to_pylist()
+    return ids
+
+
+def run_kill_test(settings: Settings, tmp_path: Path, destination: str | None, store: Any) -> None:
+    stream = StreamSpec(
+        name=unique("killed"),
+        shards=2,
+        columns={"record_id": "BIGINT", "device_id": "STRING", "payload": "STRING"},
+    )
+    settings = with_stream(settings, stream, bucket=tmp_path / "bucket")
+    create_stream(settings, stream.name)
+    total = 250_000
+    values = [
+        json.dumps({"record_id": i, "device_id": f"d{i % 50:03d}", "payload": "x" * 120}).encode()
+        for i in range(total)
+    ]
+    produce(settings, stream.name, values, keys=[f"d{i % 50}".encode() for i in range(total)])
+    (tmp_path / "tidebox.yaml").write_text(yaml.safe_dump(kill_test_config(stream, destination)))
+    env = cli_env(settings)
+    if destination:
+        env["TIDEBOX_S3_ENDPOINT"] = settings.s3_endpoint or ""
+
+    seen = kill_repeatedly(settings, tmp_path, store, total, env)
+
+    assert sum(0 < s < total for s in seen) >= 5, seen  # most kills came mid-stream
+    ids = landed_ids(store)
+    assert len(ids) == total and set(ids) == set(range(total))  # none missing, none twice
+    assert delivered_in(store) == total
+
+
+@pytest.mark.slow
+def test_killed_ten_times_every_record_lands_once_locally(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    from sinks.store import LocalStore
+
+    store = LocalStore(tmp_path / "bucket")
+    run_kill_test(kafka_settings, tmp_path, None, store)
+    assert not list((tmp_path / "bucket").rglob(".*.tmp"))
+    settings = kafka_settings.model_copy(update={"bucket": tmp_path / "bucket"})
+    rows = run_query(settings, "SELECT count(*) AS n, count(DISTINCT record_id) AS u FROM killed")
+    assert rows.table.to_pylist() == [{"n": 250_000, "u": 250_000}]
+
+
+@pytest.mark.slow
+def test_killed_ten_times_every_record_lands_once_on_s3(
+    kafka_settings: Settings, tmp_path: Path, s3_endpoint: str
+) -> None:
+    from sinks.store import open_store
+    from tests.conftest import make_bucket
+
+    bucket = make_bucket(s3_endpoint)
+    destination = f"s3://{bucket}/lake"
+    store = open_store(destination, s3_endpoint)
+    settings = kafka_settings.model_copy(update={"s3_endpoint": s3_endpoint})
+    run_kill_test(settings, tmp_path, destination, store)

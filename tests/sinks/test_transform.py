@@ -103,7 +103,9 @@ def test_the_event_has_lambda_shape(module: Path) -> None:
 
     def spy(event: dict, context: object) -> dict:
         seen.append(event)
-        return {"records": [{"recordId": r["recordId"], "result": "Dropped"} for r in event["records"]]}
+        return {
+            "records": [{"recordId": r["recordId"], "result": "Dropped"} for r in event["records"]]
+        }
 
     transformer = Transformer(f"{module}:handler", "ds")
     transformer.function = spy
