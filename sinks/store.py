@@ -75,7 +75,17 @@ class LocalStore:
         return self._path(key).is_file()
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        """Delete an object, and the folders it leaves empty (S3 has no folders to leave)."""
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        root = self.root.resolve()
+        folder = path.parent.resolve()
+        while folder != root and folder.is_relative_to(root):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
 
     def list(self, prefix: str = "") -> builtins.list[tuple[str, int]]:
         """Keys below ``prefix`` (a folder or a key start) with their sizes, in key order."""

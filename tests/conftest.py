@@ -213,3 +213,25 @@ def produce(
             producer.poll(0)
     producer.flush(60)
     assert not failures, failures[:3]
+
+
+def land_readings_stream(settings: Settings, folder: Path, devices: int = 3) -> str:
+    """A new stream shaped like sensor_readings, declared in ``folder``/tidebox.yaml for the CLI,
+    holding ``devices`` x 1 h of readings every 30 s; its name."""
+    import json
+
+    from producers.generate import GenerateSpec, write_dataset
+    from producers.replay import replay
+    from tidebox.streams import create_stream
+
+    base = settings.stream("sensor_readings")
+    assert base is not None
+    spec = base.model_copy(update={"name": unique("readings"), "shards": 2})
+    (folder / "tidebox.yaml").write_text(f"streams:\n  - {json.dumps(spec.model_dump())}\n")
+    with_it = with_stream(settings, spec)
+    create_stream(with_it, spec.name)
+    data = write_dataset(
+        GenerateSpec(devices=devices, hours=1, interval_seconds=30), folder / "readings.csv"
+    )
+    replay(with_it, [data.path], spec.name)
+    return spec.name

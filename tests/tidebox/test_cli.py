@@ -156,9 +156,45 @@ def test_an_external_kafka_is_used_and_none_is_started(
     assert run_cli(["stream", "list"], tmp_path, external).returncode == 0
 
 
-def test_sink_run_needs_a_known_sink_or_a_stream(tmp_path: Path) -> None:
-    assert_one_clear_line(run_cli(["sink", "run"], tmp_path), "name a sink or a stream")
-    assert_one_clear_line(run_cli(["sink", "run", "nope"], tmp_path), "unknown sink 'nope'")
+def test_sink_run_needs_a_known_delivery_stream(tmp_path: Path) -> None:
+    assert_one_clear_line(
+        run_cli(["sink", "run", "nope"], tmp_path), "unknown delivery stream 'nope'"
+    )
+
+
+def test_sink_create_list_delete(tmp_path: Path) -> None:
+    env = {"TIDEBOX_STATE_DIR": str(tmp_path / "state")}
+    created = run_cli(
+        [
+            "sink", "create", "by_device", "--stream", "sensor_readings",
+            "--prefix", "by_device/device=!{partitionKeyFromQuery:device}/",
+            "--partition-key", "device=.device_id", "--size-bytes", "100000", "--interval", "5",
+        ],
+        tmp_path,
+        env,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    listed = run_cli(["sink", "list"], tmp_path, env)
+    assert "by_device" in listed.stdout and "created" in listed.stdout
+    assert "sensor_readings" in listed.stdout and "declared" in listed.stdout
+    assert_one_clear_line(
+        run_cli(["sink", "create", "by_device", "--stream", "x"], tmp_path, env), "already exists"
+    )
+    assert_one_clear_line(
+        run_cli(
+            ["sink", "create", "bad", "--stream", "x", "--prefix", "!{weather:x}/"], tmp_path, env
+        ),
+        "unknown namespace 'weather'",
+    )
+    assert_one_clear_line(
+        run_cli(["sink", "create", "small", "--stream", "x", "--size-mb", "5"], tmp_path, env),
+        "Parquet conversion needs 64-128",
+    )
+    assert_one_clear_line(
+        run_cli(["sink", "delete", "sensor_readings"], tmp_path, env), "declared in tidebox.yaml"
+    )
+    assert run_cli(["sink", "delete", "by_device"], tmp_path, env).returncode == 0
+    assert "by_device" not in run_cli(["sink", "list"], tmp_path, env).stdout
 
 
 def test_sink_drop_deletes_a_landed_table(tmp_path: Path) -> None:

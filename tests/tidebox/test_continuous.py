@@ -15,7 +15,7 @@ import jobs
 from producers.generate import GenerateSpec, write_dataset
 from producers.replay import replay
 from tests.conftest import TIDEBOX, cli_env, unique
-from tidebox.config import Settings
+from tidebox.config import BufferingHints, Settings, default_sink
 from tidebox.streams import create_stream, describe_stream
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -115,9 +115,14 @@ def test_a_continuous_sink_lands_new_records_and_flushes_on_sigterm(
     settings = kafka_settings.model_copy(
         update={"streams": (*kafka_settings.streams, spec), "bucket": tmp_path / "bucket"}
     )
-    (tmp_path / "tidebox.yaml").write_text(f"streams:\n  - {spec.model_dump_json()}\n")
+    sink = default_sink(spec).model_copy(
+        update={"buffering_hints": BufferingHints(interval_in_seconds=1)}
+    )
+    (tmp_path / "tidebox.yaml").write_text(
+        f"streams:\n  - {spec.model_dump_json()}\nsinks:\n  - {sink.model_dump_json()}\n"
+    )
     create_stream(settings, stream)
-    running = start(["sink", "run", "--stream", stream, "--flush-seconds", "1"], settings, tmp_path)
+    running = start(["sink", "run", stream], settings, tmp_path)
     try:
         first = write_dataset(GenerateSpec(devices=2, hours=0.1), tmp_path / "a.csv")
         replay(settings, [first.path], stream)
@@ -130,4 +135,4 @@ def test_a_continuous_sink_lands_new_records_and_flushes_on_sigterm(
         running.send_signal(signal.SIGTERM)
         out, err = running.communicate(timeout=60)
     assert running.returncode == 0, err
-    assert f"landed {first.rows + second.rows:,} rows" in out
+    assert f"delivered {first.rows + second.rows:,} of {first.rows + second.rows:,} records" in out
