@@ -53,10 +53,36 @@ class KeyExtractor:
     def extract(self, values: list[bytes]) -> KeyResult:
         columns: dict[str, list[Any]] = {}
         problems: dict[int, str] = {}
+        texts = self._text_columns(values)
         for name in self.keys:
-            fast = self._fast(name, values)
+            fast = self._fast(name, texts)
             columns[name] = fast if fast is not None else self._jq(name, values, problems)
         return KeyResult(columns, problems)
+
+    def _text_columns(self, values: list[bytes]) -> dict[str, pa.ChunkedArray]:
+        """The fields the shortcut keys read, as text columns, in one pass of Arrow's reader
+        (a field that is not text or null in every record is left out: jq decides it)."""
+        fields = sorted({m.group(1) for m in self._simple.values()})
+        joined = b"\n".join(values)
+        if not fields or joined.count(b"\n") != len(values) - 1 or b"\r" in joined:
+            return {}
+        found: dict[str, pa.ChunkedArray] = {}
+        for group in [fields] if len(fields) == 1 else [fields, *[[f] for f in fields]]:
+            if all(f in found for f in group):
+                continue
+            options = pj.ParseOptions(
+                explicit_schema=pa.schema([(f, pa.string()) for f in group]),
+                unexpected_field_behavior="ignore",
+            )
+            try:
+                table = pj.read_json(io.BytesIO(joined), parse_options=options)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue  # a number, an object... somewhere
+            if table.num_rows == len(values):
+                found.update({f: table.column(f) for f in group})
+                if group is fields:
+                    break
+        return found
 
     def _jq(self, name: str, values: list[bytes], problems: dict[int, str]) -> list[Any]:
         program = self._programs[name]
@@ -82,23 +108,14 @@ class KeyExtractor:
             out.append(results[0])
         return out
 
-    def _fast(self, name: str, values: list[bytes]) -> list[Any] | None:
+    def _fast(self, name: str, texts: dict[str, pa.ChunkedArray]) -> list[Any] | None:
         """The key on Arrow columns, for ``.field`` and ``.field[a:b]`` over text; else None."""
         match = self._simple.get(name)
-        if match is None or any(b"\n" in v or b"\r" in v for v in values):
+        if match is None or match.group(1) not in texts:
             return None
-        field, start, stop = match.group(1), match.group(2), match.group(3)
-        options = pj.ParseOptions(
-            explicit_schema=pa.schema([(field, pa.string())]), unexpected_field_behavior="ignore"
-        )
-        try:
-            table = pj.read_json(io.BytesIO(b"\n".join(values)), parse_options=options)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None  # a number, an object... somewhere: jq decides those
-        if table.num_rows != len(values):
-            return None
-        column = table.column(field)
-        if match.lastindex and match.lastindex >= 2 and (start or stop):
+        column = texts[match.group(1)]
+        start, stop = match.group(2), match.group(3)
+        if start or stop:
             begin = int(start) if start else 0
             end = int(stop) if stop else None
             if begin < 0 or (end is not None and end < 0):
