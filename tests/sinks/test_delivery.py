@@ -261,3 +261,49 @@ def test_drop_deletes_only_its_own_objects(tmp_path: Path) -> None:
     assert ds.drop() == 2
     assert keys(tmp_path) == [other.relative_to(tmp_path).as_posix()]
     assert not (tmp_path / "_tidebox/sinks/ds/state.json").exists()
+
+
+PROCESSOR = """
+import base64, json
+
+def handler(event, context):
+    out = []
+    for record in event["records"]:
+        data = json.loads(base64.b64decode(record["data"]))
+        if data["device_id"] == "drop":
+            out.append({"recordId": record["recordId"], "result": "Dropped"})
+        elif data["device_id"] == "fail":
+            out.append({"recordId": record["recordId"], "result": "ProcessingFailed",
+                        "data": record["data"]})
+        else:
+            data["temperature"] = data["temperature"] * 9 / 5 + 32
+            out.append({
+                "recordId": record["recordId"], "result": "Ok",
+                "data": base64.b64encode(json.dumps(data).encode()).decode(),
+                "metadata": {"partitionKeys": {"site": data["device_id"][:1]}},
+            })
+    return {"records": out}
+"""
+
+
+def test_the_transform_runs_before_conversion_and_partitions_by_its_keys(tmp_path: Path) -> None:
+    module = tmp_path / "fahrenheit.py"
+    module.write_text(PROCESSOR)
+    bucket = tmp_path / "bucket"
+    ds = delivery(
+        bucket,
+        prefix="f/site=!{partitionKeyFromLambda:site}/",
+        processor={"function": f"{module}:handler", "buffer_size_in_mbs": 0.0001},
+    )
+    for offset, device in enumerate(["n1", "drop", "s1", "fail", "n2"]):
+        ds.add(reading(device, temperature=100.0), 0, offset, ARRIVAL)
+    ds.flush()
+    progress = ds.progress[0]
+    assert (progress.records_in, progress.records_out) == (5, 3)
+    assert (progress.records_dropped, progress.records_failed) == (1, 1)
+    assert progress.next_offset == 5
+    north = pq.read_table(next((bucket / "f" / "site=n").iterdir())).to_pylist()
+    assert [(r["device_id"], r["temperature"]) for r in north] == [("n1", 212.0), ("n2", 212.0)]
+    [failed] = list((bucket / "errors" / "processing-failed").iterdir())
+    document = json.loads(failed.read_text())
+    assert document["errorCode"] == "Lambda.ProcessingFailed" and document["kafkaOffset"] == 3

@@ -192,28 +192,39 @@ def test_two_delivery_streams_of_one_stream_run_at_once(
     assert {sink_group(s["name"]) for s in sinks} <= groups
 
 
-def test_one_process_at_a_time_runs_a_delivery_stream(
+def test_one_process_at_a_time_and_a_clean_stop_delivers_the_buffer(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
+    from sinks.status import sink_status
+
     settings, stream = readings_stream(kafka_settings, tmp_path)
     create_stream(settings, stream, shards=1)
     (tmp_path / "tidebox.yaml").write_text(
         yaml.safe_dump({"streams": [json.loads(settings.stream(stream).model_dump_json())]})  # type: ignore[union-attr]
     )
+    env = cli_env(settings)
     running = subprocess.Popen(
-        [TIDEBOX, "sink", "run", stream], cwd=tmp_path, env=cli_env(settings)
+        [TIDEBOX, "sink", "run", stream], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
     )
     try:
-        lock = settings.state_dir / "sinks" / stream / "lock"
+        reading = b'{"device_id": "d1", "event_time": "2026-01-01T00:00:00Z"}'
+        produce(settings, stream, [reading] * 7)
         deadline = time.monotonic() + 20
-        while not (lock.exists() and lock.read_text().strip() == str(running.pid)):
+        while sink_status(settings, stream).buffered_records < 7:  # Firehose's 300 s, 128 MB
             assert time.monotonic() < deadline
-            time.sleep(0.1)
+            time.sleep(0.2)
+        status = sink_status(settings, stream)
+        assert status.running and status.pid == running.pid and status.buffered_bytes > 0
+        assert status.records_out == 0 and status.lag == 7
         with pytest.raises(SinkRunningError, match=f"already running \\(pid {running.pid}\\)"):
             run_sink(settings, stream)
     finally:
         running.send_signal(signal.SIGTERM)
-        running.wait(30)
+        out, _ = running.communicate(timeout=30)
+    assert running.returncode == 0
+    assert "delivered 7 of 7 records" in out  # the buffer was delivered before stopping
+    stopped = sink_status(settings, stream)
+    assert not stopped.running and stopped.records_out == 7 and stopped.lag == 0
 
 
 def test_unknown_names_are_clear_errors(kafka_settings: Settings) -> None:
