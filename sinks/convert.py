@@ -246,3 +246,60 @@ def to_timestamp(value: Any) -> pd.Timestamp:
     if stamp is pd.NaT:
         raise ValueError(f"not a time: {value!r:.40}")
     return stamp.floor("ms")
+
+
+class InferringConverter:
+    """For a delivery stream without a schema (tidebox's addition; Firehose needs one): each
+    object's columns and types are inferred from its records. Records that are not JSON
+    objects, or whose fields clash in type with the rest of the batch, go to the errors."""
+
+    def __init__(self) -> None:
+        self._read = pj.ReadOptions(use_threads=len(os.sched_getaffinity(0)) > 1)
+
+    def convert(self, values: list[bytes]) -> Conversion:
+        joined = b"\n".join(values)
+        if values and joined.count(b"\n") == len(values) - 1 and b"\r" not in joined:
+            try:
+                table = pj.read_json(io.BytesIO(joined), read_options=self._read)
+                if table.num_rows == len(values):
+                    return Conversion(table, list(range(len(values))), [])
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+        records: list[dict[str, Any]] = []
+        rows: list[int] = []
+        failed: list[tuple[int, str, str]] = []
+        for i, value in enumerate(values):
+            try:
+                record = orjson.loads(value)
+            except orjson.JSONDecodeError as exc:
+                failed.append((i, MALFORMED, f"not valid JSON: {exc}"))
+                continue
+            if not isinstance(record, dict):
+                failed.append((i, MALFORMED, f"not a JSON object but {type(record).__name__}"))
+                continue
+            records.append(record)
+            rows.append(i)
+        table, kept = self._table(records, rows, failed)
+        return Conversion(table, kept, sorted(failed))
+
+    def _table(
+        self, records: list[dict[str, Any]], rows: list[int], failed: list[tuple[int, str, str]]
+    ) -> tuple[pa.Table, list[int]]:
+        try:
+            return pa.Table.from_pylist(records), rows
+        except (pa.ArrowException, ValueError, TypeError, OverflowError):
+            pass
+        tables: list[pa.Table] = []
+        kept: list[int] = []
+        for record, row in zip(records, rows, strict=True):  # one by one: keep what agrees
+            try:
+                single = pa.Table.from_pylist([record])
+                merged = pa.concat_tables([*tables, single], promote_options="permissive")
+            except (pa.ArrowException, ValueError, TypeError, OverflowError) as exc:
+                failed.append(
+                    (row, MISMATCH, f"a field's type clashes with earlier records: {exc}")
+                )
+                continue
+            tables = [merged]
+            kept.append(row)
+        return (tables[0] if tables else pa.table({})), kept

@@ -31,7 +31,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sinks.convert import Converter, arrow_schema
+from sinks.convert import Converter, InferringConverter, arrow_schema
 from sinks.prefix import DEFAULT_ERROR_PREFIX as _DEFAULT_ERROR_PREFIX
 from sinks.prefix import (
     PartitionValueError,
@@ -42,7 +42,7 @@ from sinks.prefix import (
 )
 from sinks.store import LocalStore, Store
 from tidebox.config import SinkSpec
-from tidebox.errors import ConfigError, TideboxError
+from tidebox.errors import TideboxError
 
 STATE_ROOT = "_tidebox/sinks"
 EXTRACTION_FAILED = "DynamicPartitioning.MetadataExtractionFailed"
@@ -128,16 +128,13 @@ class DeliveryStream:
         self.error_prefix = parse_prefix(
             spec.error_output_prefix or _DEFAULT_ERROR_PREFIX, error_output=True
         )
-        if spec.output_format == "parquet" and not columns:
-            raise ConfigError(
-                f"delivery stream {spec.name}: Parquet conversion needs a schema: name a stream "
-                "or table with columns in schema_table, or give columns"
+        self.converter: Converter | InferringConverter | None = None
+        if spec.output_format == "parquet":
+            self.converter = (
+                Converter(arrow_schema(columns), spec.case_insensitive)
+                if columns
+                else InferringConverter()
             )
-        self.converter = (
-            Converter(arrow_schema(columns), spec.case_insensitive)
-            if spec.output_format == "parquet"
-            else None
-        )
         self.extractor = None
         if dynamic and dynamic.partition_keys:
             from sinks.partitioning import KeyExtractor

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sinks.delivery import DeliveredObject, DeliveryStream, ShardProgress
+from sinks.delivery import STATE_ROOT, DeliveredObject, DeliveryStream, ShardProgress
 from sinks.store import open_store
 from tidebox.clients import check_reachable
-from tidebox.config import Settings, SinkSpec
+from tidebox.config import Settings, SinkSpec, StreamSpec, default_sink
 from tidebox.errors import (
     KafkaUnavailableError,
     StreamNotFoundError,
@@ -83,11 +83,31 @@ def sink_group(name: str) -> str:
     return f"tidebox-sink-{name}"
 
 
-def find_sink(settings: Settings, name: str) -> SinkSpec:
+def find_sink(settings: Settings, name: str, probe_kafka: bool = False) -> SinkSpec:
+    """A declared delivery stream, the default one of a declared stream, or (for a stream
+    nobody declared, that exists in Kafka or was delivered before) a default one with its
+    columns inferred from the records."""
     spec = settings.sink(name)
-    if spec is None:
-        raise SinkNotFoundError(name, sorted({s.name for s in settings.sinks}))
-    return spec
+    if spec is not None:
+        return spec
+    undeclared = default_sink(StreamSpec(name=name)) if _is_name(name) else None
+    if undeclared is not None:
+        store = open_store(str(settings.bucket_path))
+        if store.exists(f"{STATE_ROOT}/{name}/state.json") or (
+            probe_kafka and _stream_exists(settings, name)
+        ):
+            return undeclared
+    raise SinkNotFoundError(name, sorted({s.name for s in settings.sinks}))
+
+
+def _is_name(name: str) -> bool:
+    return bool(name) and all(c.isalnum() or c in "_-." for c in name)
+
+
+def _stream_exists(settings: Settings, name: str) -> bool:
+    from tidebox.streams import list_streams
+
+    return name in list_streams(settings)
 
 
 def sink_columns(settings: Settings, spec: SinkSpec) -> dict[str, str]:
@@ -110,9 +130,9 @@ def sink_columns(settings: Settings, spec: SinkSpec) -> dict[str, str]:
     return {}
 
 
-def open_delivery(settings: Settings, name: str) -> DeliveryStream:
+def open_delivery(settings: Settings, name: str, probe_kafka: bool = False) -> DeliveryStream:
     """The delivery stream ``name`` bound to its destination, not yet recovered."""
-    spec = find_sink(settings, name)
+    spec = find_sink(settings, name, probe_kafka)
     store = open_store(spec.destination or str(settings.bucket_path), settings.s3_endpoint)
     return DeliveryStream(spec, sink_columns(settings, spec), store)
 
@@ -176,7 +196,7 @@ def run_sink(
     Bounded (``until_caught_up``): stop once every shard reaches the end it had at start.
     Continuous: stop on SIGTERM / Ctrl-C. Either way, deliver what is buffered before stopping.
     """
-    delivery = open_delivery(settings, name)
+    delivery = open_delivery(settings, name, probe_kafka=True)
     started = time.monotonic()
     with _exclusive(settings, name):
         starts = delivery.recover()

@@ -84,3 +84,17 @@ def test_records_spanning_lines_still_convert() -> None:
     pretty = json.dumps({"device_id": "d1", "temperature": 2.0}, indent=2).encode()
     result = converter().convert([pretty, record(device_id="d2")])
     assert result.table.column("device_id").to_pylist() == ["d1", "d2"]
+
+
+def test_without_a_schema_columns_are_inferred() -> None:
+    from sinks.convert import InferringConverter
+
+    values = [record(a=1, b="x"), b"oops", record(a=2, c=True), record(a="clash")]
+    result = InferringConverter().convert(values)
+    assert result.rows == [0, 2] and [i for i, _, _ in result.failed] == [1, 3]
+    assert result.table.to_pylist() == [
+        {"a": 1, "b": "x", "c": None},
+        {"a": 2, "b": None, "c": True},
+    ]
+    fast = InferringConverter().convert([record(a=1), record(a=2, b="y")])
+    assert fast.rows == [0, 1] and fast.table.column("a").to_pylist() == [1, 2]
