@@ -88,7 +88,9 @@ class LocalStore:
             folder = folder.parent
 
     def list(self, prefix: str = "") -> builtins.list[tuple[str, int]]:
-        """Keys below ``prefix`` (a folder or a key start) with their sizes, in key order."""
+        """Keys below ``prefix`` (a folder or a key start) with their sizes, in key order.
+
+        A file a killed writer left half-written (hidden, ``.tmp``) is not an object."""
         base = (
             self._path(prefix) if prefix.endswith("/") or not prefix else self._path(prefix).parent
         )
@@ -96,7 +98,7 @@ class LocalStore:
             return []
         found = []
         for path in base.rglob("*"):
-            if path.is_file():
+            if path.is_file() and not (path.name.startswith(".") and path.name.endswith(".tmp")):
                 key = path.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
                     found.append((key, path.stat().st_size))

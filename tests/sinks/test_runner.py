@@ -256,13 +256,13 @@ def test_a_recreated_stream_is_named_and_delivers_again_once_dropped(
     assert counts(settings, stream) == (small.rows, small.rows)
 
 
-def kill_test_config(stream: StreamSpec, destination: str | None) -> dict[str, Any]:
+def kill_test_config(stream: StreamSpec, destination: str | None, size: int) -> dict[str, Any]:
     sink: dict[str, Any] = {
         "name": "killed",
         "stream": stream.name,
         "prefix": "killed/dt=!{timestamp:yyyy-MM-dd}/",
         "error_output_prefix": "killed_errors/",
-        "buffering_hints": {"size_in_bytes": 150_000, "interval_in_seconds": 1},
+        "buffering_hints": {"size_in_bytes": size, "interval_in_seconds": 1},
     }
     if destination:
         sink["destination"] = destination
@@ -346,7 +346,10 @@ def run_kill_test(settings: Settings, tmp_path: Path, destination: str | None, s
         for i in range(total)
     ]
     produce(settings, stream.name, values, keys=[f"d{i % 50}".encode() for i in range(total)])
-    (tmp_path / "tidebox.yaml").write_text(yaml.safe_dump(kill_test_config(stream, destination)))
+    size = 400_000 if destination else 150_000  # fewer, larger objects on the slower S3 server
+    (tmp_path / "tidebox.yaml").write_text(
+        yaml.safe_dump(kill_test_config(stream, destination, size))
+    )
     env = cli_env(settings)
     if destination:
         env["TIDEBOX_S3_ENDPOINT"] = settings.s3_endpoint or ""

@@ -30,6 +30,7 @@ def test_local_store(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "bucket")
     exercise(store)
     (tmp_path / "bucket" / "a" / ".d.bin.tmp").write_bytes(b"half")
+    assert store.list("a/") == [("a/d.bin", 5)]  # a half-written file is no object
     assert store.remove_temporaries() == ["a/.d.bin.tmp"]
 
 
