@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sinks.convert import Converter
 from sinks.delivery import STATE_ROOT, DeliveredObject, DeliveryStream, ShardProgress
 from sinks.store import open_store
+from tidebox.catalog import CatalogTable, discover_partitions, glue_type, open_catalog
 from tidebox.clients import check_reachable
 from tidebox.config import Settings, SinkSpec, StreamSpec, default_sink
 from tidebox.errors import (
@@ -201,6 +203,7 @@ def run_sink(
     with _exclusive(settings, name):
         starts = delivery.recover()
         before = dict(delivery.progress)
+        register_table(settings, delivery)
         consumer = _consumer(settings, name)
         try:
             _deliver(settings, delivery, consumer, starts, until_caught_up, progress)
@@ -259,12 +262,12 @@ def _deliver(
                 progress(len(messages))
             due = delivery.due()
             if due:
-                _flush(consumer, delivery, topic, due, positions, final=False)
+                _flush(settings, consumer, delivery, topic, due, positions, final=False)
             now = time.monotonic()
             if now - last_live >= LIVE_EVERY_SECONDS:
                 _write_live(settings, delivery, positions, ends)
                 last_live = now
-    _flush(consumer, delivery, topic, None, positions)
+    _flush(settings, consumer, delivery, topic, None, positions)
 
 
 def _add(delivery: DeliveryStream, messages: list[Any], positions: dict[int, int]) -> None:
@@ -297,6 +300,7 @@ def _refresh_positions(
 
 
 def _flush(
+    settings: Settings,
     consumer: Any,
     delivery: DeliveryStream,
     topic: str,
@@ -306,12 +310,78 @@ def _flush(
 ) -> None:
     from confluent_kafka import KafkaException, TopicPartition
 
+    done = len(delivery.delivered)
     committed = delivery.flush(partitions, positions, final)
+    if len(delivery.delivered) > done:
+        register_partitions(settings, delivery, delivery.delivered[done:])
     if committed:
         offsets = [TopicPartition(topic, p, o) for p, o in committed.items()]
         # the state in the destination is what counts; the group's offsets catch up next time
         with contextlib.suppress(KafkaException):
             consumer.commit(offsets=offsets, asynchronous=False)
+
+
+def delivery_table(delivery: DeliveryStream) -> CatalogTable:
+    """The catalog table a delivery stream writes: under the fixed start of its prefix, with
+    its Hive-style ``k=...`` folders as partition keys (none if its prefix has other folders)."""
+    static = _folder(delivery)
+    dynamic = delivery.prefix.text[len(static) :]
+    segments = [s for s in dynamic.split("/") if s]
+    names = [s.split("=", 1)[0] for s in segments]
+    hive = bool(segments) and all(
+        "=" in s and "!{" not in n for s, n in zip(segments, names, strict=True)
+    )
+    columns = delivery.converter.schema if isinstance(delivery.converter, Converter) else None
+    return CatalogTable(
+        name=delivery.name,
+        location=delivery.store.uri(static).rstrip("/") + "/",
+        format=delivery.spec.output_format,
+        columns=tuple((f.name, glue_type(str(f.type))) for f in columns) if columns else (),
+        partition_keys=tuple((n, "string") for n in names) if hive else (),
+        source="delivery",
+        parameters={"delivery_stream": delivery.name, "prefix": delivery.prefix.text},
+    )
+
+
+def _folder(delivery: DeliveryStream) -> str:
+    """The folder every object of the delivery stream lies under: its prefix up to the last
+    ``/`` before the first expression."""
+    static = delivery.prefix.static
+    return static[: static.rfind("/") + 1]
+
+
+def register_table(settings: Settings, delivery: DeliveryStream) -> None:
+    """Register the delivery stream's table, and the partitions already delivered."""
+    catalog = open_catalog(settings)
+    try:
+        table = delivery_table(delivery)
+        existing = catalog.find(table.name)
+        if existing is not None and existing.source not in ("delivery",):
+            return  # a table of that name from elsewhere stays; the delivery still writes
+        catalog.put(table)
+        discover_partitions(settings, catalog, table)
+    finally:
+        catalog.close()
+
+
+def register_partitions(
+    settings: Settings, delivery: DeliveryStream, objects: list[DeliveredObject]
+) -> None:
+    """Register the partitions of newly delivered objects, as the delivery writes them."""
+    table = delivery_table(delivery)
+    if not table.partition_keys:
+        return
+    static = _folder(delivery)
+    depth = len(table.partition_keys)
+    specs = sorted(
+        {"/".join(o.key[len(static) :].split("/")[:depth]) for o in objects if o.kind == "data"}
+    )
+    catalog = open_catalog(settings)
+    try:
+        if catalog.find(table.name) is not None:
+            catalog.add_partitions(table.name, specs)
+    finally:
+        catalog.close()
 
 
 def _diff(before: dict[int, ShardProgress], delivery: DeliveryStream) -> dict[str, int]:
@@ -351,6 +421,13 @@ def drop_sink(settings: Settings, name: str) -> int:
     delivery = open_delivery(settings, name)
     with _exclusive(settings, name):
         removed = delivery.drop()
+        catalog = open_catalog(settings)
+        try:
+            table = catalog.find(name)
+            if table is not None and table.source == "delivery":
+                catalog.drop(table.name)
+        finally:
+            catalog.close()
         try:
             from tidebox.clients import make_admin
 

@@ -117,6 +117,7 @@ def land(
     records: list[bytes],
     partitions: list[int] | None = None,
     arrival_ms: int = 0,
+    settings: Settings | None = None,
 ) -> Any:
     """Deliver ``records`` (offsets 0, 1, ...) as the stream's default delivery stream would,
     without Kafka: for tests of what reads landed data."""
@@ -130,7 +131,15 @@ def land(
         partition = partitions[offset] if partitions else 0
         delivery.add(value, partition, offset, arrival_ms)
     delivery.flush()
+    from sinks.runner import register_table
+
+    register_table(settings or settings_for(bucket), delivery)
     return delivery
+
+
+def settings_for(bucket: Path) -> Settings:
+    """Settings whose bucket is ``bucket`` and whose state (the catalog) sits beside it."""
+    return Settings(bucket=bucket, state_dir=bucket.parent / "state")
 
 
 S3_CREDENTIALS = {
@@ -235,3 +244,33 @@ def land_readings_stream(settings: Settings, folder: Path, devices: int = 3) -> 
     )
     replay(with_it, [data.path], spec.name)
     return spec.name
+
+
+def month_of_readings(root: Path, days: int = 30, rows: int = 200) -> list[Path]:
+    """Hourly-partitioned sensor readings, ``root/dt=2026-01-DD/hour=HH/readings.parquet``,
+    for ``days`` days: one file per hour, ``rows`` readings each."""
+    from datetime import UTC, datetime, timedelta
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(7)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    paths = []
+    for hour in range(days * 24):
+        stamp = start + timedelta(hours=hour)
+        times = [stamp + timedelta(seconds=18 * i) for i in range(rows)]
+        table = pa.table(
+            {
+                "device_id": [f"dev-{i % 20:03d}" for i in range(rows)],
+                "event_time": pa.array(times, type=pa.timestamp("ms", tz="UTC")),
+                "temperature": rng.normal(20, 3, rows),
+                "humidity": rng.normal(50, 5, rows),
+            }
+        )
+        path = root / f"dt={stamp:%Y-%m-%d}" / f"hour={stamp:%H}" / "readings.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path)
+        paths.append(path)
+    return paths

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
 
 from producers.generate import GenerateSpec
 from tidebox.cli_jobs import flink_app, job_app
+from tidebox.cli_query import catalog_app, print_rows, query_command
 from tidebox.cli_sinks import sink_app
 from tidebox.config import load_settings
 from tidebox.console import err, out, progress_bar, settings_of
@@ -30,6 +29,7 @@ app.add_typer(stream_app, name="stream")
 app.add_typer(job_app, name="job")
 app.add_typer(flink_app, name="flink")
 app.add_typer(sink_app, name="sink")
+app.add_typer(catalog_app, name="catalog")
 bench_app = typer.Typer(help="Quality benchmarks.")
 app.add_typer(bench_app, name="bench")
 anomaly_app = typer.Typer(help="Random cut forest anomaly scoring (Kinesis Analytics' RCF).")
@@ -115,9 +115,9 @@ def status(ctx: typer.Context) -> None:
     if broker.running:
         out.print(f"  streams: {', '.join(list_streams(settings)) or 'none'}")
     tables = list_tables(settings)
-    out.print(f"Bucket {settings.bucket_path}: {len(tables)} landed table(s)")
+    out.print(f"Catalog: {len(tables)} table(s) (bucket {settings.bucket_path})")
     for table in tables:
-        out.print(f"  {table.name}: {table.files} file(s), {table.bytes:,} bytes")
+        out.print(f"  {table.name}: {table.format} at {table.location}")
     if not broker.running:
         raise typer.Exit(3)
 
@@ -236,39 +236,7 @@ def replay_command(
 
 
 # -- query and check ----------------------------------------------------------------------------
-@app.command("query")
-def query_command(
-    ctx: typer.Context,
-    sql: str,
-    fmt: str = typer.Option("table", "--format", help="table, csv or json"),
-) -> None:
-    """Run SQL over the landed tables with DuckDB; each landed stream is a table."""
-    from tidebox.query import run_query
-
-    result = run_query(settings_of(ctx), sql)
-    print_rows(result.table.to_pylist(), result.table.column_names, fmt)
-    err.print(f"{result.rows} row(s) in {result.seconds:.3f} s")
-
-
-def print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
-    if fmt == "json":
-        for row in rows:
-            sys.stdout.write(json.dumps(row, default=str) + "\n")
-    elif fmt == "csv":
-        import csv
-
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    elif fmt == "table":
-        table = Table()
-        for column in columns:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-        out.print(table)
-    else:
-        raise TideboxError(f"unknown --format '{fmt}': use table, csv or json")
+app.command("query")(query_command)
 
 
 @app.command()

@@ -209,12 +209,15 @@ class SinkSpec(_Frozen):
 
 
 class TableSpec(_Frozen):
-    """Files that are not a landed stream: Parquet ones are queryable by name (a folder or a
-    glob); one with ``columns`` (Flink SQL types) is reference data that jobs can join."""
+    """A catalog table declared in config: a folder, file, glob or s3:// prefix of Parquet,
+    JSON Lines or CSV files, queryable by name. One with ``columns`` (Flink SQL or Glue types)
+    is also reference data that jobs can join."""
 
     name: str
     location: str
+    format: Literal["parquet", "json", "csv"] | None = None  # default: from the file names
     columns: dict[str, str] = Field(default_factory=dict)
+    partition_keys: dict[str, str] = Field(default_factory=dict)  # Hive-style k=v folders
 
 
 def _shipped_job(name: str) -> str:

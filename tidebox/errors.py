@@ -79,11 +79,11 @@ class JobError(TideboxError):
 
 
 class TableNotFoundError(TideboxError):
-    """A query or check names a landed table that does not exist."""
+    """A query, check or catalog command names a table the catalog does not hold."""
 
     def __init__(self, name: str, known: list[str]) -> None:
-        listing = ", ".join(known) if known else "none landed yet"
-        super().__init__(f"unknown table '{name}' (landed tables: {listing})")
+        listing = ", ".join(known) if known else "none yet"
+        super().__init__(f"unknown table '{name}' (catalog tables: {listing})")
         self.name = name
         self.known = known
 

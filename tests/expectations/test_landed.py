@@ -19,7 +19,9 @@ def land(settings: Settings, table: str, records: list[bytes]) -> None:
     """Land JSON records exactly as the sink does for a stream of that name."""
     stream = settings.stream("sensor_readings")
     assert stream is not None
-    deliver(settings.bucket_path, stream.model_copy(update={"name": table}), records)
+    deliver(
+        settings.bucket_path, stream.model_copy(update={"name": table}), records, settings=settings
+    )
 
 
 def good_records() -> list[bytes]:

@@ -202,7 +202,10 @@ def test_sink_drop_deletes_a_landed_table(tmp_path: Path) -> None:
 
     settings = Settings(state_dir=tmp_path / "state", bucket=tmp_path / "bucket")
     land(settings, "sensor_readings", good_records())
-    env = {"TIDEBOX_BUCKET": str(settings.bucket_path)}
+    env = {
+        "TIDEBOX_BUCKET": str(settings.bucket_path),
+        "TIDEBOX_STATE_DIR": str(settings.state_dir),
+    }
     refused = run_cli(["sink", "drop", "sensor_readings"], tmp_path, env)  # no stdin: not confirmed
     assert refused.returncode != 0 and (settings.bucket_path / "sensor_readings").exists()
     dropped = run_cli(["sink", "drop", "sensor_readings", "--yes"], tmp_path, env)

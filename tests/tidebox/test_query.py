@@ -1,200 +1,176 @@
-"""Unit tests of tidebox.query: DuckDB views over landed Parquet, errors, the Python entry point."""
+"""Athena-style queries: pruning, data scanned and its cost, errors, the Python entry point."""
 
 from __future__ import annotations
 
-import json
 import os
-from datetime import date, datetime
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import land
-from tidebox.config import DEFAULT_STREAMS, Settings
+from tests.conftest import month_of_readings
+from tidebox.catalog import Catalog, CatalogTable, catalog_path, discover_partitions
+from tidebox.config import Settings
 from tidebox.errors import QueryError, TableNotFoundError
-from tidebox.query import query, run_query
+from tidebox.query import MB, EmptyTableError, billed_bytes, query, run_query
 
-SPEC = next(s for s in DEFAULT_STREAMS if s.name == "sensor_readings")
-TIMES = ["2024-01-01T10:00:00Z", "2024-01-01T10:30:00Z", "2024-01-01T11:00:00Z"]
+KEYS = (("dt", "string"), ("hour", "string"))
+COLUMNS = (
+    ("device_id", "string"),
+    ("event_time", "timestamp"),
+    ("temperature", "double"),
+    ("humidity", "double"),
+)
 
 
-def land_readings(bucket: Path) -> None:
-    """Three sensor readings over two hours (two devices), plus one bad record in _errors."""
-    records = [
-        json.dumps({"device_id": device, "event_time": stamp, "temperature": 20.0 + i}).encode()
-        for i, (stamp, device) in enumerate(zip(TIMES, ["d-1", "d-2", "d-1"], strict=True))
+def register(settings: Settings, name: str, location: Path, **fields: object) -> CatalogTable:
+    table = CatalogTable(
+        name, str(location), **{"columns": COLUMNS, "partition_keys": KEYS, **fields}
+    )  # type: ignore[arg-type]
+    catalog = Catalog(catalog_path(settings))
+    try:
+        catalog.put(table)
+        discover_partitions(settings, catalog, table)
+    finally:
+        catalog.close()
+    return table
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list[Path]]:
+    root = tmp_path_factory.mktemp("month")
+    settings = Settings(bucket=root / "bucket", state_dir=root / "state")
+    files = month_of_readings(settings.bucket_path / "readings", rows=2000)
+    register(settings, "readings", settings.bucket_path / "readings")
+    return settings, files
+
+
+def chunk_bytes(path: Path, columns: list[str]) -> int:
+    meta = pq.read_metadata(path)
+    return sum(
+        meta.row_group(r).column(c).total_compressed_size
+        for r in range(meta.num_row_groups)
+        for c in range(meta.num_columns)
+        if meta.schema.column(c).name in columns
+    )
+
+
+def test_a_filter_on_partitions_opens_only_their_files(month: tuple[Settings, list[Path]]) -> None:
+    settings, files = month
+    result = run_query(
+        settings,
+        "SELECT count(*) AS n, avg(temperature) AS t FROM readings "
+        "WHERE dt = '2026-01-15' AND hour = '07'",
+    )
+    assert result.table.to_pylist()[0]["n"] == 2000
+    assert result.files_scanned == 1  # of 720
+    hour = next(f for f in files if "dt=2026-01-15/hour=07" in str(f))
+    needed = chunk_bytes(hour, ["temperature"])
+    # the column chunk, plus DuckDB's 16 KB footer reads of that file and of the first file
+    # (which binds the schema)
+    assert needed <= result.bytes_scanned <= needed + 2 * 16384
+
+
+def test_data_scanned_follows_the_columns_and_partitions_read(
+    month: tuple[Settings, list[Path]],
+) -> None:
+    settings, files = month
+    one = run_query(settings, "SELECT avg(temperature) FROM readings WHERE dt = '2026-01-02'")
+    two = run_query(
+        settings, "SELECT avg(temperature), avg(humidity) FROM readings WHERE dt = '2026-01-02'"
+    )
+    month_scan = run_query(settings, "SELECT avg(temperature) FROM readings")
+    assert one.files_scanned == 24 and month_scan.files_scanned == 720
+    day = [f for f in files if "dt=2026-01-02" in str(f)]
+    assert one.bytes_scanned >= sum(chunk_bytes(f, ["temperature"]) for f in day)
+    assert two.bytes_scanned >= sum(chunk_bytes(f, ["temperature", "humidity"]) for f in day)
+    assert one.bytes_scanned < two.bytes_scanned < 2.5 * one.bytes_scanned
+    assert 25 * one.bytes_scanned < month_scan.bytes_scanned < 35 * one.bytes_scanned
+    table_size = sum(os.path.getsize(f) for f in files)
+    assert month_scan.bytes_scanned < table_size  # columns not read are not billed
+
+
+def test_cost_is_athena_s(month: tuple[Settings, list[Path]]) -> None:
+    assert billed_bytes(0) == 10 * MB
+    assert billed_bytes(10 * MB) == 10 * MB
+    assert billed_bytes(10 * MB + 1) == 11 * MB
+    assert billed_bytes(1 << 40) == 1 << 40
+    settings, _ = month
+    result = run_query(settings, "SELECT count(*) FROM readings WHERE dt = '2026-01-03'")
+    assert result.billed_bytes == 10 * MB  # a small scan pays the 10 MB minimum
+    assert result.cost_usd == pytest.approx(10 / (1 << 20) * 5)
+
+
+def test_partition_keys_are_columns(month: tuple[Settings, list[Path]]) -> None:
+    settings, _ = month
+    rows = run_query(
+        settings,
+        "SELECT dt, count(DISTINCT hour) AS hours, count(*) AS n FROM readings "
+        "WHERE dt BETWEEN '2026-01-10' AND '2026-01-11' GROUP BY dt ORDER BY dt",
+    ).table.to_pylist()
+    assert rows == [
+        {"dt": "2026-01-10", "hours": 24, "n": 48000},
+        {"dt": "2026-01-11", "hours": 24, "n": 48000},
     ]
-    land(bucket, SPEC, [*records, b"not json"], partitions=[0, 1, 0, 0])
 
 
-def write_parquet(path: Path, table: pa.Table) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    settings = Settings(bucket=tmp_path / "bucket", state_dir=tmp_path / "state")
-    land_readings(settings.bucket_path)
-    return settings
-
-
-def query_error(settings: Settings, sql: str) -> str:
-    with pytest.raises(QueryError) as info:
+@pytest.mark.parametrize(
+    ("sql", "error", "words"),
+    [
+        ("SELECT * FROM nowhere", TableNotFoundError, "unknown table 'nowhere'"),
+        ("SELECT pressure FROM readings", QueryError, "unknown column 'pressure'"),
+        ("SELEKT 1 FROM readings", QueryError, "syntax error"),
+        ("   ", QueryError, "empty query"),
+    ],
+)
+def test_errors_name_the_problem(
+    month: tuple[Settings, list[Path]], sql: str, error: type[Exception], words: str
+) -> None:
+    settings, _ = month
+    with pytest.raises(error, match=words):
         run_query(settings, sql)
-    message = str(info.value)
-    assert message
-    assert "\n" not in message
-    return message
 
 
-# -- results -------------------------------------------------------------------------------------
+def test_a_table_on_an_empty_or_missing_prefix_says_so(tmp_path: Path) -> None:
+    settings = Settings(bucket=tmp_path / "bucket", state_dir=tmp_path / "state")
+    register(settings, "ghost", tmp_path / "bucket" / "nothing", partition_keys=())
+    with pytest.raises(EmptyTableError, match="table 'ghost' has no data at .*nothing"):
+        run_query(settings, "SELECT * FROM ghost")
 
 
-def test_counts_rows(settings: Settings) -> None:
-    result = run_query(settings, "SELECT count(*) AS n FROM sensor_readings")
-    assert isinstance(result.table, pa.Table)
-    assert result.table.to_pylist() == [{"n": 3}]
-    assert result.rows == 1
-    assert result.seconds >= 0
+def test_hidden_and_underscore_files_are_not_data(tmp_path: Path) -> None:
+    settings = Settings(bucket=tmp_path / "bucket", state_dir=tmp_path / "state")
+    files = month_of_readings(settings.bucket_path / "r", days=1, rows=10)
+    copy = pq.read_table(files[0])
+    pq.write_table(copy, files[0].parent / ".hidden.parquet")
+    pq.write_table(copy, files[0].parent / "_SUCCESS.parquet")
+    (files[0].parent / ".half.parquet.tmp").write_bytes(b"PAR1 half")
+    register(settings, "r", settings.bucket_path / "r")
+    assert run_query(settings, "SELECT count(*) AS n FROM r").table.to_pylist() == [{"n": 240}]
 
 
-def test_hive_folders_are_columns(settings: Settings) -> None:
-    result = run_query(
-        settings,
-        "SELECT dt, hour, count(*) AS n FROM sensor_readings GROUP BY dt, hour ORDER BY hour",
-    )
-    assert result.table.to_pylist() == [
-        {"dt": date(2024, 1, 1), "hour": 10, "n": 2},
-        {"dt": date(2024, 1, 1), "hour": 11, "n": 1},
-    ]
+def test_a_corrupt_file_is_a_query_error(tmp_path: Path) -> None:
+    settings = Settings(bucket=tmp_path / "bucket", state_dir=tmp_path / "state")
+    files = month_of_readings(settings.bucket_path / "r", days=1, rows=10)
+    files[3].write_bytes(b"not parquet at all")
+    register(settings, "r", settings.bucket_path / "r")
+    with pytest.raises(QueryError, match="readings.parquet"):
+        run_query(settings, "SELECT count(*) FROM r")
 
 
-def test_landed_columns_keep_their_types(settings: Settings) -> None:
-    table = run_query(settings, "SELECT * FROM sensor_readings ORDER BY event_time").table
-    # DuckDB hands back TIMESTAMPTZ as microseconds in its session time zone: same instants.
-    assert pa.types.is_timestamp(table.schema.field("event_time").type)
-    assert table.column("event_time").to_pylist() == [datetime.fromisoformat(t) for t in TIMES]
-    assert table.schema.field("temperature").type == pa.float64()
-    assert table.column("device_id").to_pylist() == ["d-1", "d-2", "d-1"]
+def test_paths_with_quotes_are_read(tmp_path: Path) -> None:
+    settings = Settings(bucket=tmp_path / "o'brien" / "bucket", state_dir=tmp_path / "state")
+    month_of_readings(settings.bucket_path / "r", days=1, rows=10)
+    register(settings, "r", settings.bucket_path / "r")
+    assert run_query(settings, "SELECT count(*) AS n FROM r").table.to_pylist() == [{"n": 240}]
 
 
-def test_every_table_is_a_view(settings: Settings) -> None:
-    write_parquet(
-        settings.bucket_path / "devices" / "devices.parquet",
-        pa.table({"device_id": ["d-1", "d-2"], "site": ["north", "south"]}),
-    )
-    result = run_query(
-        settings,
-        "SELECT site, count(*) AS n FROM sensor_readings JOIN devices USING (device_id) "
-        "GROUP BY site ORDER BY site",
-    )
-    assert result.table.to_pylist() == [{"site": "north", "n": 2}, {"site": "south", "n": 1}]
-
-
-def test_files_with_different_columns_are_unioned_by_name(settings: Settings) -> None:
-    folder = settings.bucket_path / "events"
-    write_parquet(folder / "a.parquet", pa.table({"id": [1], "a": ["x"]}))
-    write_parquet(folder / "b.parquet", pa.table({"id": [2], "b": [True]}))
-    table = run_query(settings, "SELECT id, a, b FROM events ORDER BY id").table
-    assert table.to_pylist() == [{"id": 1, "a": "x", "b": None}, {"id": 2, "a": None, "b": True}]
-
-
-# -- errors --------------------------------------------------------------------------------------
-
-
-def test_unknown_table(settings: Settings) -> None:
-    with pytest.raises(TableNotFoundError) as info:
-        run_query(settings, "SELECT * FROM sensor_reading")
-    assert info.value.name == "sensor_reading"
-    assert info.value.known == ["sensor_readings"]
-    assert "\n" not in str(info.value)
-
-
-def test_errors_folder_is_not_a_table(settings: Settings) -> None:
-    assert (settings.bucket_path / "_errors" / "sensor_readings").is_dir()
-    with pytest.raises(TableNotFoundError):
-        run_query(settings, "SELECT * FROM _errors")
-
-
-def test_unknown_column(settings: Settings) -> None:
-    message = query_error(settings, "SELECT no_such_column FROM sensor_readings")
-    assert "no_such_column" in message
-
-
-def test_syntax_error(settings: Settings) -> None:
-    message = query_error(settings, "SELEC count(*) FROM sensor_readings")
-    assert "syntax error" in message.lower()
-
-
-@pytest.mark.parametrize("sql", ["", "   ", "\n\t"])
-def test_empty_sql(settings: Settings, sql: str) -> None:
-    assert query_error(settings, sql) == "empty query"
-
-
-def test_hidden_parquet_files_are_not_queried(settings: Settings) -> None:
-    hidden = settings.bucket_path / "sensor_readings" / "dt=2024-01-01" / "hour=10" / ".x.parquet"
-    write_parquet(hidden, pq.read_table(next(hidden.parent.glob("sensor_readings-*.parquet"))))
-    result = run_query(settings, "SELECT count(*) AS n FROM sensor_readings")
-    assert result.table.to_pylist() == [{"n": 3}]
-
-
-def test_corrupt_parquet_file_gives_a_query_error(settings: Settings) -> None:
-    broken = settings.bucket_path / "broken" / "part.parquet"
-    broken.parent.mkdir(parents=True)
-    broken.write_bytes(b"not parquet")
-    query_error(settings, "SELECT * FROM broken")
-
-
-def test_bucket_path_with_an_apostrophe(tmp_path: Path) -> None:
-    settings = Settings(bucket=tmp_path / "o'brien" / "bucket", state_dir=tmp_path)
-    land_readings(settings.bucket_path)
-    result = run_query(settings, "SELECT count(*) AS n FROM sensor_readings")
-    assert result.table.to_pylist() == [{"n": 3}]
-
-
-# -- tidebox.query.query -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No TIDEBOX_* variables and an empty working folder (no ./tidebox.yaml)."""
-    for name in list(os.environ):
-        if name.startswith("TIDEBOX_"):
-            monkeypatch.delenv(name)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return work
-
-
-def test_query_entry_point_returns_an_arrow_table(
-    settings: Settings, clean_environment: Path
-) -> None:
+def test_python_entry_point(month: tuple[Settings, list[Path]]) -> None:
+    settings, _ = month
     table = query(
-        "SELECT count(*) AS n FROM sensor_readings",
-        bucket=settings.bucket_path,
+        "SELECT device_id, count(*) AS n FROM readings WHERE dt = '2026-01-01' GROUP BY 1",
         state_dir=settings.state_dir,
+        bucket=settings.bucket_path,
     )
-    assert isinstance(table, pa.Table)
-    assert table.to_pylist() == [{"n": 3}]
-
-
-def test_query_entry_point_reads_the_usual_settings(
-    settings: Settings, clean_environment: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TIDEBOX_BUCKET", str(settings.bucket_path))
-    assert query("SELECT count(*) AS n FROM sensor_readings").to_pylist() == [{"n": 3}]
-
-    monkeypatch.delenv("TIDEBOX_BUCKET")
-    (clean_environment / "tidebox.yaml").write_text(f"bucket: '{settings.bucket_path}'\n")
-    assert query("SELECT count(*) AS n FROM sensor_readings").to_pylist() == [{"n": 3}]
-
-
-def test_query_entry_point_raises_tidebox_errors(
-    settings: Settings, clean_environment: Path
-) -> None:
-    with pytest.raises(TableNotFoundError, match="none landed yet"):
-        query("SELECT * FROM sensor_readings", state_dir=clean_environment)
+    frame = table.to_pandas()
+    assert len(frame) == 20 and frame["n"].sum() == 48000
