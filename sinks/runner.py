@@ -25,7 +25,7 @@ from typing import Any
 from sinks.convert import Converter
 from sinks.delivery import STATE_ROOT, DeliveredObject, DeliveryStream, ShardProgress
 from sinks.store import open_store
-from tidebox.catalog import CatalogTable, discover_partitions, glue_type, open_catalog
+from tidebox.catalog import CatalogTable, arrow_glue_type, discover_partitions, open_catalog
 from tidebox.clients import check_reachable
 from tidebox.config import Settings, SinkSpec, StreamSpec, default_sink
 from tidebox.errors import (
@@ -336,7 +336,7 @@ def delivery_table(delivery: DeliveryStream) -> CatalogTable:
         name=delivery.name,
         location=delivery.store.uri(static).rstrip("/") + "/",
         format=delivery.spec.output_format,
-        columns=tuple((f.name, glue_type(str(f.type))) for f in columns) if columns else (),
+        columns=tuple((f.name, arrow_glue_type(f.type)) for f in columns) if columns else (),
         partition_keys=tuple((n, "string") for n in names) if hive else (),
         source="delivery",
         parameters={"delivery_stream": delivery.name, "prefix": delivery.prefix.text},

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from tidebox.catalog import CatalogTable, glue_type
+from tidebox.catalog import CatalogTable, arrow_glue_type
 from tidebox.errors import QueryError
 
 if TYPE_CHECKING:
@@ -153,8 +153,8 @@ def create_table_as(session: Session, target: Target, query_id: str) -> tuple[pa
         name=target.name,
         location=location,
         format=target.format,
-        columns=tuple((f.name, glue_type(str(f.type))) for f in schema if f.name not in keys),
-        partition_keys=tuple((f.name, glue_type(str(f.type))) for f in schema if f.name in keys),
+        columns=tuple((f.name, arrow_glue_type(f.type)) for f in schema if f.name not in keys),
+        partition_keys=tuple((f.name, arrow_glue_type(f.type)) for f in schema if f.name in keys),
         source="ctas",
         parameters={"header": False, "delimiter": target.delimiter}
         if target.format == "csv"

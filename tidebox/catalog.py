@@ -331,6 +331,36 @@ def glue_type(sql_type: str) -> str:
     return _GLUE_TYPES.get(base, text.lower())
 
 
+def arrow_glue_type(kind: Any) -> str:
+    """The Glue type of an Arrow type (a query's result column)."""
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(kind):
+        return "timestamp"
+    if pa.types.is_decimal(kind):
+        return f"decimal({kind.precision},{kind.scale})"
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return f"array<{arrow_glue_type(kind.value_type)}>"
+    named = {
+        "int8": "tinyint",
+        "int16": "smallint",
+        "int32": "int",
+        "int64": "bigint",
+        "uint8": "smallint",
+        "uint16": "int",
+        "uint32": "bigint",
+        "uint64": "decimal(20,0)",
+        "float": "float",
+        "double": "double",
+        "bool": "boolean",
+        "date32[day]": "date",
+        "string": "string",
+        "large_string": "string",
+        "binary": "binary",
+    }
+    return named.get(str(kind), "string")
+
+
 _DUCKDB_TYPES = {
     "string": "VARCHAR",
     "double": "DOUBLE",

@@ -1,35 +1,32 @@
-"""Unit tests of tidebox.catalog: which folders under the bucket are landed tables."""
+"""The Glue-like catalog: persistence, sources of tables, partitions and repair, two writers."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
-from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import land
-from tidebox.catalog import find_table, list_tables
-from tidebox.config import DEFAULT_STREAMS, Settings
-from tidebox.errors import TableNotFoundError
+from tests.conftest import land, month_of_readings
+from tidebox.catalog import (
+    Catalog,
+    CatalogTable,
+    catalog_path,
+    describe_table,
+    drop_table,
+    duckdb_type,
+    glue_type,
+    list_tables,
+    open_catalog,
+    repair_table,
+)
+from tidebox.config import DEFAULT_STREAMS, Settings, TableSpec
+from tidebox.errors import TableNotFoundError, TideboxError
+from tidebox.query import run_query
 
 SPEC = next(s for s in DEFAULT_STREAMS if s.name == "sensor_readings")
-
-
-def land_readings(bucket: Path) -> Any:
-    """Three sensor readings over two hours, plus one bad record that goes to _errors."""
-    records = [
-        json.dumps({"device_id": "d-1", "event_time": f"2024-01-01T{t}Z", "temperature": 20.0})
-        for t in ["10:00:00", "10:30:00", "11:00:00"]
-    ]
-    return land(bucket, SPEC, [r.encode() for r in records] + [b"not json"])
-
-
-def write_parquet(path: Path, rows: int = 1) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table({"x": list(range(rows))}), path)
 
 
 @pytest.fixture
@@ -37,108 +34,120 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(bucket=tmp_path / "bucket", state_dir=tmp_path / "state")
 
 
-def test_no_bucket_means_no_tables(settings: Settings) -> None:
-    assert not settings.bucket_path.exists()
-    assert list_tables(settings) == []
+def test_tables_persist_and_unknown_ones_are_named(settings: Settings) -> None:
+    catalog = Catalog(catalog_path(settings))
+    catalog.put(CatalogTable("t", "/data/t", "json", (("a", "bigint"),), (("dt", "string"),)))
+    catalog.add_partitions("t", ["dt=2026-01-01", "dt=2026-01-02"])
+    catalog.close()
+    again = Catalog(catalog_path(settings))
+    table = again.table("T")  # names are matched without regard to case, as Athena's
+    assert (table.location, table.format, table.columns) == ("/data/t", "json", (("a", "bigint"),))
+    assert again.partitions("t") == ["dt=2026-01-01", "dt=2026-01-02"]
+    with pytest.raises(TableNotFoundError, match=r"unknown table 'u' \(catalog tables: t\)"):
+        again.table("u")
+    again.close()
 
 
-def test_landed_streams_are_tables(settings: Settings) -> None:
-    bucket = settings.bucket_path
-    sink = land_readings(bucket)
-    write_parquet(bucket / "device_stats_1m" / "dt=2024-01-01" / "hour=10" / "part.parquet")
-
-    tables = list_tables(settings)
-
-    assert [t.name for t in tables] == ["device_stats_1m", "sensor_readings"]
-    readings = tables[1]
-    assert readings.location == (bucket / "sensor_readings").resolve()
-    files = [o for o in sink.delivered if o.kind == "data"]
-    assert readings.files == len(files) == 2
-    assert readings.bytes == sum(f.bytes for f in files)
-    assert set(readings.paths) == {(bucket / f.key).resolve() for f in files}
-
-
-def test_errors_hidden_and_empty_folders_are_not_tables(settings: Settings) -> None:
-    bucket = settings.bucket_path
-    land_readings(bucket)
-    assert (bucket / "_errors" / "sensor_readings").is_dir()
-    write_parquet(bucket / "_errors" / "stray.parquet")
-    write_parquet(bucket / "_scratch" / "x.parquet")
-    write_parquet(bucket / ".staging" / "x.parquet")
-    (bucket / "empty" / "dt=2024-01-01").mkdir(parents=True)
-    (bucket / "notes").mkdir()
-    (bucket / "notes" / "readme.txt").write_text("not a table")
-    write_parquet(bucket / "loose.parquet")  # a file, not a folder
-
-    assert [t.name for t in list_tables(settings)] == ["sensor_readings"]
+def test_the_config_tables_are_registered(tmp_path: Path) -> None:
+    month_of_readings(tmp_path / "ref", days=1, rows=5)
+    spec = TableSpec(
+        name="ref",
+        location=str(tmp_path / "ref"),
+        partition_keys={"dt": "STRING", "hour": "STRING"},
+    )
+    settings = Settings(state_dir=tmp_path / "state", tables=(spec,))
+    [table] = list_tables(settings)
+    assert (table.name, table.source, table.partition_names) == ("ref", "config", ["dt", "hour"])
+    assert describe_table(settings, "ref").partitions[:2] == [
+        "dt=2026-01-01/hour=00",
+        "dt=2026-01-01/hour=01",
+    ]
+    with pytest.raises(TideboxError, match=r"declared in tidebox\.yaml"):
+        drop_table(settings, "ref")
 
 
-def test_hidden_temporary_files_are_not_part_of_a_table(settings: Settings) -> None:
-    bucket = settings.bucket_path
-    write_parquet(bucket / "only_temp" / ".part-p000-000000000000-000000000009.parquet")
-    (bucket / "only_temp" / ".part-p000-000000000000-000000000009.parquet.tmp").write_bytes(b"x")
-    write_parquet(bucket / "mixed" / "hour=10" / "part.parquet")
-    write_parquet(bucket / "mixed" / "hour=10" / ".part2.parquet")
-
-    tables = list_tables(settings)
-
-    assert [(t.name, t.files) for t in tables] == [("mixed", 1)]
-    assert tables[0].bytes == (bucket / "mixed" / "hour=10" / "part.parquet").stat().st_size
+def test_the_shipped_reference_csv_is_a_table(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path / "state")
+    assert describe_table(settings, "devices").table.format == "csv"
+    rows = run_query(settings, "SELECT count(*) AS n FROM devices").table.to_pylist()
+    assert rows[0]["n"] > 0
 
 
-def test_find_table(settings: Settings) -> None:
-    land_readings(settings.bucket_path)
-    table = find_table(settings, "sensor_readings")
-    assert table.name == "sensor_readings"
-    assert table.files == 2
-
-
-def test_find_unknown_table_lists_the_known_ones(settings: Settings) -> None:
-    land_readings(settings.bucket_path)
-    write_parquet(settings.bucket_path / "device_stats_1m" / "part.parquet")
-    with pytest.raises(TableNotFoundError) as info:
-        find_table(settings, "sensor_reading")
-    assert info.value.name == "sensor_reading"
-    assert info.value.known == ["device_stats_1m", "sensor_readings"]
-    assert str(info.value) == (
-        "unknown table 'sensor_reading' (landed tables: device_stats_1m, sensor_readings)"
+def test_delivered_tables_register_themselves_with_their_partitions(settings: Settings) -> None:
+    times = ["2024-01-01T10:00:00Z", "2024-01-01T10:30:00Z", "2024-01-01T11:00:00Z"]
+    records = [json.dumps({"device_id": "d1", "event_time": t}).encode() for t in times]
+    land(settings.bucket_path, SPEC, records, settings=settings)
+    description = describe_table(settings, "sensor_readings")
+    assert description.table.source == "delivery"
+    assert description.table.partition_keys == (("dt", "string"), ("hour", "string"))
+    assert ("event_time", "timestamp") in description.table.columns
+    assert description.partitions == ["dt=2024-01-01/hour=10", "dt=2024-01-01/hour=11"]
+    assert (description.files, description.rows) == (2, 3)
+    assert description.bytes == sum(
+        p.stat().st_size for p in settings.bucket_path.rglob("*.parquet")
     )
 
 
-def test_find_table_in_an_empty_bucket(settings: Settings) -> None:
-    with pytest.raises(TableNotFoundError, match="none landed yet"):
-        find_table(settings, "sensor_readings")
-
-
-def test_errors_folder_is_not_findable(settings: Settings) -> None:
-    land_readings(settings.bucket_path)
-    with pytest.raises(TableNotFoundError):
-        find_table(settings, "_errors")
-
-
-def test_tables_declared_in_the_config_are_listed(tmp_path: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from tidebox.config import TableSpec
-
-    folder = tmp_path / "reference"
-    (folder / "sub").mkdir(parents=True)
-    pq.write_table(pa.table({"device_id": ["dev-001"], "site": ["north"]}), folder / "a.parquet")
-    pq.write_table(
-        pa.table({"device_id": ["dev-002"], "site": ["south"]}), folder / "sub" / "b.parquet"
+def test_repair_picks_up_a_new_partition(settings: Settings) -> None:
+    files = month_of_readings(settings.bucket_path / "r", days=1, rows=10)
+    catalog = open_catalog(settings)
+    catalog.put(
+        CatalogTable(
+            "r",
+            str(settings.bucket_path / "r"),
+            partition_keys=(("dt", "string"), ("hour", "string")),
+        )
     )
-    settings = Settings(
-        state_dir=tmp_path,
-        bucket=tmp_path / "bucket",
-        tables=(
-            TableSpec(name="sites", location=str(folder)),
-            TableSpec(name="sites_top", location=str(folder / "*.parquet")),
-        ),
-    )
-    tables = {t.name: t for t in list_tables(settings)}
-    assert tables["sites"].files == 2 and tables["sites_top"].files == 1
-    from tidebox.query import run_query
+    catalog.close()
+    assert repair_table(settings, "r") == 24
+    new = settings.bucket_path / "r" / "dt=2026-01-02" / "hour=00" / "late.parquet"
+    new.parent.mkdir(parents=True)
+    pq.write_table(pq.read_table(files[0]), new)
+    count = "SELECT count(*) AS n FROM r"
+    assert run_query(settings, count).table.to_pylist() == [{"n": 240}]  # not registered yet
+    assert repair_table(settings, "r") == 1
+    assert repair_table(settings, "r") == 0
+    assert run_query(settings, count).table.to_pylist() == [{"n": 250}]
 
-    rows = run_query(settings, "SELECT site FROM sites ORDER BY site").table.to_pylist()
-    assert rows == [{"site": "north"}, {"site": "south"}]
+
+def test_drop_forgets_the_table_but_not_its_files(settings: Settings) -> None:
+    month_of_readings(settings.bucket_path / "r", days=1, rows=3)
+    catalog = open_catalog(settings)
+    catalog.put(CatalogTable("r", str(settings.bucket_path / "r")))
+    catalog.close()
+    drop_table(settings, "r")
+    assert "r" not in [t.name for t in list_tables(settings)]
+    assert len(list((settings.bucket_path / "r").rglob("*.parquet"))) == 24
+
+
+def _writer(path: str, worker: int) -> None:
+    catalog = Catalog(Path(path))
+    for i in range(40):
+        catalog.put(CatalogTable(f"w{worker}_{i}", f"/data/{worker}/{i}"))
+        catalog.add_partitions("shared", [f"k={worker}-{i}"])
+    catalog.close()
+
+
+def test_two_processes_writing_at_once_lose_nothing(settings: Settings) -> None:
+    path = str(catalog_path(settings))
+    Catalog(Path(path)).close()
+    workers = [multiprocessing.Process(target=_writer, args=(path, w)) for w in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    catalog = Catalog(Path(path))
+    assert len(catalog.tables()) == 80
+    assert len(catalog.partitions("shared")) == 80
+    assert catalog._db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    catalog.close()
+
+
+def test_types_map_between_flink_duckdb_and_glue() -> None:
+    assert glue_type("TIMESTAMP_LTZ(3)") == "timestamp"
+    assert glue_type("VARCHAR") == "string"
+    assert glue_type("DECIMAL(10, 2)") == "decimal(10,2)"
+    assert glue_type("BIGINT[]") == "array<bigint>"
+    assert duckdb_type("timestamp") == "TIMESTAMP WITH TIME ZONE"
+    assert duckdb_type("array<double>") == "DOUBLE[]"

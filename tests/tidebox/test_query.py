@@ -134,7 +134,7 @@ def test_errors_name_the_problem(
 def test_a_table_on_an_empty_or_missing_prefix_says_so(tmp_path: Path) -> None:
     settings = Settings(bucket=tmp_path / "bucket", state_dir=tmp_path / "state")
     register(settings, "ghost", tmp_path / "bucket" / "nothing", partition_keys=())
-    with pytest.raises(EmptyTableError, match="table 'ghost' has no data at .*nothing"):
+    with pytest.raises(EmptyTableError, match=r"table 'ghost' has no data at .*nothing"):
         run_query(settings, "SELECT * FROM ghost")
 
 
@@ -154,7 +154,7 @@ def test_a_corrupt_file_is_a_query_error(tmp_path: Path) -> None:
     files = month_of_readings(settings.bucket_path / "r", days=1, rows=10)
     files[3].write_bytes(b"not parquet at all")
     register(settings, "r", settings.bucket_path / "r")
-    with pytest.raises(QueryError, match="readings.parquet"):
+    with pytest.raises(QueryError, match=r"readings\.parquet"):
         run_query(settings, "SELECT count(*) FROM r")
 
 
