@@ -84,7 +84,7 @@ def test_unload_writes_files_and_registers_nothing(settings: Settings) -> None:
 
 
 def test_too_many_partitions_fail_as_athena_and_leave_nothing(settings: Settings) -> None:
-    with pytest.raises(QueryError, match="HIVE_TOO_MANY_OPEN_PARTITIONS.*limit of 100"):
+    with pytest.raises(QueryError, match=r"HIVE_TOO_MANY_OPEN_PARTITIONS.*limit of 100"):
         run_query(
             settings,
             "CREATE TABLE per_reading WITH (partitioned_by = ARRAY['minute']) AS "
@@ -100,7 +100,8 @@ def test_too_many_partitions_fail_as_athena_and_leave_nothing(settings: Settings
     [
         (f"CREATE TABLE readings AS {DAILY}", "already exists"),
         (
-            "CREATE TABLE x WITH (partitioned_by = ARRAY['dt']) AS SELECT dt, device_id FROM readings",
+            "CREATE TABLE x WITH (partitioned_by = ARRAY['dt']) AS "
+            "SELECT dt, device_id FROM readings",
             "HIVE_COLUMN_ORDER_MISMATCH",
         ),
         ("CREATE TABLE x WITH (format = 'ORC') AS SELECT 1 AS a", "format 'ORC' is not supported"),

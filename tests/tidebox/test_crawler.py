@@ -71,5 +71,5 @@ def test_files_with_different_columns_are_read_by_name(settings: Settings) -> No
 
 
 def test_nothing_to_crawl(settings: Settings) -> None:
-    with pytest.raises(CrawlError, match="nothing to crawl at .*missing"):
+    with pytest.raises(CrawlError, match=r"nothing to crawl at .*missing"):
         crawl(settings, "missing", "t")
