@@ -146,7 +146,10 @@ class Scanner:
         self._s3: Any = None
 
     def register(self, con: Any, with_s3: bool) -> None:
-        con.register_filesystem(self.local)
+        """Register the local filesystem (once per connection), and S3's when asked."""
+        if not getattr(self, "_registered", False):
+            con.register_filesystem(self.local)
+            self._registered = True
         if with_s3:
             if self._s3 is None:
                 self._s3 = counting_s3(self.counter, self._s3_endpoint)
