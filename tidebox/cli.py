@@ -9,7 +9,6 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from producers.generate import GenerateSpec
 from tidebox.cli_jobs import flink_app, job_app
 from tidebox.cli_query import catalog_app, print_rows, query_command
 from tidebox.cli_sinks import sink_app
@@ -182,14 +181,14 @@ def generate(
     interval: float = typer.Option(10.0, "--interval", help="Seconds between readings."),
     seed: int = typer.Option(42, "--seed"),
     anomaly_rate: float = typer.Option(
-        GenerateSpec.anomaly_rate, "--anomaly-rate", help="Anomaly episodes per reading."
+        0.0005, "--anomaly-rate", help="Anomaly episodes per reading (GenerateSpec's default)."
     ),
     start: datetime = typer.Option(datetime(2026, 1, 1), "--start", help="UTC start time."),
 ) -> None:
     """Write a seeded synthetic IoT data set with labelled anomalies."""
     from datetime import UTC
 
-    from producers.generate import write_dataset
+    from producers.generate import GenerateSpec, write_dataset
 
     spec = GenerateSpec(
         devices=devices,
@@ -329,6 +328,8 @@ def demo(
 ) -> None:
     """Run the whole pipeline once: up, generate, replay, job, sink, query, check."""
     from tidebox.demo import run_demo
+
+    from producers.generate import GenerateSpec
 
     spec = GenerateSpec(devices=devices, hours=hours)
     summary = run_demo(settings_of(ctx), spec, say=lambda step: err.print(f"[bold]▶ {step}[/]"))

@@ -109,14 +109,17 @@ class Session:
         if any(f.key.startswith("s3://") for f in files) and not self._s3:
             self.scanner.register(self.con, with_s3=True)
             self._s3 = True
-        self.con.execute(f"CREATE OR REPLACE VIEW {quote(table.name)} AS {scan_sql(table, files)}")
+        view = scan_sql(table, files, self.scanner)
+        self.con.execute(f"CREATE OR REPLACE VIEW {quote(table.name)} AS {view}")
         self._views.add(table.name)
 
     def execute(self, sql: str) -> pa.Table:
         import duckdb
 
+        self.scanner.start()
         try:
             table = self.con.execute(sql).fetch_arrow_table()
+            self.scanner.stop()
             self.files_scanned += _files_read(self.con.get_profiling_information(format="json"))
             return table
         except duckdb.CatalogException as exc:
@@ -134,6 +137,8 @@ class Session:
             raise QueryError(f"syntax error: {first_line(exc)}") from exc
         except duckdb.Error as exc:
             raise QueryError(first_line(exc)) from exc
+        finally:
+            self.scanner.stop()
 
 
 def _files_read(profile: str) -> int:
@@ -151,11 +156,9 @@ def _files_read(profile: str) -> int:
     return total
 
 
-def scan_sql(table: CatalogTable, files: list[Any]) -> str:
+def scan_sql(table: CatalogTable, files: list[Any], scanner: Any) -> str:
     """The SELECT that reads a table's files with its format, columns and partition keys."""
-    from tidebox.scan import Scanner
-
-    listing = ", ".join(literal(Scanner.uri(f.key)) for f in files)
+    listing = ", ".join(literal(scanner.uri(f.key)) for f in files)
     hive = ""
     if table.partition_keys:
         types = ", ".join(

@@ -136,14 +136,36 @@ def counting_s3(counter: _Counter, endpoint: str | None) -> Any:
     return CountingS3(store._fs)
 
 
+def _process_bytes_read() -> int | None:
+    """Bytes this process has read through read()/pread() (Linux's /proc/self/io rchar)."""
+    try:
+        with open("/proc/self/io") as handle:
+            for line in handle:
+                if line.startswith("rchar:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 class Scanner:
-    """The filesystems one DuckDB connection reads tables through, and their byte count."""
+    """How one DuckDB connection reads table files, and how many bytes it read.
+
+    Local files are read by DuckDB itself (no Python in the way: a GROUP BY over 50M rows
+    runs 5x faster than through fsspec), and counted by the process's own read counter
+    (``/proc/self/io``) around each statement. S3 objects are read through the counting
+    ``tidebox-s3://`` filesystem. Where /proc is missing, local files go through the counting
+    ``tidebox://`` filesystem as well.
+    """
 
     def __init__(self, s3_endpoint: str | None = None) -> None:
         self.counter = _Counter()
         self.local = CountingLocalFileSystem(self.counter)
         self._s3_endpoint = s3_endpoint
         self._s3: Any = None
+        self.native = _process_bytes_read() is not None
+        self._native_bytes = 0
+        self._mark: int | None = None
 
     def register(self, con: Any, with_s3: bool) -> None:
         """Register the local filesystem (once per connection), and S3's when asked."""
@@ -155,19 +177,30 @@ class Scanner:
                 self._s3 = counting_s3(self.counter, self._s3_endpoint)
             con.register_filesystem(self._s3)
 
-    @staticmethod
-    def uri(path: str) -> str:
+    def uri(self, path: str) -> str:
         """The URI DuckDB reads ``path`` (a local path or s3:// URI) through."""
         if path.startswith("s3://"):
             return f"{S3}://{path[5:]}"
-        return f"{LOCAL}://{path}"
+        return path if self.native else f"{LOCAL}://{path}"
+
+    def start(self) -> None:
+        """Around a statement: the local bytes it reads are those the process reads."""
+        self._mark = _process_bytes_read() if self.native else None
+
+    def stop(self) -> None:
+        if self._mark is not None:
+            now = _process_bytes_read()
+            if now is not None:
+                self._native_bytes += now - self._mark
+        self._mark = None
 
     def reset(self) -> None:
         self.counter.clear()
+        self._native_bytes = 0
 
     @property
     def bytes_read(self) -> int:
-        return self.counter.bytes
+        return self.counter.bytes + self._native_bytes
 
     @property
     def files_opened(self) -> int:

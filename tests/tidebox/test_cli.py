@@ -213,3 +213,14 @@ def test_sink_drop_deletes_a_landed_table(tmp_path: Path) -> None:
     assert_one_clear_line(
         run_cli(["query", "SELECT 1 FROM sensor_readings"], tmp_path, env), "unknown table"
     )
+
+
+def test_generate_default_anomaly_rate_is_the_spec_s() -> None:
+    """The CLI does not import the generator (pandas) to start: its default is written out."""
+    import inspect
+
+    from producers.generate import GenerateSpec
+    from tidebox.cli import generate
+
+    option = inspect.signature(generate).parameters["anomaly_rate"].default
+    assert option.default == GenerateSpec.anomaly_rate

@@ -16,20 +16,26 @@ from tidebox.scan import Scanner
 
 def test_reads_are_counted_once_per_byte(tmp_path: Path) -> None:
     path = tmp_path / "t.parquet"
-    pq.write_table(
-        pa.table({"a": list(range(100_000)), "b": [f"v{i * 7919}" for i in range(100_000)]}), path
-    )
-    scanner = Scanner()
-    con = duckdb.connect()
-    con.execute("SET enable_external_file_cache = false")
-    scanner.register(con, with_s3=False)
-    uri = scanner.uri(str(path))
-    con.execute(f"SELECT * FROM read_parquet('{uri}')").fetchall()
-    assert scanner.bytes_read <= path.stat().st_size  # a range read twice counts once
-    whole = scanner.bytes_read
-    scanner.reset()
-    con.execute(f"SELECT sum(a) FROM read_parquet('{uri}')").fetchall()
-    assert 0 < scanner.bytes_read < whole and scanner.files_opened == 1
+    values = {"a": list(range(100_000)), "b": [f"v{i * 7919}" for i in range(100_000)]}
+    pq.write_table(pa.table(values), path)
+    for native in (False, True):  # through the counting filesystem, and by the process's counter
+        scanner = Scanner()
+        scanner.native = native
+        con = duckdb.connect()
+        con.execute("SET enable_external_file_cache = false")
+        scanner.register(con, with_s3=False)
+        uri = scanner.uri(str(path))
+        assert uri.startswith("tidebox://") != native
+        scanner.start()
+        con.execute(f"SELECT * FROM read_parquet('{uri}')").fetchall()
+        scanner.stop()
+        whole = scanner.bytes_read
+        assert path.stat().st_size * 0.9 < whole <= path.stat().st_size + 16384
+        scanner.reset()
+        scanner.start()
+        con.execute(f"SELECT sum(a) FROM read_parquet('{uri}')").fetchall()
+        scanner.stop()
+        assert 0 < scanner.bytes_read < whole
 
 
 def test_an_s3_table_is_queried_without_any_duckdb_extension(
