@@ -52,7 +52,7 @@ def test_yaml_example_is_a_valid_config(tmp_path: Path) -> None:
     assert sink is not None and sink.stream == "machine_events"
     assert sink.buffering_hints.interval_in_seconds == 30 and sink.compression == "ZSTD"
     assert sink.dynamic_partitioning is not None
-    assert {t.name for t in settings.tables} == {"sites", "devices"}  # plus the built-in one
+    assert {t.name for t in settings.tables} == {"sites", "archive", "devices"}  # + built-in
 
 
 def test_environment_table_names_every_variable() -> None:
@@ -162,3 +162,46 @@ def test_the_delivery_stream_block_runs_as_written(
     assert "delivered 360 of 360 records" in outputs["run"]
     assert "objects" in outputs["status"] and "360" in outputs["status"]
     assert not list((kafka_settings.bucket_path / "by_device").rglob("*.parquet"))  # dropped
+
+
+def test_the_catalog_and_athena_blocks_run_as_written(tmp_path: Path, s3_endpoint: str) -> None:
+    """The catalog commands on a month of hourly files, then the CTAS and UNLOAD statements
+    (CTAS onto a real S3 server's bucket ``lake``)."""
+    from tests.conftest import make_bucket, month_of_readings
+    from tidebox.query import run_query
+
+    text = section("The stages").split("**Catalog (Glue).**", 1)[1]
+    commands = re.findall(r"```bash\n(.*?)```", text, re.S)[0]
+    month_of_readings(tmp_path / "bucket" / "lake" / "readings", days=16, rows=10)
+    env = cli_env(
+        TIDEBOX_STATE_DIR=str(tmp_path / "state"),
+        TIDEBOX_BUCKET=str(tmp_path / "bucket"),
+        TIDEBOX_S3_ENDPOINT=s3_endpoint,
+    )
+    for line in commands.strip().splitlines():
+        command = line.split("  #")[0].strip()
+        if command.startswith("tidebox catalog drop"):
+            continue  # run last, after the SQL block needs the table
+        done = subprocess.run(
+            command.replace("tidebox", TIDEBOX, 1),
+            shell=True,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
+    make_bucket(s3_endpoint, "lake")
+    settings = Settings(
+        state_dir=tmp_path / "state", bucket=tmp_path / "bucket", s3_endpoint=s3_endpoint
+    )
+    sql = re.findall(r"```sql\n(.*?)```", text, re.S)[0]
+    for statement in [s for s in sql.split(";") if s.strip()]:
+        run_query(settings, statement)
+    daily = run_query(settings, "SELECT count(*) AS n, count(DISTINCT dt) AS days FROM daily")
+    assert daily.table.to_pylist() == [{"n": 160, "days": 16}]
+    assert len(list((tmp_path / "bucket" / "exports" / "day15").iterdir())) == 1
+    dropped = subprocess.run(
+        [TIDEBOX, "catalog", "drop", "readings"], cwd=tmp_path, env=env, capture_output=True
+    )
+    assert dropped.returncode == 0

@@ -191,7 +191,10 @@ def open_catalog(settings: Settings) -> Catalog:
     for spec in settings.tables:
         table = config_table(spec)
         if catalog.put(table) and table.partition_keys:
-            discover_partitions(settings, catalog, table)
+            try:
+                discover_partitions(settings, catalog, table)
+            except TideboxError:
+                pass  # its location cannot be listed now: 'catalog repair' finds them later
     return catalog
 
 
