@@ -327,9 +327,8 @@ def demo(
     hours: float = typer.Option(6.0, "--hours"),
 ) -> None:
     """Run the whole pipeline once: up, generate, replay, job, sink, query, check."""
-    from tidebox.demo import run_demo
-
     from producers.generate import GenerateSpec
+    from tidebox.demo import run_demo
 
     spec = GenerateSpec(devices=devices, hours=hours)
     summary = run_demo(settings_of(ctx), spec, say=lambda step: err.print(f"[bold]▶ {step}[/]"))
