@@ -12,6 +12,7 @@ Glue's (Hive's) names: ``string``, ``bigint``, ``double``, ``timestamp``...
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -191,10 +192,9 @@ def open_catalog(settings: Settings) -> Catalog:
     for spec in settings.tables:
         table = config_table(spec)
         if catalog.put(table) and table.partition_keys:
-            try:
+            # a location that cannot be listed now: 'catalog repair' finds its partitions later
+            with contextlib.suppress(TideboxError):
                 discover_partitions(settings, catalog, table)
-            except TideboxError:
-                pass  # its location cannot be listed now: 'catalog repair' finds them later
     return catalog
 
 
