@@ -87,7 +87,8 @@ def test_a_continuous_job_processes_records_that_arrive_later(
     )
     create_stream(settings, source)
 
-    running = start(["job", "run", str(job), "--continuous"], settings, tmp_path)
+    command = ["job", "run", str(job), "--continuous", "--checkpoint-interval", "2"]
+    running = start(command, settings, tmp_path)
     try:
         time.sleep(3)
         assert running.poll() is None, running.communicate()
