@@ -276,6 +276,8 @@ def _add(delivery: DeliveryStream, messages: list[Any], positions: dict[int, int
 
     records = [m for m in messages if m.error() is None]  # others: EOF notices, retried errors
     for partition, run in itertools.groupby(records, key=Message.partition):
+        if partition is None:
+            continue  # only error notices have no partition
         batch = list(run)
         offsets = [m.offset() for m in batch]
         delivery.add_many(

@@ -129,7 +129,13 @@ def test_the_cluster_block_runs_as_written(tmp_path: Path) -> None:
             )
             assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
             if "--cluster" in line:
+                from jobs.rest import list_jobs
+
                 assert "60 records to device_stats_1m" in done.stdout, done.stdout
+                cluster = f"http://127.0.0.1:{port}"
+                assert [(j["name"], j["state"]) for j in list_jobs(cluster)] == [
+                    ("device_stats_1m", "FINISHED")
+                ]
     finally:
         subprocess.run([TIDEBOX, "flink", "down"], cwd=tmp_path, env=env, capture_output=True)
         subprocess.run([TIDEBOX, "down"], cwd=tmp_path, env=env, capture_output=True)

@@ -340,13 +340,13 @@ def run_kill_test(settings: Settings, tmp_path: Path, destination: str | None, s
     )
     settings = with_stream(settings, stream, bucket=tmp_path / "bucket")
     create_stream(settings, stream.name)
-    total = 250_000
+    total = 200_000
     values = [
         json.dumps({"record_id": i, "device_id": f"d{i % 50:03d}", "payload": "x" * 120}).encode()
         for i in range(total)
     ]
     produce(settings, stream.name, values, keys=[f"d{i % 50}".encode() for i in range(total)])
-    size = 400_000 if destination else 150_000  # fewer, larger objects on the slower S3 server
+    size = 500_000 if destination else 150_000  # fewer, larger objects on the slower S3 server
     (tmp_path / "tidebox.yaml").write_text(
         yaml.safe_dump(kill_test_config(stream, destination, size))
     )
@@ -373,7 +373,7 @@ def test_killed_ten_times_every_record_lands_once_locally(
     assert not list((tmp_path / "bucket").rglob(".*.tmp"))
     settings = kafka_settings.model_copy(update={"bucket": tmp_path / "bucket"})
     rows = run_query(settings, "SELECT count(*) AS n, count(DISTINCT record_id) AS u FROM killed")
-    assert rows.table.to_pylist() == [{"n": 250_000, "u": 250_000}]
+    assert rows.table.to_pylist() == [{"n": 200_000, "u": 200_000}]
 
 
 @pytest.mark.slow
