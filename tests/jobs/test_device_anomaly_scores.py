@@ -104,7 +104,11 @@ def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
     job = tmp_path / "rcfjob.py"
     job.write_text(text.replace('"device_anomaly_scores"', f'"{output}"'))
     frame = generate_frame(GenerateSpec(devices=4, hours=3, interval_seconds=10, seed=9))
-    frame.to_csv(tmp_path / "in.csv", index=False)
+    # the first two hours arrive while the job runs, the last one only after it was killed:
+    # the kill lands mid-stream however fast or slow this machine is
+    middle = frame.event_time.min() + pd.Timedelta(hours=2)
+    frame[frame.event_time < middle].to_csv(tmp_path / "in.csv", index=False)
+    frame[frame.event_time >= middle].to_csv(tmp_path / "later.csv", index=False)
     flush = frame.groupby("device_id").tail(1).copy()  # closes every batch window
     flush["event_time"] = flush["event_time"] + pd.Timedelta(hours=1)
     flush.to_csv(tmp_path / "flush.csv", index=False)
@@ -130,8 +134,8 @@ def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
     )
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
-    assert feeder.is_alive(), "the kill must land mid-stream"
     feeder.join()
+    replay(settings, [tmp_path / "later.csv"], source)
     replay(settings, [tmp_path / "flush.csv"], source)
 
     second = start_job(settings, Path("rcfjob"), tmp_path)
