@@ -102,13 +102,26 @@ def test_killed_and_savepointed_job_writes_each_window_exactly_once(
         "%Y-%m-%dT%H:%M:%S.000Z"
     )
     flush.to_csv(tmp_path / "flush.csv", index=False)
+    # three parts: the first arrives while the first job runs, the second after it was
+    # killed (while the restarted one runs), the third after the savepoint: each stop lands
+    # mid-stream however fast or slow this machine is
+    times = pd.to_datetime(frame["event_time"])
+    start = times.min()
+    cuts = [start + pd.Timedelta(minutes=m) for m in (40, 70)]
+    parts = [
+        frame[times < cuts[0]],
+        frame[(times >= cuts[0]) & (times < cuts[1])],
+        frame[times >= cuts[1]],
+    ]
+    for n, part in enumerate(parts):
+        part.to_csv(tmp_path / f"part{n}.csv", index=False)
     create_stream(settings, source)
 
     # 1. start, feed slowly, kill -9 once a checkpoint and some committed output exist
     first = start_job(settings, job, tmp_path)
     wait_for(lambda: running(settings, "ckjob", first), 90, "the job to run")
     feeder = threading.Thread(
-        target=replay, args=(settings, [data.path], source, ReplayOptions(rate=500))
+        target=replay, args=(settings, [tmp_path / "part0.csv"], source, ReplayOptions(rate=500))
     )
     feeder.start()
     wait_for(
@@ -120,11 +133,12 @@ def test_killed_and_savepointed_job_writes_each_window_exactly_once(
     )
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
-    assert feeder.is_alive(), "the kill must land mid-stream"
+    feeder.join()
 
     # 2. restart: it resumes from the latest checkpoint; then stop it with a savepoint
     second = start_job(settings, job, tmp_path)
     wait_for(lambda: running(settings, "ckjob", second), 90, "the restarted job to run")
+    replay(settings, [tmp_path / "part1.csv"], source)
     listed = run_cli(["job", "list"], tmp_path, cli_env(settings))
     assert "ckjob" in listed.stdout and "RUNNING" in listed.stdout, listed
     stopped = run_cli(["job", "stop", "ckjob", "--savepoint"], tmp_path, cli_env(settings))
@@ -135,7 +149,7 @@ def test_killed_and_savepointed_job_writes_each_window_exactly_once(
     assert "job ckjob was stopped after" in out
 
     # 3. the rest of the data and the flush records, then restart from the savepoint
-    feeder.join()
+    replay(settings, [tmp_path / "part2.csv"], source)
     replay(settings, [tmp_path / "flush.csv"], source)
     third = start_job(settings, job, tmp_path)
     try:
