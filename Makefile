@@ -12,7 +12,7 @@ help: ## List the targets
 $(BIN)/tidebox: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet uv  # uv resolves and installs in ~12 s here; pip took ~80
-	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install --quiet -e '.[dev]'
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install --quiet --compile-bytecode -e '.[dev]'
 	@touch $@
 
 install: $(BIN)/tidebox ## Create .venv and install tidebox with its dev tools
@@ -36,7 +36,7 @@ format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff format .
 
 bench: install ## Install the peers (Quix Streams) and run the benchmarks under bench/
-	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install --quiet -e '.[dev,bench]'
+	VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install --quiet --compile-bytecode -e '.[dev,bench]'
 	$(BIN)/python bench/rcf_speed.py
 	$(BIN)/tidebox up
 	$(BIN)/python bench/window_throughput.py

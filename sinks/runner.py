@@ -107,9 +107,14 @@ def _is_name(name: str) -> bool:
 
 
 def _stream_exists(settings: Settings, name: str) -> bool:
+    """Whether Kafka holds a stream of that name (no when Kafka cannot be asked: the name is
+    then reported as unknown rather than as a Kafka problem)."""
     from tidebox.streams import list_streams
 
-    return name in list_streams(settings)
+    try:
+        return name in list_streams(settings)
+    except KafkaUnavailableError:
+        return False
 
 
 def sink_columns(settings: Settings, spec: SinkSpec) -> dict[str, str]:
