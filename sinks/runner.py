@@ -25,7 +25,7 @@ from typing import Any
 from sinks.convert import Converter
 from sinks.delivery import STATE_ROOT, DeliveredObject, DeliveryStream, ShardProgress
 from sinks.store import open_store
-from tidebox.catalog import CatalogTable, arrow_glue_type, discover_partitions, open_catalog
+from tidebox.catalog import CatalogTable, arrow_glue_type, discover_partitions, using_catalog
 from tidebox.clients import check_reachable
 from tidebox.config import Settings, SinkSpec, StreamSpec, default_sink
 from tidebox.errors import (
@@ -359,16 +359,13 @@ def _folder(delivery: DeliveryStream) -> str:
 
 def register_table(settings: Settings, delivery: DeliveryStream) -> None:
     """Register the delivery stream's table, and the partitions already delivered."""
-    catalog = open_catalog(settings)
-    try:
+    with using_catalog(settings) as catalog:
         table = delivery_table(delivery)
         existing = catalog.find(table.name)
-        if existing is not None and existing.source not in ("delivery",):
+        if existing is not None and existing.source != "delivery":
             return  # a table of that name from elsewhere stays; the delivery still writes
         catalog.put(table)
         discover_partitions(settings, catalog, table)
-    finally:
-        catalog.close()
 
 
 def register_partitions(
@@ -383,12 +380,9 @@ def register_partitions(
     specs = sorted(
         {"/".join(o.key[len(static) :].split("/")[:depth]) for o in objects if o.kind == "data"}
     )
-    catalog = open_catalog(settings)
-    try:
+    with using_catalog(settings) as catalog:
         if catalog.find(table.name) is not None:
             catalog.add_partitions(table.name, specs)
-    finally:
-        catalog.close()
 
 
 def _diff(before: dict[int, ShardProgress], delivery: DeliveryStream) -> dict[str, int]:
@@ -428,13 +422,10 @@ def drop_sink(settings: Settings, name: str) -> int:
     delivery = open_delivery(settings, name)
     with _exclusive(settings, name):
         removed = delivery.drop()
-        catalog = open_catalog(settings)
-        try:
+        with using_catalog(settings) as catalog:
             table = catalog.find(name)
             if table is not None and table.source == "delivery":
                 catalog.drop(table.name)
-        finally:
-            catalog.close()
         try:
             from tidebox.clients import make_admin
 

@@ -198,6 +198,16 @@ def open_catalog(settings: Settings) -> Catalog:
     return catalog
 
 
+@contextmanager
+def using_catalog(settings: Settings) -> Iterator[Catalog]:
+    """The catalog for the length of a ``with`` block."""
+    catalog = open_catalog(settings)
+    try:
+        yield catalog
+    finally:
+        catalog.close()
+
+
 def config_table(spec: TableSpec) -> CatalogTable:
     fmt = spec.format or _format_of(spec.location)
     columns = tuple((n, glue_type(t)) for n, t in spec.columns.items())
@@ -399,29 +409,20 @@ class TableDescription:
 
 
 def list_tables(settings: Settings) -> list[CatalogTable]:
-    catalog = open_catalog(settings)
-    try:
+    with using_catalog(settings) as catalog:
         return catalog.tables()
-    finally:
-        catalog.close()
 
 
 def find_table(settings: Settings, name: str) -> CatalogTable:
-    catalog = open_catalog(settings)
-    try:
+    with using_catalog(settings) as catalog:
         return catalog.table(name)
-    finally:
-        catalog.close()
 
 
 def describe_table(settings: Settings, name: str) -> TableDescription:
     """The table, its registered partitions, and the files, bytes and rows they hold."""
-    catalog = open_catalog(settings)
-    try:
+    with using_catalog(settings) as catalog:
         table = catalog.table(name)
         partitions = catalog.partitions(table.name)
-    finally:
-        catalog.close()
     files = list_files(settings, table)
     return TableDescription(
         table, partitions, len(files), sum(f.size for f in files), _rows(settings, table, files)
@@ -456,22 +457,16 @@ def _rows(settings: Settings, table: CatalogTable, files: list[TableFile]) -> in
 
 def repair_table(settings: Settings, name: str) -> int:
     """``MSCK REPAIR TABLE``: how many new partitions were registered."""
-    catalog = open_catalog(settings)
-    try:
+    with using_catalog(settings) as catalog:
         return discover_partitions(settings, catalog, catalog.table(name))
-    finally:
-        catalog.close()
 
 
 def drop_table(settings: Settings, name: str) -> CatalogTable:
     """Forget a table (its files stay, as Athena's DROP TABLE of an external table)."""
-    catalog = open_catalog(settings)
-    try:
+    with using_catalog(settings) as catalog:
         table = catalog.table(name)
         if table.source == "config":
             raise TideboxError(
                 f"table {table.name} is declared in tidebox.yaml: remove it there to drop it"
             )
         return catalog.drop(table.name)
-    finally:
-        catalog.close()

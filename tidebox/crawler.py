@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from tidebox.catalog import CatalogTable, TableFile, glue_type, open_catalog
+from tidebox.catalog import CatalogTable, TableFile, glue_type, using_catalog
 from tidebox.config import Settings
 from tidebox.errors import TideboxError
 
@@ -66,12 +66,9 @@ def crawl(
         source="crawler",
         parameters={"union_by_name": True} if differ else {},
     )
-    catalog = open_catalog(settings)
-    try:
+    with using_catalog(settings) as catalog:
         catalog.put(table)
         added = catalog.add_partitions(name, sorted({f.partition for f in files if f.partition}))
-    finally:
-        catalog.close()
     return table, added
 
 
