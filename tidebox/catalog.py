@@ -17,7 +17,7 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,9 +199,10 @@ def open_catalog(settings: Settings) -> Catalog:
 
 
 @contextmanager
-def using_catalog(settings: Settings) -> Iterator[Catalog]:
-    """The catalog for the length of a ``with`` block."""
-    catalog = open_catalog(settings)
+def using_catalog(settings: Settings, declared: bool = True) -> Iterator[Catalog]:
+    """The catalog for the length of a ``with`` block; ``declared=False`` skips registering
+    the config's tables, for a writer that has done so already (a delivery, every flush)."""
+    catalog = open_catalog(settings) if declared else Catalog(catalog_path(settings))
     try:
         yield catalog
     finally:
@@ -233,11 +234,11 @@ class TableFile:
 
 
 def list_files(
-    settings: Settings, table: CatalogTable, registered_only: bool = True
+    settings: Settings, table: CatalogTable, registered: Collection[str] | None = None
 ) -> list[TableFile]:
-    """The table's data files: for a partitioned table, those of its registered partitions
-    (all partitions found when ``registered_only`` is False). Hidden (``.``) and ``_`` files and
-    folders are never data, as in Athena."""
+    """The table's data files: for a partitioned table, those of the ``registered``
+    partitions (every partition found when None). Hidden (``.``) and ``_`` files and folders
+    are never data, as in Athena."""
     from sinks.store import open_store
 
     location = table.location
@@ -246,7 +247,7 @@ def list_files(
     if "://" not in location and Path(location).is_file():
         return [TableFile(str(Path(location).resolve()), Path(location).stat().st_size, "")]
     store = open_store(location, settings.s3_endpoint)
-    known = set(settings_partitions(settings, table)) if registered_only else None
+    known = set(registered) if registered is not None else None
     found = []
     for key, size in store.list():
         parts = key.split("/")
@@ -260,14 +261,6 @@ def list_files(
                 continue
         found.append(TableFile(store.uri(key), size, spec if table.partition_keys else ""))
     return found
-
-
-def settings_partitions(settings: Settings, table: CatalogTable) -> list[str]:
-    catalog = Catalog(catalog_path(settings))
-    try:
-        return catalog.partitions(table.name)
-    finally:
-        catalog.close()
 
 
 def _is_partition(spec: str, names: list[str], depth: int) -> bool:
@@ -301,7 +294,7 @@ def discover_partitions(settings: Settings, catalog: Catalog, table: CatalogTabl
     return how many were new."""
     if not table.partition_keys:
         return 0
-    specs = sorted({f.partition for f in list_files(settings, table, registered_only=False)})
+    specs = sorted({f.partition for f in list_files(settings, table)})
     return catalog.add_partitions(table.name, specs)
 
 
@@ -423,7 +416,7 @@ def describe_table(settings: Settings, name: str) -> TableDescription:
     with using_catalog(settings) as catalog:
         table = catalog.table(name)
         partitions = catalog.partitions(table.name)
-    files = list_files(settings, table)
+    files = list_files(settings, table, partitions)
     return TableDescription(
         table, partitions, len(files), sum(f.size for f in files), _rows(settings, table, files)
     )

@@ -103,7 +103,7 @@ class Session:
                 self.add_view(table)
 
     def add_view(self, table: CatalogTable) -> None:
-        files = list_files(self.settings, table)
+        files = list_files(self.settings, table, self.catalog.partitions(table.name))
         if not files:
             raise EmptyTableError(table.name, table.location, bool(table.partition_keys))
         if any(f.key.startswith("s3://") for f in files) and not self._s3:
