@@ -203,7 +203,7 @@ class DeliveryStream:
                 for key in keys:
                     self.store.delete(key)
         if isinstance(self.store, LocalStore):
-            for root in {self.prefix.static, self.error_prefix.static}:
+            for root in {self.prefix.folder, self.error_prefix.folder}:
                 self.store.remove_temporaries(root)
         self.version = int(state.get("version", 1))
         if state and state.get("config_digest") != self._digest():
@@ -224,19 +224,14 @@ class DeliveryStream:
 
     # -- the sink contract ---------------------------------------------------------------------
     def add(self, value: bytes, partition: int, offset: int, timestamp_ms: int) -> None:
-        buffer = self._buffers[partition]
-        if not buffer.values:
-            buffer.opened = time.monotonic()
-        buffer.values.append(value)
-        buffer.offsets.append(offset)
-        buffer.arrivals.append(timestamp_ms)
-        buffer.size += len(value)
+        """Buffer one record of shard ``partition``."""
+        self.add_many(partition, [value], [offset], [timestamp_ms])
 
     def add_many(
         self, partition: int, values: list[bytes], offsets: list[int], arrivals: list[int]
     ) -> None:
         """:meth:`add` for a run of records of one shard, in offset order: what a consumer's
-        batch gives, at a fraction of the per-record cost."""
+        batch gives (the runner's path), at a fraction of the per-record cost."""
         if not values:
             return
         buffer = self._buffers[partition]
@@ -542,7 +537,7 @@ class DeliveryStream:
         """Delete every object this delivery stream wrote, and its state; return how many."""
         removed = 0
         own = re.compile(re.escape(self.name) + r"-\d+-(\d{2,4}-){6}\d{4}-\d{12}-\d{12}")
-        for root in {self.prefix.static, self.error_prefix.static}:
+        for root in {self.prefix.folder, self.error_prefix.folder}:
             for key, _ in self.store.list(root):
                 if own.match(key.rsplit("/", 1)[-1]):
                     self.store.delete(key)

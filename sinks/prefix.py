@@ -74,6 +74,12 @@ class Prefix:
             head += part.value
         return head
 
+    @property
+    def folder(self) -> str:
+        """The folder every object of this prefix lies under: :attr:`static` up to its last
+        ``/`` (``a/dt=`` gives ``a/``)."""
+        return self.static[: self.static.rfind("/") + 1]
+
     def render(
         self,
         oldest_arrival_ms: int,

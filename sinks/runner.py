@@ -270,7 +270,7 @@ def _deliver(
                 _flush(settings, consumer, delivery, topic, due, positions, final=False)
             now = time.monotonic()
             if now - last_live >= LIVE_EVERY_SECONDS:
-                _write_live(settings, delivery, positions, ends)
+                _write_live(settings, delivery, positions)
                 last_live = now
     _flush(settings, consumer, delivery, topic, None, positions)
 
@@ -331,7 +331,7 @@ def _flush(
 def delivery_table(delivery: DeliveryStream) -> CatalogTable:
     """The catalog table a delivery stream writes: under the fixed start of its prefix, with
     its Hive-style ``k=...`` folders as partition keys (none if its prefix has other folders)."""
-    static = _folder(delivery)
+    static = delivery.prefix.folder
     dynamic = delivery.prefix.text[len(static) :]
     segments = [s for s in dynamic.split("/") if s]
     names = [s.split("=", 1)[0] for s in segments]
@@ -348,13 +348,6 @@ def delivery_table(delivery: DeliveryStream) -> CatalogTable:
         source="delivery",
         parameters={"delivery_stream": delivery.name, "prefix": delivery.prefix.text},
     )
-
-
-def _folder(delivery: DeliveryStream) -> str:
-    """The folder every object of the delivery stream lies under: its prefix up to the last
-    ``/`` before the first expression."""
-    static = delivery.prefix.static
-    return static[: static.rfind("/") + 1]
 
 
 def register_table(settings: Settings, delivery: DeliveryStream) -> None:
@@ -375,12 +368,12 @@ def register_partitions(
     table = delivery_table(delivery)
     if not table.partition_keys:
         return
-    static = _folder(delivery)
+    static = delivery.prefix.folder
     depth = len(table.partition_keys)
     specs = sorted(
         {"/".join(o.key[len(static) :].split("/")[:depth]) for o in objects if o.kind == "data"}
     )
-    with using_catalog(settings) as catalog:
+    with using_catalog(settings, declared=False) as catalog:  # registered at start already
         if catalog.find(table.name) is not None:
             catalog.add_partitions(table.name, specs)
 
@@ -395,12 +388,7 @@ def _diff(before: dict[int, ShardProgress], delivery: DeliveryStream) -> dict[st
     return totals
 
 
-def _write_live(
-    settings: Settings,
-    delivery: DeliveryStream,
-    positions: dict[int, int],
-    ends: dict[int, int],
-) -> None:
+def _write_live(settings: Settings, delivery: DeliveryStream, positions: dict[int, int]) -> None:
     """What only the running process knows, for ``tidebox sink status``."""
     path = live_path(settings, delivery.name)
     state = {

@@ -307,3 +307,16 @@ def test_the_transform_runs_before_conversion_and_partitions_by_its_keys(tmp_pat
     [failed] = list((bucket / "errors" / "processing-failed").iterdir())
     document = json.loads(failed.read_text())
     assert document["errorCode"] == "Lambda.ProcessingFailed" and document["kafkaOffset"] == 3
+
+
+def test_a_restart_removes_half_written_files_under_a_hive_prefix(tmp_path: Path) -> None:
+    fields = {"prefix": "data/dt=!{timestamp:yyyy-MM-dd}/"}
+    ds = delivery(tmp_path, **fields)
+    ds.add(reading(), 0, 0, ARRIVAL)
+    ds.flush()
+    [folder] = list((tmp_path / "data").iterdir())
+    half = folder / ".ds-1-2026-01-01-00-00-00-0000-000000000001-000000000009.parquet.tmp"
+    half.write_bytes(b"PAR1 cut short")
+    DeliveryStream(spec(**fields), COLUMNS, LocalStore(tmp_path)).recover()
+    assert not half.exists()
+    assert len(keys(tmp_path)) == 1  # the whole object stays

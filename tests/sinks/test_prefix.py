@@ -136,3 +136,9 @@ def test_numbers_and_booleans_read_as_jq_prints_them() -> None:
     assert safe_partition_value("k", 7.0) == "7"
     assert safe_partition_value("k", 2.5) == "2.5"
     assert safe_partition_value("k", True) == "true"
+
+
+def test_the_folder_of_a_prefix_ends_at_a_slash() -> None:
+    assert parse_prefix("a/dt=!{timestamp:yyyy}/").folder == "a/"
+    assert parse_prefix("a/b/").folder == "a/b/"
+    assert parse_prefix("!{timestamp:yyyy}/").folder == ""
