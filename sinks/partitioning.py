@@ -9,7 +9,6 @@ check that both ways give the same keys.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from sinks.convert import read_json_lines
 from tidebox.errors import ConfigError
 
 _SIMPLE = re.compile(r"^\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*(-?\d*)\s*:\s*(-?\d*)\s*\])?\s*$")
@@ -63,10 +63,9 @@ class KeyExtractor:
         """The fields the shortcut keys read, as text columns, in one pass of Arrow's reader
         (a field that is not text or null in every record is left out: jq decides it)."""
         fields = sorted({m.group(1) for m in self._simple.values()})
-        joined = b"\n".join(values)
-        if not fields or joined.count(b"\n") != len(values) - 1 or b"\r" in joined:
-            return {}
         found: dict[str, pa.ChunkedArray] = {}
+        if not fields:
+            return found
         for group in [fields] if len(fields) == 1 else [fields, *[[f] for f in fields]]:
             if all(f in found for f in group):
                 continue
@@ -74,14 +73,12 @@ class KeyExtractor:
                 explicit_schema=pa.schema([(f, pa.string()) for f in group]),
                 unexpected_field_behavior="ignore",
             )
-            try:
-                table = pj.read_json(io.BytesIO(joined), parse_options=options)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                continue  # a number, an object... somewhere
-            if table.num_rows == len(values):
-                found.update({f: table.column(f) for f in group})
-                if group is fields:
-                    break
+            table = read_json_lines(values, options)
+            if table is None:
+                continue  # a number, an object... somewhere, or records spanning lines
+            found.update({f: table.column(f) for f in group})
+            if group is fields:
+                break
         return found
 
     def _jq(self, name: str, values: list[bytes], problems: dict[int, str]) -> list[Any]:
