@@ -24,6 +24,21 @@ def section(title: str) -> str:
     return README.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
 
 
+def run_line(line: str, cwd: Path, env: dict[str, str]) -> str:
+    """One README command line, as a shell runs it, with this venv's tidebox; its stdout.
+    It must succeed."""
+    done = subprocess.run(
+        line.replace("tidebox", TIDEBOX, 1),
+        shell=True,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
 def test_quickstart_is_two_make_commands_and_ci_runs_the_second() -> None:
     quickstart = re.findall(r"```bash\n(.*?)```", section("Quickstart"), re.S)[0]
     commands = [line.split("#")[0].strip() for line in quickstart.strip().splitlines()]
@@ -77,12 +92,7 @@ def test_the_tour_runs_as_written(tmp_path: Path) -> None:
     try:
         for line in tour.strip().splitlines():
             assert line.startswith("tidebox "), line
-            command = line.replace("tidebox", TIDEBOX, 1)
-            done = subprocess.run(
-                command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True
-            )
-            assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
-            outputs[line.split()[1]] = done.stdout
+            outputs[line.split()[1]] = run_line(line, tmp_path, env)
         assert outputs["query"].count("dev-00") == 5
         assert "FAIL" not in outputs["check"]
 
@@ -119,19 +129,11 @@ def test_the_cluster_block_runs_as_written(tmp_path: Path) -> None:
     lines = setup + [ln.replace("8091", port) for ln in block.strip().splitlines()]
     try:
         for line in lines:
-            done = subprocess.run(
-                line.replace("tidebox", TIDEBOX, 1),
-                shell=True,
-                cwd=tmp_path,
-                env=env,
-                capture_output=True,
-                text=True,
-            )
-            assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
+            stdout = run_line(line, tmp_path, env)
             if "--cluster" in line:
                 from jobs.rest import list_jobs
 
-                assert "60 records to device_stats_1m" in done.stdout, done.stdout
+                assert "60 records to device_stats_1m" in stdout, stdout
                 cluster = f"http://127.0.0.1:{port}"
                 assert [(j["name"], j["state"]) for j in list_jobs(cluster)] == [
                     ("device_stats_1m", "FINISHED")
@@ -155,16 +157,7 @@ def test_the_delivery_stream_block_runs_as_written(
     outputs = {}
     for line in block.replace("\\\n", " ").strip().splitlines():
         command = line.split("  #")[0].replace("sensor_readings", stream)
-        done = subprocess.run(
-            command.replace("tidebox", TIDEBOX, 1),
-            shell=True,
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
-        outputs[line.split()[2]] = done.stdout
+        outputs[line.split()[2]] = run_line(command, tmp_path, env)
     assert "delivered 360 of 360 records" in outputs["run"]
     assert "objects" in outputs["status"] and "360" in outputs["status"]
     assert not list((kafka_settings.bucket_path / "by_device").rglob("*.parquet"))  # dropped
@@ -188,15 +181,7 @@ def test_the_catalog_and_athena_blocks_run_as_written(tmp_path: Path, s3_endpoin
         command = line.split("  #")[0].strip()
         if command.startswith("tidebox catalog drop"):
             continue  # run last, after the SQL block needs the table
-        done = subprocess.run(
-            command.replace("tidebox", TIDEBOX, 1),
-            shell=True,
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
+        run_line(command, tmp_path, env)
     make_bucket(s3_endpoint, "lake")
     settings = Settings(
         state_dir=tmp_path / "state", bucket=tmp_path / "bucket", s3_endpoint=s3_endpoint
