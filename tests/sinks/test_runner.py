@@ -34,6 +34,13 @@ def readings_stream(settings: Settings, tmp_path: Path) -> tuple[Settings, str]:
     return with_stream(settings, spec, bucket=tmp_path / "bucket"), name
 
 
+def write_config(folder: Path, stream: StreamSpec | None, sinks: list[dict[str, Any]]) -> None:
+    """A tidebox.yaml in ``folder`` declaring the stream and delivery streams, for the CLI."""
+    assert stream is not None
+    config = {"streams": [json.loads(stream.model_dump_json())], "sinks": sinks}
+    (folder / "tidebox.yaml").write_text(yaml.safe_dump(config))
+
+
 def counts(settings: Settings, stream: str) -> tuple[int, int]:
     """(rows, distinct (device_id, event_time)) landed for the stream."""
     row = run_query(
@@ -96,18 +103,13 @@ def test_interval_flushes_status_and_sigterm_flush(
 ) -> None:
     settings, stream = readings_stream(kafka_settings, tmp_path)
     create_stream(settings, stream, shards=1)
-    config = {
-        "streams": [json.loads(settings.stream(stream).model_dump_json())],  # type: ignore[union-attr]
-        "sinks": [
-            {
-                "name": "every_second",
-                "stream": stream,
-                "prefix": "ticks/",
-                "buffering_hints": {"interval_in_seconds": 1},
-            }
-        ],
+    every_second = {
+        "name": "every_second",
+        "stream": stream,
+        "prefix": "ticks/",
+        "buffering_hints": {"interval_in_seconds": 1},
     }
-    (tmp_path / "tidebox.yaml").write_text(yaml.safe_dump(config))
+    write_config(tmp_path, settings.stream(stream), [every_second])
     env = cli_env(settings)
     running = subprocess.Popen(
         [TIDEBOX, "sink", "run", "every_second"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
@@ -163,11 +165,7 @@ def test_two_delivery_streams_of_one_stream_run_at_once(
         {"name": f"{stream}_a", "stream": stream, "prefix": "a/"},
         {"name": f"{stream}_b", "stream": stream, "prefix": "b/!{timestamp:yyyy}/"},
     ]
-    config = {
-        "streams": [json.loads(settings.stream(stream).model_dump_json())],  # type: ignore[union-attr]
-        "sinks": sinks,
-    }
-    (tmp_path / "tidebox.yaml").write_text(yaml.safe_dump(config))
+    write_config(tmp_path, settings.stream(stream), sinks)
     env = cli_env(settings)
     runs = [
         subprocess.Popen(
@@ -199,9 +197,7 @@ def test_one_process_at_a_time_and_a_clean_stop_delivers_the_buffer(
 
     settings, stream = readings_stream(kafka_settings, tmp_path)
     create_stream(settings, stream, shards=1)
-    (tmp_path / "tidebox.yaml").write_text(
-        yaml.safe_dump({"streams": [json.loads(settings.stream(stream).model_dump_json())]})  # type: ignore[union-attr]
-    )
+    write_config(tmp_path, settings.stream(stream), [])
     env = cli_env(settings)
     running = subprocess.Popen(
         [TIDEBOX, "sink", "run", stream], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
@@ -256,7 +252,7 @@ def test_a_recreated_stream_is_named_and_delivers_again_once_dropped(
     assert counts(settings, stream) == (small.rows, small.rows)
 
 
-def kill_test_config(stream: StreamSpec, destination: str | None, size: int) -> dict[str, Any]:
+def kill_test_sink(stream: StreamSpec, destination: str | None, size: int) -> dict[str, Any]:
     sink: dict[str, Any] = {
         "name": "killed",
         "stream": stream.name,
@@ -266,7 +262,7 @@ def kill_test_config(stream: StreamSpec, destination: str | None, size: int) -> 
     }
     if destination:
         sink["destination"] = destination
-    return {"streams": [json.loads(stream.model_dump_json())], "sinks": [sink]}
+    return sink
 
 
 def kill_repeatedly(
@@ -347,9 +343,7 @@ def run_kill_test(settings: Settings, tmp_path: Path, destination: str | None, s
     ]
     produce(settings, stream.name, values, keys=[f"d{i % 50}".encode() for i in range(total)])
     size = 500_000 if destination else 150_000  # fewer, larger objects on the slower S3 server
-    (tmp_path / "tidebox.yaml").write_text(
-        yaml.safe_dump(kill_test_config(stream, destination, size))
-    )
+    write_config(tmp_path, stream, [kill_test_sink(stream, destination, size)])
     env = cli_env(settings)
     if destination:
         env["TIDEBOX_S3_ENDPOINT"] = settings.s3_endpoint or ""
