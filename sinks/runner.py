@@ -148,11 +148,16 @@ def live_path(settings: Settings, name: str) -> Path:
     return settings.state_dir / "sinks" / name / "live.json"
 
 
+def lock_path(settings: Settings, name: str) -> Path:
+    """Held by the one process running delivery stream ``name``; it holds that pid."""
+    return settings.state_dir / "sinks" / name / "lock"
+
+
 @contextmanager
 def _exclusive(settings: Settings, name: str) -> Iterator[None]:
-    folder = settings.state_dir / "sinks" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "lock", "a+") as handle:
+    lock = lock_path(settings, name)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

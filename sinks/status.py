@@ -11,9 +11,10 @@ import fcntl
 import json
 from dataclasses import dataclass
 
-from sinks.runner import live_path, open_delivery
+from sinks.delivery import ShardProgress
+from sinks.runner import live_path, lock_path, open_delivery
 from tidebox.config import Settings
-from tidebox.errors import StreamNotFoundError, TideboxError
+from tidebox.errors import TideboxError
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class SinkStatus:
 
 def is_running(settings: Settings, name: str) -> int | None:
     """The pid of the process running delivery stream ``name``, or None."""
-    lock = settings.state_dir / "sinks" / name / "lock"
+    lock = lock_path(settings, name)
     if not lock.exists():
         return None
     with open(lock, "a+") as handle:
@@ -62,19 +63,10 @@ def sink_status(settings: Settings, name: str) -> SinkStatus:
 
     delivery = open_delivery(settings, name)
     state = delivery.read_state()
-    shards = state.get("shards", {})
-    total = {
-        key: sum(int(s.get(key, 0)) for s in shards.values())
-        for key in (
-            "records_in",
-            "records_out",
-            "records_failed",
-            "records_dropped",
-            "objects",
-            "error_objects",
-            "bytes",
-        )
-    }
+    shards = {int(p): ShardProgress(**s) for p, s in state.get("shards", {}).items()}
+    total = ShardProgress()
+    for shard in shards.values():
+        total = total.plus(shard, 0)
     pid = is_running(settings, name)
     live = {}
     if pid is not None:
@@ -87,11 +79,9 @@ def sink_status(settings: Settings, name: str) -> SinkStatus:
         ends = shard_offsets(settings, delivery.spec.stream)
         lag = 0
         for partition, (low, high) in ends.items():
-            delivered = int(shards.get(str(partition), {}).get("next_offset", 0))
+            delivered = shards[partition].next_offset if partition in shards else 0
             lag += max(0, high - max(delivered, low))
-    except StreamNotFoundError:
-        lag = None
-    except TideboxError:
+    except TideboxError:  # the stream is gone, or Kafka does not answer
         lag = None
     return SinkStatus(
         name=name,
@@ -104,5 +94,11 @@ def sink_status(settings: Settings, name: str) -> SinkStatus:
         buffered_bytes=int(live.get("buffered_bytes", 0)),
         buffer_limit_bytes=delivery.buffer_bytes,
         lag=lag,
-        **total,
+        records_in=total.records_in,
+        records_out=total.records_out,
+        records_failed=total.records_failed,
+        records_dropped=total.records_dropped,
+        objects=total.objects,
+        error_objects=total.error_objects,
+        bytes=total.bytes,
     )
