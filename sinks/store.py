@@ -12,7 +12,7 @@ import builtins
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from tidebox.errors import TideboxError
@@ -136,20 +136,7 @@ class S3Store:
     endpoint: str | None
 
     def __post_init__(self) -> None:
-        from pyarrow import fs
-
-        os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # no instance metadata here
-        options: dict[str, object] = {"region": os.environ.get("AWS_REGION", "us-east-1")}
-        if self.endpoint:
-            parsed = urlparse(
-                self.endpoint if "://" in self.endpoint else f"http://{self.endpoint}"
-            )
-            options["endpoint_override"] = parsed.netloc
-            options["scheme"] = parsed.scheme or "http"
-        try:
-            self._fs = fs.S3FileSystem(**options)  # credentials: the usual AWS_* variables
-        except Exception as exc:  # pyarrow raises its own OSError subclasses
-            raise StoreError(self.location, f"cannot open S3: {exc}") from exc
+        self._fs = s3_filesystem(self.endpoint, self.location)
 
     @property
     def location(self) -> str:
@@ -213,6 +200,23 @@ class S3Store:
 
     def uri(self, key: str) -> str:
         return f"s3://{self._path(key)}"
+
+
+def s3_filesystem(endpoint: str | None, location: str = "s3://") -> Any:
+    """pyarrow's S3 client for ``endpoint`` (AWS's when None); credentials come from the usual
+    AWS_* variables. ``location`` names what it is for in an error."""
+    from pyarrow import fs
+
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")  # no instance metadata here
+    options: dict[str, object] = {"region": os.environ.get("AWS_REGION", "us-east-1")}
+    if endpoint:
+        parsed = urlparse(endpoint if "://" in endpoint else f"http://{endpoint}")
+        options["endpoint_override"] = parsed.netloc
+        options["scheme"] = parsed.scheme or "http"
+    try:
+        return fs.S3FileSystem(**options)
+    except Exception as exc:  # pyarrow raises its own OSError subclasses
+        raise StoreError(location, f"cannot open S3: {exc}") from exc
 
 
 def open_store(destination: str, s3_endpoint: str | None = None) -> LocalStore | S3Store:

@@ -435,9 +435,9 @@ def _rows(settings: Settings, table: CatalogTable, files: list[TableFile]) -> in
         for f in files:
             if f.key.startswith("s3://"):
                 if s3 is None:
-                    from sinks.store import S3Store
+                    from sinks.store import s3_filesystem
 
-                    s3 = S3Store("probe", "", settings.s3_endpoint)._fs
+                    s3 = s3_filesystem(settings.s3_endpoint)
                 with s3.open_input_file(f.key[5:]) as handle:
                     total += pq.ParquetFile(handle).metadata.num_rows
             else:

@@ -116,7 +116,7 @@ def counting_s3(counter: _Counter, endpoint: str | None) -> Any:
     """S3 objects as ``tidebox-s3://bucket/key``, read with pyarrow's S3 client."""
     from fsspec.implementations.arrow import ArrowFSWrapper
 
-    from sinks.store import S3Store
+    from sinks.store import s3_filesystem
 
     class CountingS3(ArrowFSWrapper):
         protocol = S3
@@ -132,8 +132,7 @@ def counting_s3(counter: _Counter, endpoint: str | None) -> Any:
                 return _CountedFile(handle, counter, path)
             return handle
 
-    store = S3Store("probe", "", endpoint)
-    return CountingS3(store._fs)
+    return CountingS3(s3_filesystem(endpoint))
 
 
 def _process_bytes_read() -> int | None:
