@@ -216,18 +216,17 @@ def _write(
     scratch = session.settings.state_dir / "tmp" / query_id
     scratch.mkdir(parents=True, exist_ok=True)
     try:
-        options = [f"FORMAT {'csv' if target.format == 'csv' else target.format}"]
+        options = [f"FORMAT {target.format}"]  # parquet, json or csv: DuckDB's names too
         if target.format == "parquet" or target.compression != "snappy":
             options.append(f"COMPRESSION {target.compression}")
         if target.format == "csv":
             options += ["HEADER false", f"DELIMITER '{target.delimiter}'"]
-        extension = {"parquet": "parquet", "json": "json", "csv": "csv"}[target.format]
         if target.partitioned_by:
             options.append(f"PARTITION_BY ({', '.join(quote(c) for c in target.partitioned_by)})")
             options.append(f"FILENAME_PATTERN '{query_id}_{{i}}'")
             destination = str(scratch)
         else:
-            destination = str(scratch / f"{query_id}.{extension}")
+            destination = str(scratch / f"{query_id}.{target.format}")
         copied = session.execute(
             f"COPY (SELECT * FROM ({target.query}) AS q) TO '{destination}' ({', '.join(options)})"
         )
