@@ -99,7 +99,7 @@ def down(ctx: typer.Context) -> None:
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Report whether Kafka answers, and what streams and landed tables exist."""
+    """Report whether Kafka answers, what streams exist, and the catalog's tables."""
     from tidebox.catalog import list_tables
     from tidebox.runtime import broker_status
     from tidebox.streams import list_streams
