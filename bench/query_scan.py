@@ -3,7 +3,7 @@
 1. 50M sensor readings (200 devices, 30 days) are landed once as hourly-partitioned Parquet
    (``dt=/hour=``, 720 partitions, Snappy) under ``.tidebox/bench/readings`` by DuckDB, and
    registered with ``tidebox catalog crawl``.
-2. ``GROUP BY device_id`` (count, avg, max) over all 50M rows through ``tidebox.query``:
+2. ``GROUP BY device_id`` (count, avg, max) over all 50M rows through ``tidebox.lake.query``:
    rows/s, data scanned and its Athena cost. Side by side: the same SQL in plain DuckDB over a
    glob of the same files, with no catalog and no byte counting (the ceiling).
 3. Time to the first result of a small query (one hour of one day): ``tidebox query`` in a new
@@ -30,10 +30,10 @@ sys.path.insert(0, str(REPO))
 
 import duckdb  # noqa: E402
 
-from tidebox.catalog import describe_table  # noqa: E402
-from tidebox.config import Settings  # noqa: E402
-from tidebox.crawler import crawl  # noqa: E402
-from tidebox.query import run_query  # noqa: E402
+from tidebox.core.settings import Settings  # noqa: E402
+from tidebox.lake.catalog import describe_table  # noqa: E402
+from tidebox.lake.crawler import crawl  # noqa: E402
+from tidebox.lake.query import run_query  # noqa: E402
 
 GROUP_BY = (
     "SELECT device_id, count(*) AS readings, avg(temperature) AS temperature, "

@@ -20,12 +20,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from jobs.runner import run_job  # noqa: E402
-from producers.generate import GenerateSpec, write_dataset  # noqa: E402
-from producers.replay import replay  # noqa: E402
-from tidebox.config import load_settings  # noqa: E402
+from tidebox.core.settings import load_settings  # noqa: E402
+from tidebox.flink.runner import run_job  # noqa: E402
 from tidebox.runtime import start_broker  # noqa: E402
-from tidebox.streams import list_streams, recreate_stream  # noqa: E402
+from tidebox.streams.admin import list_streams, recreate_stream  # noqa: E402
+from tidebox.streams.generate import GenerateSpec, write_dataset  # noqa: E402
+from tidebox.streams.replay import replay  # noqa: E402
 
 SOURCE, OUTPUT = "bench_rcf_readings", "bench_rcf_scores"
 JOB = REPO / "jobs" / "device_anomaly_scores.py"

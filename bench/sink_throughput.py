@@ -34,11 +34,11 @@ sys.path.insert(0, str(REPO))
 
 import orjson  # noqa: E402
 
-from sinks import delivery as delivery_module  # noqa: E402
-from sinks.runner import run_sink  # noqa: E402
-from tidebox.config import SENSOR_COLUMNS, Settings, SinkSpec, StreamSpec, load_settings  # noqa: E402
+from tidebox.core.settings import SENSOR_COLUMNS, Settings, SinkSpec, StreamSpec, load_settings  # noqa: E402
+from tidebox.delivery import delivery as delivery_module  # noqa: E402
+from tidebox.delivery.runner import run_sink  # noqa: E402
 from tidebox.runtime import start_broker  # noqa: E402
-from tidebox.streams import recreate_stream  # noqa: E402
+from tidebox.streams.admin import recreate_stream  # noqa: E402
 
 STREAM = "bench_sink_readings"
 START_MS = 1_767_225_600_000
@@ -180,8 +180,8 @@ def phases(settings: Settings, spec: SinkSpec, records: int) -> dict[str, float]
         setattr(owner, name, wrapper)
         return lambda: setattr(owner, name, original)
 
-    from sinks.convert import Converter
-    from sinks.store import LocalStore
+    from tidebox.core.stores import LocalStore
+    from tidebox.delivery.convert import Converter
 
     undo = [
         timed(Converter, "convert", "JSON -> Arrow (conversion)"),

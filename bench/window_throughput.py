@@ -31,15 +31,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from jobs.ddl import columns_ddl  # noqa: E402
-from jobs.environment import make_table_env  # noqa: E402
-from jobs.runner import run_job  # noqa: E402
-from tidebox.config import SENSORS, load_settings  # noqa: E402
+from tidebox.core.settings import SENSORS, load_settings  # noqa: E402
+from tidebox.flink.ddl import columns_ddl  # noqa: E402
+from tidebox.flink.environment import make_table_env  # noqa: E402
+from tidebox.flink.runner import run_job  # noqa: E402
 from tidebox.runtime import start_broker  # noqa: E402
-from tidebox.streams import recreate_stream, shard_offsets  # noqa: E402
+from tidebox.streams.admin import recreate_stream, shard_offsets  # noqa: E402
+from tidebox.templates import DEMO_JOB  # noqa: E402
 
 SOURCE, SINK = "bench_readings", "bench_stats_1m"
-JOB = REPO / "jobs" / "device_stats_1m.sql"
+JOB = DEMO_JOB
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 

@@ -33,8 +33,8 @@ from tidebox.anomaly.forest import ForestParams, RandomCutForest
 from tidebox.anomaly.scoring import explain as explanation
 from tidebox.anomaly.scoring import params_for, thresholder_for
 from tidebox.anomaly.threshold import Thresholder
-from tidebox.config import SENSOR_COLUMNS, SENSORS
-from tidebox.errors import JobError
+from tidebox.core.errors import JobError
+from tidebox.core.settings import SENSOR_COLUMNS, SENSORS
 
 SOURCE, OUTPUT = "sensor_readings", "device_anomaly_scores"
 _FLINK_TYPES = {

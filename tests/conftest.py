@@ -1,9 +1,9 @@
-"""Session fixtures: one real Kafka broker for the whole run, and helpers to use it in isolation.
+"""Session fixtures: one real Kafka broker and one S3 server for the whole run.
 
 The broker is tidebox's own embedded one, started on a free port with its jars cached under
 ``.tidebox/test`` (fetched with Maven on the first run). Tests that need Kafka take the
 ``kafka_settings`` fixture; each uses stream names of its own, so they never see each
-other's records.
+other's records. Helpers live in :mod:`tests.support`.
 """
 
 from __future__ import annotations
@@ -13,36 +13,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tidebox.config import Settings, StreamSpec
+from tests.support import S3_CREDENTIALS, TEST_STATE, free_port_pair
+from tidebox.core.settings import Settings
 from tidebox.runtime import start_broker, stop_broker
-
-REPO = Path(__file__).resolve().parents[1]
-TEST_STATE = REPO / ".tidebox" / "test"
-TIDEBOX = str(Path(sys.executable).parent / "tidebox")  # the installed console script
-
-
-def free_port_pair() -> int:
-    """A port p on 127.0.0.1 such that p and p + 1 are both free (broker and controller)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        if port >= 65535:
-            continue
-        with socket.socket() as second:
-            try:
-                second.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return int(port)
-    raise RuntimeError("no free port pair found")
 
 
 @pytest.fixture(scope="session")
@@ -59,95 +37,6 @@ def kafka_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
         yield settings
     finally:
         stop_broker(settings)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-
-def with_stream(settings: Settings, spec: StreamSpec, **changes: object) -> Settings:
-    """The same settings with one more declared stream (and any other field changed)."""
-    return settings.model_copy(update={"streams": (*settings.streams, spec), **changes})
-
-
-def committed_count(settings: Settings, stream: str) -> int:
-    """Committed records in a stream; 0 while the job that writes it has not created it."""
-    from tidebox.errors import StreamNotFoundError
-    from tidebox.streams import count_records
-
-    try:
-        return count_records(settings, stream)
-    except StreamNotFoundError:
-        return 0
-
-
-def cli_env(settings: Settings | None = None, **extra: str) -> dict[str, str]:
-    """The environment for running the ``tidebox`` command as a user would, against ``settings``.
-
-    The caller's own TIDEBOX_* variables are left out, so that only these settings apply.
-    """
-    # PyFlink marks a process that ran a Python UDF in loopback mode with
-    # PYFLINK_GATEWAY_DISABLED; a child must not inherit that
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TIDEBOX_", "PYFLINK_"))}
-    env["COLUMNS"] = "200"  # keep rich from wrapping lines the tests read
-    if settings is not None:
-        env["TIDEBOX_STATE_DIR"] = str(settings.state_dir)
-        env["TIDEBOX_KAFKA_PORT"] = str(settings.kafka_port)
-        env["TIDEBOX_BUCKET"] = str(settings.bucket_path)
-    return {**env, **extra}
-
-
-def run_cli(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the ``tidebox`` command with ``args`` and extra environment, capturing its output."""
-    return subprocess.run(
-        [TIDEBOX, *args],
-        cwd=cwd,
-        env=cli_env(**(env or {})),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def land(
-    bucket: Path,
-    stream: StreamSpec,
-    records: list[bytes],
-    partitions: list[int] | None = None,
-    arrival_ms: int = 0,
-    settings: Settings | None = None,
-) -> Any:
-    """Deliver ``records`` (offsets 0, 1, ...) as the stream's default delivery stream would,
-    without Kafka: for tests of what reads landed data."""
-    from sinks.delivery import DeliveryStream
-    from sinks.store import LocalStore
-    from tidebox.config import default_sink
-
-    delivery = DeliveryStream(default_sink(stream), dict(stream.columns), LocalStore(bucket))
-    delivery.recover()
-    for offset, value in enumerate(records):
-        partition = partitions[offset] if partitions else 0
-        delivery.add(value, partition, offset, arrival_ms)
-    delivery.flush()
-    from sinks.runner import register_table
-
-    register_table(settings or settings_for(bucket), delivery)
-    return delivery
-
-
-def settings_for(bucket: Path) -> Settings:
-    """Settings whose bucket is ``bucket`` and whose state (the catalog) sits beside it."""
-    return Settings(bucket=bucket, state_dir=bucket.parent / "state")
-
-
-S3_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
 
 
 @pytest.fixture(scope="session")
@@ -185,92 +74,3 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-def make_bucket(endpoint: str, name: str | None = None) -> str:
-    """A new empty bucket on the S3 server; its name."""
-    import boto3
-
-    bucket = name or unique("bucket").replace("_", "-")
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
-    return bucket
-
-
-def produce(
-    settings: Settings, stream: str, values: list[bytes], keys: list[bytes] | None = None
-) -> None:
-    """Write ``values`` to an existing stream quickly (librdkafka), every one acknowledged."""
-    from confluent_kafka import Producer
-
-    producer = Producer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "linger.ms": 20,
-            "enable.idempotence": True,
-            "queue.buffering.max.messages": 1_000_000,
-        }
-    )
-    failures: list[str] = []
-
-    def report(error: Any, message: Any) -> None:
-        if error is not None:
-            failures.append(str(error))
-
-    for i, value in enumerate(values):
-        producer.produce(stream, value, key=keys[i] if keys else None, on_delivery=report)
-        if i % 10_000 == 0:
-            producer.poll(0)
-    producer.flush(60)
-    assert not failures, failures[:3]
-
-
-def land_readings_stream(settings: Settings, folder: Path, devices: int = 3) -> str:
-    """A new stream shaped like sensor_readings, declared in ``folder``/tidebox.yaml for the CLI,
-    holding ``devices`` x 1 h of readings every 30 s; its name."""
-    import json
-
-    from producers.generate import GenerateSpec, write_dataset
-    from producers.replay import replay
-    from tidebox.streams import create_stream
-
-    base = settings.stream("sensor_readings")
-    assert base is not None
-    spec = base.model_copy(update={"name": unique("readings"), "shards": 2})
-    (folder / "tidebox.yaml").write_text(f"streams:\n  - {json.dumps(spec.model_dump())}\n")
-    with_it = with_stream(settings, spec)
-    create_stream(with_it, spec.name)
-    data = write_dataset(
-        GenerateSpec(devices=devices, hours=1, interval_seconds=30), folder / "readings.csv"
-    )
-    replay(with_it, [data.path], spec.name)
-    return spec.name
-
-
-def month_of_readings(root: Path, days: int = 30, rows: int = 200) -> list[Path]:
-    """Hourly-partitioned sensor readings, ``root/dt=2026-01-DD/hour=HH/readings.parquet``,
-    for ``days`` days: one file per hour, ``rows`` readings each."""
-    from datetime import UTC, datetime, timedelta
-
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    rng = np.random.default_rng(7)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    paths = []
-    for hour in range(days * 24):
-        stamp = start + timedelta(hours=hour)
-        times = [stamp + timedelta(seconds=18 * i) for i in range(rows)]
-        table = pa.table(
-            {
-                "device_id": [f"dev-{i % 20:03d}" for i in range(rows)],
-                "event_time": pa.array(times, type=pa.timestamp("ms", tz="UTC")),
-                "temperature": rng.normal(20, 3, rows),
-                "humidity": rng.normal(50, 5, rows),
-            }
-        )
-        path = root / f"dt={stamp:%Y-%m-%d}" / f"hour={stamp:%H}" / "readings.parquet"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, path)
-        paths.append(path)
-    return paths

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_STATE, TIDEBOX, cli_env, free_port_pair
-from tidebox.config import Settings, load_settings
+from tests.support import TEST_STATE, TIDEBOX, cli_env, free_port_pair
+from tidebox.core.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
@@ -71,7 +71,7 @@ def test_yaml_example_is_a_valid_config(tmp_path: Path) -> None:
 
 
 def test_environment_table_names_every_variable() -> None:
-    from tidebox.config import ENV_FIELDS
+    from tidebox.core.settings import ENV_FIELDS
 
     for suffix in [*ENV_FIELDS, "CONFIG"]:
         assert f"`TIDEBOX_{suffix}`" in section("Configuration")
@@ -131,7 +131,7 @@ def test_the_cluster_block_runs_as_written(tmp_path: Path) -> None:
         for line in lines:
             stdout = run_line(line, tmp_path, env)
             if "--cluster" in line:
-                from jobs.rest import list_jobs
+                from tidebox.runtime.flink_rest import list_jobs
 
                 assert "60 records to device_stats_1m" in stdout, stdout
                 cluster = f"http://127.0.0.1:{port}"
@@ -148,7 +148,7 @@ def test_the_delivery_stream_block_runs_as_written(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
     """The sink block, in order, on the session broker with a stream of its own."""
-    from tests.conftest import land_readings_stream
+    from tests.support import land_readings_stream
 
     text = section("The stages").split("**Nothing lost, nothing doubled.**", 1)[1]
     block = re.findall(r"```bash\n(.*?)```", text, re.S)[0]
@@ -166,8 +166,8 @@ def test_the_delivery_stream_block_runs_as_written(
 def test_the_catalog_and_athena_blocks_run_as_written(tmp_path: Path, s3_endpoint: str) -> None:
     """The catalog commands on a month of hourly files, then the CTAS and UNLOAD statements
     (CTAS onto a real S3 server's bucket ``lake``)."""
-    from tests.conftest import make_bucket, month_of_readings
-    from tidebox.query import run_query
+    from tests.support import make_bucket, month_of_readings
+    from tidebox.lake.query import run_query
 
     text = section("The stages").split("**Catalog (Glue).**", 1)[1]
     commands = re.findall(r"```bash\n(.*?)```", text, re.S)[0]

@@ -9,28 +9,26 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-# Bound eagerly: the submodule tidebox.query would otherwise shadow the function of its name.
-from tidebox.query import query as query
-from tidebox.query import run_query as run_query
-
 __version__ = "0.1.0"
 
 _API = {
-    "load_settings": "tidebox.config",
-    "Settings": "tidebox.config",
-    "TideboxError": "tidebox.errors",
-    "run_demo": "tidebox.demo",
+    "query": "tidebox.lake.query",
+    "run_query": "tidebox.lake.query",
+    "load_settings": "tidebox.core.settings",
+    "Settings": "tidebox.core.settings",
+    "TideboxError": "tidebox.core.errors",
+    "run_demo": "tidebox.cli.demo",
     "start_broker": "tidebox.runtime",
     "stop_broker": "tidebox.runtime",
-    "create_stream": "tidebox.streams",
-    "describe_stream": "tidebox.streams",
-    "replay": "producers.replay",
-    "write_dataset": "producers.generate",
-    "run_job": "jobs.runner",
-    "run_sink": "sinks.runner",
-    "check_table": "expectations.landed",
+    "create_stream": "tidebox.streams.admin",
+    "describe_stream": "tidebox.streams.admin",
+    "replay": "tidebox.streams.replay",
+    "write_dataset": "tidebox.streams.generate",
+    "run_job": "tidebox.flink.runner",
+    "run_sink": "tidebox.delivery.runner",
+    "check_table": "tidebox.quality.landed",
 }
-__all__ = sorted([*_API, "query", "run_query"])
+__all__ = sorted(_API)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,10 +10,10 @@ import tidebox
 def test_query_is_the_function_even_after_its_module_is_imported() -> None:
     import sys
 
-    import tidebox.query  # the submodule, once more
+    import tidebox.lake.query  # the submodule, once more
 
     assert callable(tidebox.query)
-    assert tidebox.query is sys.modules["tidebox.query"].query
+    assert tidebox.query is sys.modules["tidebox.lake.query"].query
 
 
 @pytest.mark.parametrize("name", tidebox.__all__)

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from tidebox.anomaly import _kernels as k
-from tidebox.errors import TideboxError
+from tidebox.core.errors import TideboxError
 
 MAX_COLUMNS = 30
 FORMAT_VERSION = 2

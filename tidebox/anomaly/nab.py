@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tidebox.errors import InputFileError
+from tidebox.core.errors import InputFileError
 
 PROFILES: dict[str, dict[str, float]] = {
     "standard": {"tp": 1.0, "fp": 0.11, "fn": 1.0},

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from producers.files import file_format, line_of, parse_times, read_records
 from tidebox.anomaly.forest import ForestError, ForestParams, RandomCutForest
 from tidebox.anomaly.threshold import Thresholder
-from tidebox.errors import InputFileError
+from tidebox.core.errors import InputFileError
+from tidebox.core.records import file_format, line_of, parse_times, read_records
 
 PRESETS: dict[str, dict[str, int]] = {
     # RANDOM_CUT_FOREST's own defaults

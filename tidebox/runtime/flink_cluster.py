@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from jobs.rest import reachable, task_managers
-from tidebox.config import Settings
-from tidebox.errors import RuntimeStartError
+from tidebox.core.errors import RuntimeStartError
+from tidebox.core.settings import Settings
+from tidebox.runtime.flink_rest import reachable, task_managers
 
 DEFAULT_REST_PORT = 8081
 

@@ -17,8 +17,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from tidebox.config import Settings
-from tidebox.errors import RuntimeStartError
+from tidebox.core.errors import RuntimeStartError
+from tidebox.core.settings import Settings
 from tidebox.runtime.maven import kafka_broker_jars, pom_path
 
 READY_TIMEOUT_S = 90.0
@@ -117,7 +117,7 @@ def _format_storage(settings: Settings, config: Path, data_dir: Path) -> None:
 
 
 def _wait_ready(settings: Settings, process: subprocess.Popen[bytes], log: Path) -> None:
-    from tidebox.clients import make_admin
+    from tidebox.core.clients import make_admin
 
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:

@@ -8,7 +8,7 @@ import subprocess
 from importlib import resources
 from pathlib import Path
 
-from tidebox.errors import RuntimeStartError
+from tidebox.core.errors import RuntimeStartError
 
 MARKER = ".fetched-from"
 

@@ -19,7 +19,7 @@ from tidebox.anomaly.nab import (
     score_profile,
     tuned_detector,
 )
-from tidebox.errors import InputFileError
+from tidebox.core.errors import InputFileError
 
 SHARED_NAB = Path(__file__).resolve().parents[3].parent / "shared" / "nab"
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import run_cli
+from tests.support import run_cli
 from tidebox.anomaly import ForestError
 from tidebox.anomaly.scoring import params_for, score_file
-from tidebox.errors import InputFileError
+from tidebox.core.errors import InputFileError
 
 
 def readings(path: Path, rows: int = 1200) -> Path:

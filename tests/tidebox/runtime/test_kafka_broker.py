@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_STATE, free_port_pair, unique
-from tidebox.clients import make_producer
-from tidebox.config import Settings
-from tidebox.errors import RuntimeStartError
+from tests.support import TEST_STATE, free_port_pair, unique
+from tidebox.core.clients import make_producer
+from tidebox.core.errors import RuntimeStartError
+from tidebox.core.settings import Settings
 from tidebox.runtime import broker_status, start_broker, stop_broker
-from tidebox.streams import create_stream, describe_stream
+from tidebox.streams.admin import create_stream, describe_stream
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

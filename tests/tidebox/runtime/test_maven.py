@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tidebox.errors import RuntimeStartError
+from tidebox.core.errors import RuntimeStartError
 from tidebox.runtime import maven
 
 

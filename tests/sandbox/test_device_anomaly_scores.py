@@ -1,0 +1,159 @@
+"""The per-device random cut forest job: the harness, and a restore that changes no score."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.support import JOBS, cli_env, committed_count, run_cli, unique
+from tests.tidebox.flink.test_restart import running, start_job, wait_for
+from tidebox.anomaly import RandomCutForest
+from tidebox.anomaly.forest import ForestParams
+from tidebox.core.clients import make_consumer
+from tidebox.core.settings import SENSOR_COLUMNS, SENSORS, Settings, StreamSpec
+from tidebox.flink.harness import run_job_on_rows
+from tidebox.flink.runner import run_job
+from tidebox.flink.snapshots import latest_snapshot
+from tidebox.streams.admin import create_stream
+from tidebox.streams.generate import GenerateSpec, generate_frame
+from tidebox.streams.replay import ReplayOptions, replay
+
+pytestmark = [pytest.mark.flink]
+
+JOB = JOBS / "device_anomaly_scores.py"
+SMALL = {"trees": "20", "sample_size": "32", "explain": "true", "batch_seconds": "120"}
+
+
+def expected_scores(frame: pd.DataFrame, device: str) -> np.ndarray:
+    """The device's forest run directly over its readings in time order."""
+    rows = frame[frame.device_id == device].sort_values("event_time")
+    seed = zlib.crc32(device.encode()) % 2**31  # the job's seed 0 plus the device's
+    forest = RandomCutForest(
+        ForestParams(columns=4, number_of_trees=20, sub_sample_size=32, seed=seed)
+    )
+    scores, _, _ = forest.score_and_update(rows[list(SENSORS)].to_numpy())
+    return scores
+
+
+def test_each_device_gets_its_own_forest_scoring_in_time_order() -> None:
+    frame = generate_frame(GenerateSpec(devices=3, hours=1, interval_seconds=10, seed=5))
+    shuffled = frame.sample(frac=1.0, random_state=1)  # the job orders each batch by time
+    holes = shuffled.copy()
+    holes.loc[holes.index[7], "humidity"] = None
+
+    rows = run_job_on_rows(JOB, {"sensor_readings": holes}, params=SMALL)["device_anomaly_scores"]
+
+    assert len(rows) == len(frame)
+    unscored = [r for r in rows if r["anomaly_score"] is None]
+    assert len(unscored) == 1 and unscored[0]["humidity"] is None
+    complete = holes.dropna(subset=list(SENSORS))
+    for device in sorted(frame.device_id.unique()):
+        got = sorted(
+            (r for r in rows if r["device_id"] == device and r["anomaly_score"] is not None),
+            key=lambda r: r["event_time"],
+        )
+        assert [r["anomaly_score"] for r in got] == expected_scores(complete, device).tolist()
+    explained = json.loads(rows[-1]["anomaly_explanation"])
+    assert set(explained) == set(SENSORS)
+    assert all(0 <= r["anomaly_grade"] <= 1 for r in rows if r["anomaly_grade"] is not None)
+
+
+def committed(settings: Settings, stream: str) -> dict[tuple[str, str], tuple[float, float]]:
+    """Scores by (device, event time), failing on any reading scored twice."""
+    consumer = make_consumer(settings, consumer_timeout_ms=3000)
+    consumer.subscribe([stream])
+    found: dict[tuple[str, str], tuple[float, float]] = {}
+    try:
+        for record in consumer:
+            row = json.loads(record.value)
+            key = (row["device_id"], row["event_time"])
+            assert key not in found, f"scored twice: {key}"
+            found[key] = (row["anomaly_score"], row["anomaly_grade"])
+    finally:
+        consumer.close()
+    return found
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    source, output = unique("rcf_in"), unique("rcf_scores")
+    spec = StreamSpec(
+        name=source,
+        shards=2,
+        time_field="event_time",
+        key_field="device_id",
+        columns=SENSOR_COLUMNS,
+    )
+    settings = kafka_settings.model_copy(update={"streams": (*kafka_settings.streams, spec)})
+    (tmp_path / "tidebox.yaml").write_text(
+        f"streams:\n  - {spec.model_dump_json()}\njobs:\n  - name: rcfjob\n"
+        f"    file: {tmp_path / 'rcfjob.py'}\n    params: {json.dumps(SMALL)}\n"
+    )
+    text = JOB.read_text().replace('"sensor_readings"', f'"{source}"')
+    job = tmp_path / "rcfjob.py"
+    job.write_text(text.replace('"device_anomaly_scores"', f'"{output}"'))
+    frame = generate_frame(GenerateSpec(devices=4, hours=3, interval_seconds=10, seed=9))
+    # the first two hours arrive while the job runs, the last one only after it was killed:
+    # the kill lands mid-stream however fast or slow this machine is
+    middle = frame.event_time.min() + pd.Timedelta(hours=2)
+    frame[frame.event_time < middle].to_csv(tmp_path / "in.csv", index=False)
+    frame[frame.event_time >= middle].to_csv(tmp_path / "later.csv", index=False)
+    flush = frame.groupby("device_id").tail(1).copy()  # closes every batch window
+    flush["event_time"] = flush["event_time"] + pd.Timedelta(hours=1)
+    flush.to_csv(tmp_path / "flush.csv", index=False)
+    create_stream(settings, source)
+
+    reference_out = unique("rcf_ref")
+    reference = tmp_path / "reference.py"
+    reference.write_text(text.replace('"device_anomaly_scores"', f'"{reference_out}"'))
+
+    first = start_job(settings, Path("rcfjob"), tmp_path)
+    wait_for(lambda: running(settings, "rcfjob", first), 120, "the job to run")
+    feeder = threading.Thread(
+        target=replay, args=(settings, [tmp_path / "in.csv"], source, ReplayOptions(rate=400))
+    )
+    feeder.start()
+    wait_for(
+        lambda: (
+            latest_snapshot(settings, "rcfjob") is not None
+            and committed_count(settings, output) > 0
+        ),
+        90,
+        "a checkpoint with committed scores",
+    )
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    feeder.join()
+    replay(settings, [tmp_path / "later.csv"], source)
+    replay(settings, [tmp_path / "flush.csv"], source)
+
+    second = start_job(settings, Path("rcfjob"), tmp_path)
+    try:
+        run_job(settings, reference, bounded=True, params=SMALL)
+        # the uninterrupted run also scored the flush readings, whose windows never close in
+        # the continuous one; they come last in every device's order and change no other score
+        cut = (frame.event_time.max() + pd.Timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S")
+        want = {k: v for k, v in committed(settings, reference_out).items() if k[1] < cut}
+        assert len(want) == len(frame)
+        wait_for(
+            lambda: committed_count(settings, output) >= len(want), 180, "every reading scored"
+        )
+    finally:
+        second.send_signal(signal.SIGINT)
+        _, err = second.communicate(timeout=60)
+    assert "resumed from" in err, err
+    got = committed(settings, output)
+    assert set(got) == set(want)
+    assert got == want  # every score and grade, bit for bit
+    assert any(score > 0 for score, _ in got.values())
+    assert run_cli(["job", "list"], tmp_path, cli_env(settings)).returncode == 0

@@ -1,0 +1,153 @@
+"""The Glue-like catalog: persistence, sources of tables, partitions and repair, two writers."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.support import land, month_of_readings
+from tidebox.core.errors import TableNotFoundError, TideboxError
+from tidebox.core.settings import DEFAULT_STREAMS, Settings, TableSpec
+from tidebox.lake.catalog import (
+    Catalog,
+    CatalogTable,
+    catalog_path,
+    describe_table,
+    drop_table,
+    duckdb_type,
+    glue_type,
+    list_tables,
+    open_catalog,
+    repair_table,
+)
+from tidebox.lake.query import run_query
+
+SPEC = next(s for s in DEFAULT_STREAMS if s.name == "sensor_readings")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(bucket=tmp_path / "bucket", state_dir=tmp_path / "state")
+
+
+def test_tables_persist_and_unknown_ones_are_named(settings: Settings) -> None:
+    catalog = Catalog(catalog_path(settings))
+    catalog.put(CatalogTable("t", "/data/t", "json", (("a", "bigint"),), (("dt", "string"),)))
+    catalog.add_partitions("t", ["dt=2026-01-01", "dt=2026-01-02"])
+    catalog.close()
+    again = Catalog(catalog_path(settings))
+    table = again.table("T")  # names are matched without regard to case, as Athena's
+    assert (table.location, table.format, table.columns) == ("/data/t", "json", (("a", "bigint"),))
+    assert again.partitions("t") == ["dt=2026-01-01", "dt=2026-01-02"]
+    with pytest.raises(TableNotFoundError, match=r"unknown table 'u' \(catalog tables: t\)"):
+        again.table("u")
+    again.close()
+
+
+def test_the_config_tables_are_registered(tmp_path: Path) -> None:
+    month_of_readings(tmp_path / "ref", days=1, rows=5)
+    spec = TableSpec(
+        name="ref",
+        location=str(tmp_path / "ref"),
+        partition_keys={"dt": "STRING", "hour": "STRING"},
+    )
+    settings = Settings(state_dir=tmp_path / "state", tables=(spec,))
+    [table] = list_tables(settings)
+    assert (table.name, table.source, table.partition_names) == ("ref", "config", ["dt", "hour"])
+    assert describe_table(settings, "ref").partitions[:2] == [
+        "dt=2026-01-01/hour=00",
+        "dt=2026-01-01/hour=01",
+    ]
+    with pytest.raises(TideboxError, match=r"declared in tidebox\.yaml"):
+        drop_table(settings, "ref")
+
+
+def test_the_shipped_reference_csv_is_a_table(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path / "state")
+    assert describe_table(settings, "devices").table.format == "csv"
+    rows = run_query(settings, "SELECT count(*) AS n FROM devices").table.to_pylist()
+    assert rows[0]["n"] > 0
+
+
+def test_delivered_tables_register_themselves_with_their_partitions(settings: Settings) -> None:
+    times = ["2024-01-01T10:00:00Z", "2024-01-01T10:30:00Z", "2024-01-01T11:00:00Z"]
+    records = [json.dumps({"device_id": "d1", "event_time": t}).encode() for t in times]
+    land(settings.bucket_path, SPEC, records, settings=settings)
+    description = describe_table(settings, "sensor_readings")
+    assert description.table.source == "delivery"
+    assert description.table.partition_keys == (("dt", "string"), ("hour", "string"))
+    assert ("event_time", "timestamp") in description.table.columns
+    assert description.partitions == ["dt=2024-01-01/hour=10", "dt=2024-01-01/hour=11"]
+    assert (description.files, description.rows) == (2, 3)
+    assert description.bytes == sum(
+        p.stat().st_size for p in settings.bucket_path.rglob("*.parquet")
+    )
+
+
+def test_repair_picks_up_a_new_partition(settings: Settings) -> None:
+    files = month_of_readings(settings.bucket_path / "r", days=1, rows=10)
+    catalog = open_catalog(settings)
+    catalog.put(
+        CatalogTable(
+            "r",
+            str(settings.bucket_path / "r"),
+            partition_keys=(("dt", "string"), ("hour", "string")),
+        )
+    )
+    catalog.close()
+    assert repair_table(settings, "r") == 24
+    new = settings.bucket_path / "r" / "dt=2026-01-02" / "hour=00" / "late.parquet"
+    new.parent.mkdir(parents=True)
+    pq.write_table(pq.read_table(files[0]), new)
+    count = "SELECT count(*) AS n FROM r"
+    assert run_query(settings, count).table.to_pylist() == [{"n": 240}]  # not registered yet
+    assert repair_table(settings, "r") == 1
+    assert repair_table(settings, "r") == 0
+    assert run_query(settings, count).table.to_pylist() == [{"n": 250}]
+
+
+def test_drop_forgets_the_table_but_not_its_files(settings: Settings) -> None:
+    month_of_readings(settings.bucket_path / "r", days=1, rows=3)
+    catalog = open_catalog(settings)
+    catalog.put(CatalogTable("r", str(settings.bucket_path / "r")))
+    catalog.close()
+    drop_table(settings, "r")
+    assert "r" not in [t.name for t in list_tables(settings)]
+    assert len(list((settings.bucket_path / "r").rglob("*.parquet"))) == 24
+
+
+def _writer(path: str, worker: int) -> None:
+    catalog = Catalog(Path(path))
+    for i in range(40):
+        catalog.put(CatalogTable(f"w{worker}_{i}", f"/data/{worker}/{i}"))
+        catalog.add_partitions("shared", [f"k={worker}-{i}"])
+    catalog.close()
+
+
+def test_two_processes_writing_at_once_lose_nothing(settings: Settings) -> None:
+    path = str(catalog_path(settings))
+    Catalog(Path(path)).close()
+    workers = [multiprocessing.Process(target=_writer, args=(path, w)) for w in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    catalog = Catalog(Path(path))
+    assert len(catalog.tables()) == 80
+    assert len(catalog.partitions("shared")) == 80
+    assert catalog._db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    catalog.close()
+
+
+def test_types_map_between_flink_duckdb_and_glue() -> None:
+    assert glue_type("TIMESTAMP_LTZ(3)") == "timestamp"
+    assert glue_type("VARCHAR") == "string"
+    assert glue_type("DECIMAL(10, 2)") == "decimal(10,2)"
+    assert glue_type("BIGINT[]") == "array<bigint>"
+    assert duckdb_type("timestamp") == "TIMESTAMP WITH TIME ZONE"
+    assert duckdb_type("array<double>") == "DOUBLE[]"

@@ -1,0 +1,175 @@
+"""Replay into the real broker: event-time order per key, every record exactly once, pacing."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from kafka import TopicPartition
+
+from tests.support import unique, with_stream
+from tidebox.core.clients import make_consumer
+from tidebox.core.errors import InputFileError, TideboxError
+from tidebox.core.settings import Settings
+from tidebox.streams.admin import list_streams
+from tidebox.streams.generate import GenerateSpec, generate_frame, write_dataset
+from tidebox.streams.replay import ReplayOptions, replay
+
+pytestmark = pytest.mark.integration
+
+SMALL = GenerateSpec(devices=4, hours=0.25, interval_seconds=5, seed=7)
+
+
+def sensor_stream(settings: Settings, shards: int = 3) -> tuple[Settings, str]:
+    """Settings that declare a fresh stream shaped like sensor_readings."""
+    base = settings.stream("sensor_readings")
+    assert base is not None
+    name = unique("readings")
+    return with_stream(settings, base.model_copy(update={"name": name, "shards": shards})), name
+
+
+def read_back(settings: Settings, stream: str) -> list[tuple[int, bytes | None, dict, int]]:
+    """Every record of the stream as (partition, key, value, timestamp), partition by partition."""
+    consumer = make_consumer(settings)
+    partitions = [TopicPartition(stream, p) for p in sorted(consumer.partitions_for_topic(stream))]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning()
+    end = consumer.end_offsets(partitions)
+    records = []
+    while any(consumer.position(tp) < end[tp] for tp in partitions):
+        for tp, messages in consumer.poll(timeout_ms=1000).items():
+            for m in messages:
+                records.append((tp.partition, m.key, json.loads(m.value), m.timestamp))
+    consumer.close()
+    return records
+
+
+def test_replay_keeps_event_time_order_per_key_and_sends_each_record_once(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    settings, stream = sensor_stream(kafka_settings)
+    data = write_dataset(SMALL, tmp_path / "readings.csv")
+    result = replay(settings, [data.path], stream)
+    assert result.events == data.rows
+
+    records = read_back(settings, stream)
+    assert len(records) == data.rows
+    seen = {(v["device_id"], v["event_time"]) for _, _, v, _ in records}
+    assert len(seen) == data.rows  # no record twice, none missing
+
+    frame = generate_frame(SMALL)
+    expected = {
+        (d, t.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+        for d, t in zip(frame.device_id, frame.event_time, strict=True)
+    }
+    assert seen == expected
+    exact = {
+        (d, t.strftime("%Y-%m-%dT%H:%M:%S.000Z")): (temp, anomaly)
+        for d, t, temp, anomaly in zip(
+            frame.device_id, frame.event_time, frame.temperature, frame.anomaly_type, strict=True
+        )
+    }
+    for _, _, v, _ in records:  # values arrive exactly, missing ones as null
+        assert (v["temperature"], v["anomaly_type"]) == exact[(v["device_id"], v["event_time"])]
+
+    per_key: dict[bytes, list[str]] = defaultdict(list)
+    partition_of: dict[bytes, set[int]] = defaultdict(set)
+    for partition, key, value, timestamp in records:
+        assert key == value["device_id"].encode()
+        # Kafka stamps arrival time (retention counts from it); the event time is in the record
+        assert abs(timestamp / 1000 - time.time()) < 600
+        per_key[key].append(value["event_time"])
+        partition_of[key].add(partition)
+    for key, times in per_key.items():
+        assert times == sorted(times), f"{key!r} out of event-time order"
+        assert len(partition_of[key]) == 1
+
+
+def test_several_files_are_merged_by_event_time(kafka_settings: Settings, tmp_path: Path) -> None:
+    settings, stream = sensor_stream(kafka_settings, shards=1)
+    frame = generate_frame(SMALL)
+    evens = frame[frame.device_id.isin(["dev-001", "dev-003"])]
+    odds = frame[frame.device_id.isin(["dev-002", "dev-004"])]
+    evens.to_parquet(tmp_path / "a.parquet")
+    odds.assign(event_time=odds.event_time.dt.strftime("%Y-%m-%dT%H:%M:%S.000Z")).to_json(
+        tmp_path / "b.jsonl", orient="records", lines=True
+    )
+    result = replay(settings, [tmp_path / "a.parquet", tmp_path / "b.jsonl"], stream)
+    assert result.events == len(frame)
+    times = [v["event_time"] for _, _, v, _ in read_back(settings, stream)]
+    assert times == sorted(times)  # one shard: the whole stream is in event-time order
+
+
+def test_rate_cap_and_speedup_pace_the_replay(kafka_settings: Settings, tmp_path: Path) -> None:
+    settings, stream = sensor_stream(kafka_settings, shards=1)
+    data = write_dataset(
+        GenerateSpec(devices=1, hours=0.01, interval_seconds=1), tmp_path / "r.csv"
+    )
+    # 36 readings one second apart: at 20x real time that is 35 s / 20 = 1.75 s
+    started = time.monotonic()
+    replay(settings, [data.path], stream, ReplayOptions(speedup=20))
+    assert time.monotonic() - started >= 1.6
+    started = time.monotonic()
+    replay(settings, [data.path], stream, ReplayOptions(rate=30))
+    assert time.monotonic() - started >= 35 / 30 - 0.05
+
+
+def test_loop_repeats_the_data_later_in_event_time(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    settings, stream = sensor_stream(kafka_settings, shards=1)
+    data = write_dataset(
+        GenerateSpec(devices=2, hours=0.01, interval_seconds=6), tmp_path / "l.csv"
+    )
+    limit = data.rows * 2 + 3
+    result = replay(settings, [data.path], stream, ReplayOptions(loop=True, limit=limit))
+    assert result.events == limit
+    times = [v["event_time"] for _, _, v, _ in read_back(settings, stream)]
+    assert len(times) == limit
+    assert len(set(zip(times, range(limit), strict=True))) == limit
+    assert times == sorted(times)
+    assert result.last_event_time is not None and result.first_event_time is not None
+    assert result.last_event_time - result.first_event_time > data.end - data.start
+
+
+def test_bad_input_is_reported_before_anything_is_sent(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    settings, stream = sensor_stream(kafka_settings, shards=1)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("device_id,event_time,temperature\nd1,2026-01-01T00:00:00Z,1\nd1,yesterday,2\n")
+    with pytest.raises(InputFileError, match=r"bad\.csv:3: unparseable time in 'event_time'"):
+        replay(settings, [bad], stream)
+    with pytest.raises(InputFileError, match="file not found"):
+        replay(settings, [tmp_path / "missing.csv"], stream)
+    with pytest.raises(TideboxError, match="unknown stream 'not_declared'"):
+        replay(settings, [write_dataset(SMALL, tmp_path / "ok.csv").path], "not_declared")
+    with pytest.raises(TideboxError, match="--rate must be positive"):
+        replay(settings, [bad], stream, ReplayOptions(rate=0))
+    assert stream not in list_streams(settings)  # failed before the stream was even made
+
+
+def test_time_and_key_fields_can_be_named(kafka_settings: Settings, tmp_path: Path) -> None:
+    from tidebox.streams.admin import create_stream
+
+    stream = unique("machines")
+    create_stream(kafka_settings, stream, shards=2)  # undeclared: no schema, no defaults
+    data = tmp_path / "machines.jsonl"
+    data.write_text(
+        '{"machine": "press-2", "ts": 1767225605000, "rpm": 1200.5}\n'
+        '{"machine": "press-1", "ts": 1767225600000, "rpm": 980.0}\n'
+        '{"machine": "press-1", "ts": 1767225610000, "rpm": null}\n'
+    )
+    options = ReplayOptions(time_field="ts", key_field="machine")
+    assert replay(kafka_settings, [data], stream, options).events == 3
+    records = sorted(read_back(kafka_settings, stream), key=lambda r: r[2]["ts"])
+    assert [(r[1], r[2]["ts"], r[2]["rpm"]) for r in records] == [
+        (b"press-1", "2026-01-01T00:00:00.000Z", 980.0),
+        (b"press-2", "2026-01-01T00:00:05.000Z", 1200.5),
+        (b"press-1", "2026-01-01T00:00:10.000Z", None),
+    ]
+    with pytest.raises(InputFileError, match="no key field 'owner'"):
+        replay(kafka_settings, [data], stream, ReplayOptions(time_field="ts", key_field="owner"))

@@ -1,0 +1,380 @@
+"""The ``tidebox`` command: thin wrappers that parse, call one library function and print."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from tidebox.cli.console import err, out, progress_bar, settings_of
+from tidebox.cli.jobs import flink_app, job_app
+from tidebox.cli.query import catalog_app, print_rows, query_command
+from tidebox.cli.sinks import sink_app
+from tidebox.core.errors import CheckFailedError, TideboxError
+from tidebox.core.settings import load_settings
+
+app = typer.Typer(
+    help="A local streaming data-pipeline sandbox: Kafka streams, PyFlink jobs, "
+    "Parquet landing, DuckDB queries and Great Expectations checks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+stream_app = typer.Typer(help="Create, list, describe and delete streams (Kafka topics).")
+app.add_typer(stream_app, name="stream")
+app.add_typer(job_app, name="job")
+app.add_typer(flink_app, name="flink")
+app.add_typer(sink_app, name="sink")
+app.add_typer(catalog_app, name="catalog")
+bench_app = typer.Typer(help="Quality benchmarks.")
+app.add_typer(bench_app, name="bench")
+anomaly_app = typer.Typer(help="Random cut forest anomaly scoring (Kinesis Analytics' RCF).")
+app.add_typer(anomaly_app, name="anomaly")
+
+
+@app.callback()
+def configure(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None, "--config", help="Config file (default tidebox.yaml)."
+    ),
+    state_dir: Path | None = typer.Option(None, "--state-dir", help="Project state folder."),
+    bootstrap_servers: str | None = typer.Option(
+        None, "--bootstrap-servers", help="Use this Kafka; start no embedded broker."
+    ),
+    kafka_port: int | None = typer.Option(None, "--kafka-port", help="Embedded broker port."),
+    bucket: Path | None = typer.Option(None, "--bucket", help="Folder acting as the bucket."),
+) -> None:
+    """Read settings once: CLI options > TIDEBOX_* variables > tidebox.yaml > defaults."""
+    overrides = {
+        "state_dir": state_dir,
+        "bootstrap_servers": bootstrap_servers,
+        "kafka_port": kafka_port,
+        "bucket": bucket,
+    }
+    ctx.ensure_object(dict)["settings"] = load_settings(overrides, config_path=config)
+
+
+# -- runtime ------------------------------------------------------------------------------------
+@app.command()
+def up(ctx: typer.Context) -> None:
+    """Start the embedded Kafka broker (fetching its jars once) and wait until it answers."""
+    from tidebox.runtime import start_broker
+    from tidebox.runtime.maven import flink_connector_jars
+
+    settings = settings_of(ctx)
+    if not settings.embedded:
+        out.print(f"using Kafka at {settings.kafka_bootstrap}: nothing to start")
+        return
+    with err.status("starting Kafka (first run fetches jars with Maven)..."):
+        status = start_broker(settings)
+        flink_connector_jars(settings.state_dir)
+    out.print(
+        f"Kafka is up at {status.bootstrap_servers} (pid {status.pid}, data {status.data_dir})"
+    )
+
+
+@app.command()
+def jars(ctx: typer.Context) -> None:
+    """Fetch the Kafka broker and Flink connector jars with Maven (up does it on first use)."""
+    from tidebox.runtime import flink_connector_jars, kafka_broker_jars
+
+    state = settings_of(ctx).state_dir
+    with err.status("fetching jars with Maven..."):
+        fetched = [*kafka_broker_jars(state), *flink_connector_jars(state)]
+    out.print(f"{len(fetched)} jars in {state / 'jars'}")
+
+
+@app.command()
+def down(ctx: typer.Context) -> None:
+    """Stop the embedded Kafka broker; its data stays for the next 'up'."""
+    from tidebox.runtime import stop_broker
+
+    stopped = stop_broker(settings_of(ctx))
+    out.print("Kafka stopped" if stopped else "Kafka was not running")
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Report whether Kafka answers, what streams exist, and the catalog's tables."""
+    from tidebox.lake.catalog import list_tables
+    from tidebox.runtime import broker_status
+    from tidebox.streams.admin import list_streams
+
+    settings = settings_of(ctx)
+    broker = broker_status(settings)
+    kind = "embedded" if broker.embedded else "external"
+    state = "[green]running[/]" if broker.running else "[red]not running[/]"
+    out.print(f"Kafka ({kind}) at {broker.bootstrap_servers}: {state}")
+    if broker.pid:
+        out.print(f"  pid {broker.pid}, data in {broker.data_dir}")
+    if broker.running:
+        out.print(f"  streams: {', '.join(list_streams(settings)) or 'none'}")
+    tables = list_tables(settings)
+    out.print(f"Catalog: {len(tables)} table(s) (bucket {settings.bucket_path})")
+    for table in tables:
+        out.print(f"  {table.name}: {table.format} at {table.location}")
+    if not broker.running:
+        raise typer.Exit(3)
+
+
+# -- streams ------------------------------------------------------------------------------------
+@stream_app.command("create")
+def stream_create(
+    ctx: typer.Context,
+    name: str,
+    shards: int | None = typer.Option(None, "--shards", help="Partitions (default 1 or spec)."),
+    retention_hours: float | None = typer.Option(None, "--retention-hours", help="Default 24."),
+) -> None:
+    """Create a stream: shards are partitions, retention is the topic's retention.ms."""
+    from tidebox.streams.admin import create_stream
+
+    info = create_stream(settings_of(ctx), name, shards, retention_hours)
+    out.print(f"created {info.name}: {len(info.shards)} shard(s), {info.retention_hours:g} h")
+
+
+@stream_app.command("list")
+def stream_list(ctx: typer.Context) -> None:
+    """List the streams."""
+    from tidebox.streams.admin import list_streams
+
+    for name in list_streams(settings_of(ctx)):
+        out.print(name)
+
+
+@stream_app.command("describe")
+def stream_describe(ctx: typer.Context, name: str) -> None:
+    """Shards with their earliest/latest sequence numbers (offsets) and record counts."""
+    from tidebox.streams.admin import describe_stream
+
+    info = describe_stream(settings_of(ctx), name)
+    table = Table(
+        title=f"{info.name}: retention {info.retention_hours:g} h, {info.records} records"
+    )
+    for column in ("shard", "earliest sequence", "latest sequence", "records"):
+        table.add_column(column, justify="right")
+    for shard in info.shards:
+        table.add_row(str(shard.shard), str(shard.earliest), str(shard.latest), str(shard.records))
+    out.print(table)
+
+
+@stream_app.command("delete")
+def stream_delete(ctx: typer.Context, name: str) -> None:
+    """Delete a stream and its records."""
+    from tidebox.streams.admin import delete_stream
+
+    delete_stream(settings_of(ctx), name)
+    out.print(f"deleted {name}")
+
+
+# -- producers ----------------------------------------------------------------------------------
+@app.command()
+def generate(
+    out_path: Path = typer.Option(
+        Path("data/sensor_readings.csv"), "--out", help=".csv/.jsonl/.parquet"
+    ),
+    devices: int = typer.Option(20, "--devices"),
+    hours: float = typer.Option(6.0, "--hours"),
+    interval: float = typer.Option(10.0, "--interval", help="Seconds between readings."),
+    seed: int = typer.Option(42, "--seed"),
+    anomaly_rate: float = typer.Option(
+        0.0005, "--anomaly-rate", help="Anomaly episodes per reading (GenerateSpec's default)."
+    ),
+    start: datetime = typer.Option(datetime(2026, 1, 1), "--start", help="UTC start time."),
+) -> None:
+    """Write a seeded synthetic IoT data set with labelled anomalies."""
+    from datetime import UTC
+
+    from tidebox.streams.generate import GenerateSpec, write_dataset
+
+    spec = GenerateSpec(
+        devices=devices,
+        hours=hours,
+        interval_seconds=interval,
+        seed=seed,
+        anomaly_rate=anomaly_rate,
+        start=start.replace(tzinfo=start.tzinfo or UTC),
+    )
+    result = write_dataset(spec, out_path)
+    out.print(
+        f"wrote {result.rows:,} readings of {result.devices} devices to {result.path} "
+        f"({result.start:%Y-%m-%d %H:%M} to {result.end:%Y-%m-%d %H:%M} UTC, "
+        f"{result.anomalies:,} labelled anomalous)"
+    )
+
+
+@app.command("replay")
+def replay_command(
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="CSV, JSON Lines or Parquet files."),
+    stream: str = typer.Option(..., "--stream", help="Target stream."),
+    time_field: str | None = typer.Option(None, "--time-field"),
+    key_field: str | None = typer.Option(None, "--key-field", help="Partition key field."),
+    speedup: float | None = typer.Option(None, "--speedup", help="X times real time."),
+    rate: float | None = typer.Option(None, "--rate", help="Cap in events/s."),
+    loop: bool = typer.Option(False, "--loop", help="Start over, shifted in time, at the end."),
+    limit: int | None = typer.Option(None, "--limit", help="Stop after this many events."),
+    file_order: bool = typer.Option(
+        False, "--file-order", help="Send rows in file order (late arrivals included)."
+    ),
+) -> None:
+    """Replay files into a stream in event-time order."""
+    from tidebox.streams.replay import ReplayOptions, replay
+
+    options = ReplayOptions(time_field, key_field, speedup, rate, loop, limit, file_order)
+    with progress_bar() as bar:
+        task = bar.add_task("replay", total=None)
+        result = replay(settings_of(ctx), files, stream, options, lambda n: bar.advance(task, n))
+    out.print(
+        f"replayed {result.events:,} events to {result.stream} in {result.seconds:.1f} s "
+        f"({result.events_per_second:,.0f} events/s)"
+    )
+
+
+# -- query and check ----------------------------------------------------------------------------
+app.command("query")(query_command)
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    suite: str = typer.Argument("sensor_readings", help="Suite name (expectations/<suite>.json)."),
+    table: str | None = typer.Option(None, "--table", help="Landed table (default: suite's)."),
+    suite_file: Path | None = typer.Option(None, "--suite-file", help="Another suite file."),
+) -> None:
+    """Run a Great Expectations suite against a landed table; exit 1 if any expectation fails."""
+    from tidebox.quality.landed import check_table
+
+    result = check_table(settings_of(ctx), suite, table, suite_file)
+    grid = Table(title=f"suite {result.suite} on {result.rows:,} rows")
+    for column in ("", "expectation", "column", "detail"):
+        grid.add_column(column)
+    for o in result.outcomes:
+        mark = "[green]pass[/]" if o.success else "[red]FAIL[/]"
+        grid.add_row(mark, o.expectation, o.column or "", o.detail)
+    out.print(grid)
+    if not result.success:
+        raise CheckFailedError(result.suite, result.failed)
+
+
+# -- anomaly scoring ----------------------------------------------------------------------------
+@anomaly_app.command("score")
+def anomaly_score(
+    file: Path = typer.Argument(..., help="CSV, JSON Lines or Parquet file."),
+    time_field: str = typer.Option(..., "--time-field", help="Rows are scored in this order."),
+    columns: str = typer.Option(..., "--columns", help="Numeric columns, comma-separated."),
+    out_path: Path = typer.Option(..., "--out", help="Output .csv, .jsonl or .parquet."),
+    preset: str = typer.Option(
+        "kinesis", "--preset", help="kinesis (RANDOM_CUT_FOREST defaults) or tuned."
+    ),
+    trees: int | None = typer.Option(None, "--trees", help="numberOfTrees (1-1000)."),
+    sample_size: int | None = typer.Option(None, "--sample-size", help="subSampleSize."),
+    time_decay: int | None = typer.Option(None, "--time-decay", help="timeDecay (records)."),
+    shingle_size: int | None = typer.Option(None, "--shingle-size", help="shingleSize (1-30)."),
+    seed: int | None = typer.Option(None, "--seed"),
+) -> None:
+    """Score a file row by row in time order, as the streaming job would."""
+    from tidebox.anomaly.scoring import params_for, score_file
+
+    names = [c.strip() for c in columns.split(",") if c.strip()]
+    params = params_for(
+        preset,
+        len(names),
+        number_of_trees=trees,
+        sub_sample_size=sample_size,
+        time_decay=time_decay,
+        shingle_size=shingle_size,
+        seed=seed,
+    )
+    with err.status(f"scoring {file}..."):
+        result = score_file(file, time_field, names, out_path, params, preset)
+    out.print(
+        f"scored {result.rows:,} rows into {result.path}: max score {result.max_score:.2f}, "
+        f"{result.anomalies:,} graded anomalous"
+    )
+
+
+@bench_app.command("nab")
+def bench_nab(
+    data: Path = typer.Option(..., "--data", help="A NAB folder: data/<category>/*.csv, labels/."),
+    preset: str = typer.Option("kinesis", "--preset", help="Detector preset."),
+) -> None:
+    """Score a detector preset on a NAB corpus (standard, reward-low-FP, reward-low-FN)."""
+    from tidebox.anomaly.forest import ForestError
+    from tidebox.anomaly.nab import DETECTORS, evaluate, load_corpus
+
+    if preset not in DETECTORS:
+        raise ForestError(f"unknown preset '{preset}': use {', '.join(DETECTORS)}", "preset")
+    corpus = load_corpus(data)
+    with err.status(f"running {preset} over {len(corpus)} files..."):
+        results = evaluate(corpus, DETECTORS[preset]())
+    grid = Table(title=f"NAB, {preset}, {len(corpus)} files")
+    for column in ("profile", "score", "threshold"):
+        grid.add_column(column)
+    for result in results:
+        grid.add_row(result.profile, f"{result.score:.2f}", f"{result.threshold:.4f}")
+    out.print(grid)
+
+
+# -- demo ---------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    ctx: typer.Context,
+    devices: int = typer.Option(20, "--devices"),
+    hours: float = typer.Option(6.0, "--hours"),
+) -> None:
+    """Run the whole pipeline once: up, generate, replay, job, sink, query, check."""
+    from tidebox.cli.demo import run_demo
+    from tidebox.streams.generate import GenerateSpec
+
+    spec = GenerateSpec(devices=devices, hours=hours)
+    summary = run_demo(settings_of(ctx), spec, say=lambda step: err.print(f"[bold]▶ {step}[/]"))
+    print_rows(
+        summary.query_result, list(summary.query_result[0]) if summary.query_result else [], "table"
+    )
+    passed = sum(o.success for o in summary.check.outcomes)
+    out.print(
+        f"events replayed   {summary.events_replayed:,} "
+        f"({summary.anomalies_labelled:,} labelled anomalous)\n"
+        f"windows computed  {summary.windows_computed:,}\n"
+        f"files landed      {summary.files_landed} ({summary.rows_landed:,} rows)\n"
+        f"checks passed     {passed}/{len(summary.check.outcomes)}\n"
+        f"total time        {summary.seconds:.1f} s "
+        + "("
+        + ", ".join(f"{k} {v:.1f}s" for k, v in summary.step_seconds.items())
+        + ")"
+    )
+    if not summary.check.success:
+        raise CheckFailedError(summary.check.suite, summary.check.failed)
+
+
+def main() -> None:
+    """Console entry point: every TideboxError becomes one line on stderr and a non-zero exit."""
+    try:
+        code = app(standalone_mode=False)
+    except TideboxError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except typer.TyperException as exc:  # usage errors: typer shows them and names the code
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"error: {exc}")
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""``tidebox job`` and ``tidebox flink``: run, list and stop Flink jobs, and a local cluster."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from tidebox.cli.console import err, out, settings_of
+
+job_app = typer.Typer(help="Run, list and stop Flink jobs (SQL or Python).")
+flink_app = typer.Typer(help="A standalone Flink cluster on this machine, for 'job run --cluster'.")
+
+
+@job_app.command("run")
+def job_run(
+    ctx: typer.Context,
+    job: str = typer.Argument(..., help="A job file, or the name of a job in tidebox.yaml."),
+    bounded: bool | None = typer.Option(
+        None,
+        "--bounded/--continuous",
+        help="Stop at the offsets present at start (default), or run until stopped.",
+    ),
+    parallelism: int | None = typer.Option(None, "--parallelism", min=1),
+    name: str | None = typer.Option(None, "--name", help="Job name (default: file name)."),
+    checkpoint_seconds: float | None = typer.Option(
+        None, "--checkpoint-interval", min=1, help="Seconds between checkpoints (default 60)."
+    ),
+    from_savepoint: Path | None = typer.Option(
+        None, "--from-savepoint", help="Resume from this savepoint or checkpoint folder."
+    ),
+    fresh: bool = typer.Option(
+        False, "--fresh", help="Forget the job's checkpoints and savepoints; start from scratch."
+    ),
+    cluster: str | None = typer.Option(
+        None, "--cluster", help="Submit to the Flink cluster at this REST URL."
+    ),
+    delivery: str | None = typer.Option(
+        None, "--delivery", help="exactly-once (default) or at-least-once."
+    ),
+    param: list[str] = typer.Option(
+        [], "--param", help="KEY=VALUE for a Python job's build(env, params); repeatable."
+    ),
+) -> None:
+    """Run a Flink job (.sql or .py) on the local Flink mini-cluster (or one with --cluster)."""
+    from tidebox.flink.runner import RunOptions, resolve_job, run_job
+
+    settings = settings_of(ctx)
+    path, spec = resolve_job(settings, job)
+    if delivery not in (None, "exactly-once", "at-least-once"):
+        raise typer.BadParameter("--delivery is exactly-once or at-least-once")
+    params = dict(spec.params) if spec else {}
+    for pair in param:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"--param takes KEY=VALUE, got {pair!r}")
+        params[key.strip()] = value
+    options = RunOptions(
+        bounded=bounded if bounded is not None else (spec.bounded if spec else True),
+        parallelism=parallelism or (spec.parallelism if spec else None),
+        name=name or (spec.name if spec else None),
+        checkpoint_seconds=checkpoint_seconds or (spec.checkpoint_seconds if spec else None),
+        delivery=delivery or (spec.delivery if spec else "exactly-once"),
+        restore=from_savepoint or ("none" if fresh else "latest"),
+        cluster=cluster,
+        late_stream=spec.late_stream if spec else None,
+        params=params or None,
+    )
+    where = f"the Flink cluster at {cluster}" if cluster else "a local Flink mini-cluster"
+    with err.status(f"running {path} on {where}..."):
+        result = run_job(settings, path, options)
+    if result.restored_from:
+        err.print(f"resumed from {result.restored_from}")
+    written = ", ".join(f"{n:,} records to {s}" for s, n in result.records_out.items())
+    ended = "was stopped after" if result.stopped else "finished in"
+    out.print(f"job {result.job} {ended} {result.seconds:.1f} s: {written or 'no output'}")
+    if result.late_records:
+        err.print(f"{result.late_records:,} late record(s) routed to {result.late_stream}")
+
+
+@job_app.command("list")
+def job_list(ctx: typer.Context) -> None:
+    """The jobs started by 'tidebox job run' that have not ended, with their Flink state."""
+    from tidebox.flink.registry import job_statuses
+
+    statuses = job_statuses(settings_of(ctx))
+    if not statuses:
+        out.print("no running jobs")
+        return
+    table = Table("job", "state", "flink job id", "where", "pid", "file")
+    for status in statuses:
+        job = status.job
+        table.add_row(job.name, status.state, job.job_id, job.rest_url, str(job.pid), job.file)
+    out.print(table)
+
+
+@job_app.command("stop")
+def job_stop(
+    ctx: typer.Context,
+    name: str,
+    savepoint: bool = typer.Option(
+        False, "--savepoint", help="Take a savepoint first; the next run resumes from it."
+    ),
+) -> None:
+    """Stop a running job: cancel it, or stop it with a savepoint."""
+    from tidebox.flink.registry import stop_job
+
+    with err.status(f"stopping {name}..."):
+        location = stop_job(settings_of(ctx), name, savepoint)
+    out.print(f"stopped {name}" + (f"; savepoint at {location}" if location else ""))
+
+
+@job_app.command("sql")
+def job_sql(
+    ctx: typer.Context,
+    job_file: Path,
+    bounded: bool = typer.Option(False, "--bounded/--continuous"),
+) -> None:
+    """Print the job as one SQL script (table DDL included) for Flink's SQL client."""
+    from tidebox.flink.runner import render_job_sql
+
+    sys.stdout.write(render_job_sql(settings_of(ctx), job_file, bounded))
+
+
+# -- sinks --------------------------------------------------------------------------------------
+
+
+@flink_app.command("up")
+def flink_up(
+    ctx: typer.Context,
+    port: int = typer.Option(8081, "--port", help="REST port of the cluster."),
+    slots: int = typer.Option(2, "--slots", min=1, help="Task slots of its TaskManager."),
+) -> None:
+    """Start a JobManager and a TaskManager from the installed Flink, on 127.0.0.1."""
+    from tidebox.runtime.flink_cluster import start_flink_cluster
+
+    with err.status("starting a Flink cluster..."):
+        url = start_flink_cluster(settings_of(ctx), port, slots)
+    out.print(
+        f"Flink cluster is up at {url}: run jobs on it with 'tidebox job run JOB --cluster {url}'"
+    )
+
+
+@flink_app.command("down")
+def flink_down(ctx: typer.Context) -> None:
+    """Stop the cluster that 'tidebox flink up' started."""
+    from tidebox.runtime.flink_cluster import stop_flink_cluster
+
+    stop_flink_cluster(settings_of(ctx))
+    out.print("Flink cluster stopped")

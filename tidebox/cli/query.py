@@ -1,0 +1,252 @@
+"""``tidebox query`` (Athena over the catalog, and its shell) and ``tidebox catalog`` (Glue)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tidebox.cli.console import err, out, settings_of
+from tidebox.core.errors import TideboxError
+
+catalog_app = typer.Typer(help="The Glue-like catalog: tables, partitions, the crawler.")
+FORMATS = ("table", "csv", "json", "parquet")
+
+
+def query_command(
+    ctx: typer.Context,
+    sql: str | None = typer.Argument(None, help="A statement; none opens the shell."),
+    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet"),
+    output: Path | None = typer.Option(
+        None, "--output", help="Save the results: a file, or a folder for <query-id> files."
+    ),
+) -> None:
+    """Run SQL over the catalog's tables (Athena's dialect for CTAS and UNLOAD), print the rows,
+    then the run time, data scanned and its Athena cost."""
+    if fmt not in FORMATS:
+        raise TideboxError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
+    if fmt == "parquet" and output is None:
+        raise TideboxError("--format parquet writes a file: give --output PATH")
+    settings = settings_of(ctx)
+    if sql is None:
+        run_shell(settings, fmt)
+        return
+    show_result(settings, sql, fmt, output)
+
+
+def show_result(settings: Any, sql: str, fmt: str, output: Path | None) -> None:
+    from tidebox.lake.query import run_query
+
+    result = run_query(settings, sql)
+    if result.message:
+        out.print(result.message)
+    elif output is None or fmt != "parquet":
+        print_rows(result.table.to_pylist(), result.table.column_names, fmt)
+    if output is not None:
+        saved = save_result(result, output, fmt)
+        err.print(f"results saved to {saved}")
+    err.print(stats_line(result))
+
+
+def stats_line(result: Any) -> str:
+    """What Athena's console shows under a result."""
+    scanned = result.bytes_scanned
+    return (
+        f"Run time: {result.seconds:.3f} sec, Data scanned: {_size(scanned)} "
+        f"({scanned:,} bytes, {result.files_scanned} file(s)), "
+        f"Cost: ${result.cost_usd:.8f} (billed {result.billed_bytes // (1 << 20)} MB), "
+        f"{result.rows:,} row(s)"
+    )
+
+
+def _size(count: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if count >= size:
+            return f"{count / size:.2f} {unit}"
+    return f"{count} B"
+
+
+def save_result(result: Any, output: Path, fmt: str) -> Path:
+    """Write the rows where asked: a file, or (a folder) ``<query-id>.<ext>`` plus a
+    ``.metadata`` file, as Athena's result location holds."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    kind = "csv" if fmt == "table" else fmt
+    folder = output.is_dir() or str(output).endswith("/")
+    path = output / f"{result.query_id}.{kind}" if folder else output
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "parquet":
+        pq.write_table(result.table, path)
+    elif kind == "json":
+        with open(path, "w") as handle:
+            for row in result.table.to_pylist():
+                handle.write(json.dumps(row, default=str) + "\n")
+    else:
+        pacsv.write_csv(result.table, path)
+    if folder:
+        meta = {
+            "queryId": result.query_id,
+            "columns": [{"name": f.name, "type": str(f.type)} for f in result.table.schema],
+            "rows": result.rows,
+            "dataScannedInBytes": result.bytes_scanned,
+            "runTimeSeconds": result.seconds,
+        }
+        path.with_name(path.name + ".metadata").write_text(json.dumps(meta, indent=2))
+    return path
+
+
+def print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
+    if fmt == "json":
+        for row in rows:
+            sys.stdout.write(json.dumps(row, default=str) + "\n")
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        table = Table()
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+        out.print(table)
+
+
+def run_shell(settings: Any, fmt: str) -> None:
+    """An interactive shell: statements end with ';', history is kept across sessions;
+    ``\\d`` lists the tables, ``\\d NAME`` shows one, ``\\q`` quits."""
+    history = settings.state_dir / "query_history"
+    try:
+        import readline
+
+        history.parent.mkdir(parents=True, exist_ok=True)
+        if history.exists():
+            readline.read_history_file(str(history))
+    except (ImportError, OSError):
+        readline = None  # type: ignore[assignment]
+    interactive = sys.stdin.isatty()
+    if interactive:
+        err.print("tidebox query shell: end statements with ';', \\d lists tables, \\q quits")
+    buffer: list[str] = []
+    try:
+        while True:
+            try:
+                line = input("tidebox> " if not buffer else "      -> ") if interactive else input()
+            except EOFError:
+                break
+            stripped = line.strip()
+            if not buffer and stripped in ("\\q", "quit", "exit"):
+                break
+            if not buffer and stripped.startswith("\\d"):
+                _shell_describe(settings, stripped[2:].strip())
+                continue
+            buffer.append(line)
+            if stripped.endswith(";"):
+                statement = "\n".join(buffer)
+                buffer = []
+                if readline is not None:
+                    readline.add_history(statement.replace("\n", " "))
+                try:
+                    show_result(settings, statement, fmt, None)
+                except TideboxError as exc:
+                    err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+    finally:
+        if readline is not None:
+            with contextlib.suppress(OSError):
+                readline.write_history_file(str(history))
+
+
+def _shell_describe(settings: Any, name: str) -> None:
+    try:
+        if name:
+            _print_description(settings, name)
+        else:
+            _print_tables(settings)
+    except TideboxError as exc:
+        err.print(f"error: {exc}", highlight=False)
+
+
+# -- catalog ---------------------------------------------------------------------------------------
+@catalog_app.command("list")
+def catalog_list(ctx: typer.Context) -> None:
+    """The tables: name, format, location, partition keys, where they came from."""
+    _print_tables(settings_of(ctx))
+
+
+def _print_tables(settings: Any) -> None:
+    from tidebox.lake.catalog import list_tables
+
+    table = Table("name", "format", "location", "partition keys", "source")
+    for t in list_tables(settings):
+        table.add_row(t.name, t.format, t.location, ", ".join(t.partition_names), t.source)
+    out.print(table)
+
+
+@catalog_app.command("show")
+def catalog_show(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
+    """A table's columns, partition keys, partitions, files, bytes and rows."""
+    _print_description(settings_of(ctx), name)
+
+
+def _print_description(settings: Any, name: str) -> None:
+    from tidebox.lake.catalog import describe_table
+
+    d = describe_table(settings, name)
+    t = d.table
+    out.print(f"[bold]{t.name}[/] ({t.format}, from {t.source}) at {t.location}")
+    columns = Table("column", "type", "")
+    for column, kind in t.columns:
+        columns.add_row(column, kind, "")
+    for column, kind in t.partition_keys:
+        columns.add_row(column, kind, "partition key")
+    out.print(columns)
+    shown = ", ".join(d.partitions[:5]) + (" ..." if len(d.partitions) > 5 else "")
+    if t.partition_keys:
+        out.print(f"partitions: {len(d.partitions):,}" + (f" ({shown})" if shown else ""))
+    rows = "?" if d.rows is None else f"{d.rows:,}"
+    out.print(f"files: {d.files:,}, bytes: {d.bytes:,}, rows: {rows}")
+
+
+@catalog_app.command("repair")
+def catalog_repair(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
+    """MSCK REPAIR TABLE: register the partitions that appeared under the table's location."""
+    from tidebox.lake.catalog import repair_table
+
+    added = repair_table(settings_of(ctx), name)
+    out.print(f"{name}: {added} new partition(s) registered")
+
+
+@catalog_app.command("drop")
+def catalog_drop(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
+    """Forget a table; its files stay where they are (DROP TABLE of an external table)."""
+    from tidebox.lake.catalog import drop_table
+
+    table = drop_table(settings_of(ctx), name)
+    out.print(f"dropped table {table.name} (its files stay at {table.location})")
+
+
+@catalog_app.command("crawl")
+def catalog_crawl(
+    ctx: typer.Context,
+    prefix: str = typer.Argument(..., help="A folder (under the bucket if relative) or s3:// URI."),
+    table: str = typer.Option(..., "--table", help="Name of the table to register."),
+    fmt: str | None = typer.Option(None, "--format", help="parquet, json or csv (default: guess)."),
+) -> None:
+    """Infer a table from the files under PREFIX (format, columns, partition keys), as Glue's
+    crawler does, and register it with the partitions found."""
+    from tidebox.lake.crawler import crawl
+
+    found, added = crawl(settings_of(ctx), prefix, table, fmt)
+    keys = ", ".join(found.partition_names) or "none"
+    out.print(
+        f"table {found.name}: {found.format}, {len(found.columns)} column(s), "
+        f"partition keys: {keys}, {added} partition(s)"
+    )

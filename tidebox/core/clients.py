@@ -1,0 +1,80 @@
+"""Kafka clients made in one place, so that an unreachable broker always reads the same way."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.errors import KafkaError
+
+from tidebox.core.errors import KafkaUnavailableError
+from tidebox.core.settings import Settings
+
+# kafka-python logs every failed connection attempt at ERROR; tidebox reports them itself.
+logging.getLogger("kafka").setLevel(logging.CRITICAL)
+
+T = TypeVar("T")
+
+_TIMEOUTS = {"request_timeout_ms": 15000}
+
+
+def _hint(settings: Settings) -> str:
+    if settings.embedded:
+        return "start the embedded broker with 'tidebox up'"
+    return "check bootstrap_servers / TIDEBOX_BOOTSTRAP_SERVERS"
+
+
+def check_reachable(settings: Settings, timeout_s: float = 2.0) -> None:
+    """Fail fast with one clear line when no bootstrap server accepts a TCP connection.
+
+    kafka-python itself only gives up after its full bootstrap timeout (30 s).
+    """
+    for server in settings.kafka_bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout_s):
+                return
+        except (OSError, ValueError):
+            continue
+    raise KafkaUnavailableError(settings.kafka_bootstrap, _hint(settings))
+
+
+_PRODUCER_DEFAULTS: dict[str, Any] = {
+    "acks": "all",
+    "linger_ms": 20,
+    "batch_size": 256 * 1024,
+    "enable_idempotence": True,
+}
+_CONSUMER_DEFAULTS: dict[str, Any] = {
+    "enable_auto_commit": False,
+    "auto_offset_reset": "earliest",
+    # Flink jobs write in Kafka transactions: read only what their checkpoints committed
+    "isolation_level": "read_committed",
+}
+
+
+def _connect(client: Callable[..., T], settings: Settings, options: dict[str, Any]) -> T:
+    """A client of ``client``'s class, or KafkaUnavailableError when the broker does not answer."""
+    check_reachable(settings)
+    try:
+        return client(bootstrap_servers=settings.kafka_bootstrap, **{**_TIMEOUTS, **options})
+    except (KafkaError, OSError) as exc:
+        raise KafkaUnavailableError(settings.kafka_bootstrap, _hint(settings)) from exc
+
+
+def make_admin(settings: Settings) -> KafkaAdminClient:
+    return _connect(KafkaAdminClient, settings, {})
+
+
+def make_producer(settings: Settings, **options: Any) -> KafkaProducer:
+    """A producer that waits for every replica and never writes a record twice on retry."""
+    return _connect(KafkaProducer, settings, {**_PRODUCER_DEFAULTS, **options})
+
+
+def make_consumer(settings: Settings, **options: Any) -> KafkaConsumer:
+    """A consumer that commits only when told to, starts at the earliest offset and reads only
+    committed records."""
+    return _connect(KafkaConsumer, settings, {**_CONSUMER_DEFAULTS, **options})

@@ -1,0 +1,32 @@
+"""Run a suite against a landed table: the glue between the catalog, DuckDB and the checker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tidebox.core.settings import Settings
+from tidebox.lake.catalog import find_table
+from tidebox.lake.query import run_query
+from tidebox.quality.suites import CheckResult, run_suite, suite_path
+
+
+def check_table(
+    settings: Settings,
+    suite: str,
+    table: str | None = None,
+    suite_file: str | Path | None = None,
+) -> CheckResult:
+    """Validate the rows of ``table`` (default: the suite's declared table) with ``suite``.
+
+    The suite file is ``suite_file`` when given, else the declared spec's file, else
+    ``expectations/<suite>.json``.
+    """
+    spec = settings.suite(suite)
+    table_name = table or (spec.table if spec else suite)
+    path = Path(suite_file) if suite_file else None
+    if path is None and spec is not None and spec.file:
+        path = Path(spec.file)
+    path = path if path is not None else suite_path(suite)
+    landed = find_table(settings, table_name)
+    frame = run_query(settings, f'SELECT * FROM "{landed.name}"').table.to_pandas()
+    return run_suite(frame, path)

@@ -1,0 +1,190 @@
+"""Streams in the Kinesis Data Streams sense, kept as Kafka topics.
+
+A shard is a partition, a sequence number is an offset, and a record's partition key is its
+Kafka key. Retention is the topic's ``retention.ms``. Streams tidebox creates stamp records
+with their arrival time (``message.timestamp.type=LogAppendTime``), as Kinesis does with
+ApproximateArrivalTimestamp: retention then counts from arrival, so replaying last year's
+readings does not make Kafka delete them at its next retention check. The event time stays
+in the record itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from kafka import TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from tidebox.core.clients import make_admin, make_consumer
+from tidebox.core.errors import StreamExistsError, StreamNotFoundError, TideboxError
+from tidebox.core.settings import Settings
+
+MS_PER_HOUR = 3_600_000
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One shard: the sequence numbers (offsets) it holds now."""
+
+    shard: int
+    earliest: int
+    latest: int
+
+    @property
+    def records(self) -> int:
+        return self.latest - self.earliest
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    name: str
+    retention_hours: float
+    shards: tuple[ShardInfo, ...]
+
+    @property
+    def records(self) -> int:
+        return sum(s.records for s in self.shards)
+
+
+def list_streams(settings: Settings) -> list[str]:
+    """Names of the user streams (internal topics such as __consumer_offsets left out)."""
+    admin = make_admin(settings)
+    try:
+        return sorted(t for t in admin.list_topics() if not t.startswith("__"))
+    finally:
+        admin.close()
+
+
+def create_stream(
+    settings: Settings,
+    name: str,
+    shards: int | None = None,
+    retention_hours: float | None = None,
+) -> StreamInfo:
+    """Create a stream; shards and retention default to its tidebox.yaml spec, else 1 and 24 h."""
+    spec = settings.stream(name)
+    shards = shards if shards is not None else (spec.shards if spec else 1)
+    hours = (
+        retention_hours if retention_hours is not None else (spec.retention_hours if spec else 24.0)
+    )
+    if shards < 1:
+        raise TideboxError(f"stream '{name}': --shards must be at least 1, got {shards}")
+    if hours <= 0:
+        raise TideboxError(f"stream '{name}': --retention-hours must be positive, got {hours}")
+    admin = make_admin(settings)
+    try:
+        configs = {
+            "retention.ms": str(int(hours * MS_PER_HOUR)),
+            "message.timestamp.type": "LogAppendTime",
+        }
+        topic = NewTopic(name, shards, 1, topic_configs=configs)
+        admin.create_topics([topic])
+    except TopicAlreadyExistsError as exc:
+        raise StreamExistsError(name) from exc
+    finally:
+        admin.close()
+    return describe_stream(settings, name)
+
+
+def ensure_stream(settings: Settings, name: str) -> None:
+    """Create the stream from its spec unless it exists already."""
+    if name not in list_streams(settings):
+        with contextlib.suppress(StreamExistsError):
+            create_stream(settings, name)
+
+
+def delete_stream(settings: Settings, name: str) -> None:
+    admin = make_admin(settings)
+    try:
+        if name not in admin.list_topics():
+            raise StreamNotFoundError(name)
+        admin.delete_topics([name])
+    finally:
+        admin.close()
+
+
+def shard_offsets(settings: Settings, name: str) -> dict[int, tuple[int, int]]:
+    """Per shard, the (earliest, latest) offsets: latest is the offset the next record gets."""
+    consumer = make_consumer(settings)
+    try:
+        partitions = consumer.partitions_for_topic(name)
+        if not partitions:
+            raise StreamNotFoundError(name)
+        tps = [TopicPartition(name, p) for p in sorted(partitions)]
+        first = consumer.beginning_offsets(tps)
+        last = consumer.end_offsets(tps)
+        return {tp.partition: (first[tp], last[tp]) for tp in tps}
+    finally:
+        consumer.close()
+
+
+def count_records(
+    settings: Settings, name: str, since: Mapping[int, int] | None = None, timeout_s: float = 30
+) -> int:
+    """How many committed records the stream holds after the ``since`` offsets (per shard).
+
+    Offsets alone overcount a stream written in Kafka transactions: every commit also takes
+    an offset per shard for its marker, so the records are read and counted. It gives up
+    (with an error, never a short count) when ``timeout_s`` pass without progress.
+    """
+    consumer = make_consumer(settings, max_poll_records=50_000, fetch_max_bytes=64 * 1024 * 1024)
+    try:
+        partitions = consumer.partitions_for_topic(name)
+        if not partitions:
+            raise StreamNotFoundError(name)
+        tps = [TopicPartition(name, p) for p in sorted(partitions)]
+        end = consumer.end_offsets(tps)  # the last stable offset, under read_committed
+        start = {tp: (since or {}).get(tp.partition, 0) for tp in tps}
+        todo = [tp for tp in tps if start[tp] < end[tp]]
+        if not todo:
+            return 0
+        consumer.assign(todo)
+        for tp in todo:
+            consumer.seek(tp, start[tp])
+        count, deadline = 0, time.monotonic() + timeout_s
+        while todo:
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                count += sum(1 for r in records if r.offset < end[tp])
+                deadline = time.monotonic() + timeout_s
+            todo = [tp for tp in todo if consumer.position(tp) < end[tp]]
+            if time.monotonic() > deadline:
+                raise TideboxError(f"counting the records of '{name}' stalled at {count:,}")
+        return count
+    finally:
+        consumer.close()
+
+
+def describe_stream(settings: Settings, name: str) -> StreamInfo:
+    admin = make_admin(settings)
+    try:
+        if name not in admin.list_topics():
+            raise StreamNotFoundError(name)
+        resource = ConfigResource(ConfigResourceType.TOPIC, name, configs=["retention.ms"])
+        configs = admin.describe_configs([resource])
+    finally:
+        admin.close()
+    retention_ms = int(configs["topic"][name]["retention.ms"]["value"])
+    offsets = shard_offsets(settings, name)
+    shards = tuple(ShardInfo(p, lo, hi) for p, (lo, hi) in sorted(offsets.items()))
+    return StreamInfo(name, retention_ms / MS_PER_HOUR, shards)
+
+
+def recreate_stream(settings: Settings, name: str, timeout_s: float = 30.0) -> StreamInfo:
+    """Delete the stream if it exists and create it empty, with its spec's shards and retention.
+
+    Kafka finishes deleting a topic in the background, so creation is retried until it has.
+    """
+    if name in list_streams(settings):
+        delete_stream(settings, name)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return create_stream(settings, name)
+        except StreamExistsError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
