@@ -26,10 +26,11 @@ test: install ## Install, then run the whole test suite (real Kafka, real Flink)
 test-fast: install ## Only the tests that need neither Kafka nor Flink
 	$(BIN)/python -m pytest -m "not integration and not flink"
 
-lint: install ## Ruff (lint + format check) and mypy
+lint: install ## Ruff (lint + format check), mypy and the import layers (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

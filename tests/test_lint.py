@@ -1,4 +1,5 @@
-"""The house style is enforced where CI looks: ruff (lint and format) and mypy are clean."""
+"""The house style is enforced where CI looks: ruff (lint and format), mypy and import-linter's
+layer contract (pyproject's [tool.importlinter]) are clean."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ BIN = Path(sys.executable).parent
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
-    [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]],
-    ids=["ruff-check", "ruff-format", "mypy"],
+    [["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"], ["lint-imports"]],
+    ids=["ruff-check", "ruff-format", "mypy", "lint-imports"],
 )
 def test_tool_is_clean(command: list[str]) -> None:
     tool = BIN / command[0]
