@@ -234,7 +234,7 @@ def run_query(settings: Settings, sql: str) -> QueryResult:
 
 
 def query(sql: str, **overrides: Any) -> pa.Table:
-    """``tidebox.lake.query(sql)``: the Python entry point, with settings from the usual sources."""
+    """``tidebox.query(sql)``: the Python entry point, with settings from the usual sources."""
     return run_query(load_settings(overrides), sql).table
 
 
