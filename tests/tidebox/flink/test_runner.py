@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.support import unique
+from tests.support import JOBS, unique
 from tidebox.core.errors import JobError, StreamNotFoundError
 from tidebox.core.settings import SENSORS, Settings
 from tidebox.delivery.runner import run_sink
@@ -123,7 +123,7 @@ def test_an_undeclared_output_stream_takes_the_query_columns(
 
     settings, _, source, _ = isolated_job(kafka_settings, tmp_path)
     sink = unique("hop")
-    example = (JOB.parent / "temperature_hop_5m.sql").read_text()
+    example = (JOBS / "temperature_hop_5m.sql").read_text()
     job = tmp_path / "hop.sql"
     job.write_text(example.replace("sensor_readings", source).replace("temperature_hop_5m", sink))
     data = write_dataset(GenerateSpec(devices=2, hours=0.2, seed=4), tmp_path / "in.csv")
@@ -148,7 +148,7 @@ def test_a_python_job_runs_against_kafka_as_in_the_harness(
 
     settings, _, source, _ = isolated_job(kafka_settings, tmp_path)
     output = unique(example.split(".")[0])
-    text = (JOB.parent / example).read_text()
+    text = (JOBS / example).read_text()
     job = tmp_path / example
     job.write_text(text.replace("sensor_readings", source).replace(example[:-3], output))
     data = write_dataset(GenerateSpec(devices=3, hours=0.5, seed=6), tmp_path / "in.csv")
