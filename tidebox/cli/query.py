@@ -108,7 +108,9 @@ def print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None
     elif fmt == "csv":
         import csv
 
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns)
+        # the csv module ends rows with CRLF by default; a pipe into cut, awk or a shell
+        # comparison wants Unix line ends, as the saved results (and Athena's) have
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     else:

@@ -5,7 +5,9 @@ called as a Lambda handler is, ``function(event, context)``, with
 ``event = {"invocationId", "deliveryStreamArn", "region", "records": [{"recordId",
 "approximateArrivalTimestamp", "data"}]}`` where ``data`` is base64. It returns
 ``{"records": [{"recordId", "result": "Ok" | "Dropped" | "ProcessingFailed", "data",
-"metadata": {"partitionKeys": {...}}?}]}``. A Lambda written for Firehose runs unchanged.
+"metadata": {"partitionKeys": {...}}?}]}``. ``context`` is a Lambda context object
+(``tidebox.delivery.lambda_context``), new for every call, as each call is an invocation of its
+own. A Lambda written for Firehose runs unchanged.
 
 Firehose's rules hold: every recordId must be answered exactly once, with a known result and,
 for Ok, base64 data. A call that raises or breaks a rule is tried again (3 retries by default);
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tidebox.core.errors import ConfigError
+from tidebox.delivery.lambda_context import DEFAULT_TIMEOUT_MS, LambdaContext
 
 RESULTS = ("Ok", "Dropped", "ProcessingFailed")
 
@@ -80,14 +83,31 @@ def load_function(reference: str) -> Callable[..., Any]:
     return function
 
 
+def function_name(reference: str) -> str:
+    """The Lambda function's name for a reference: its file's or module's last name, as a
+    function is usually named after its code (``processors/enrich.py:handler`` is ``enrich``)."""
+    target = reference.rpartition(":")[0]
+    if target.endswith(".py"):
+        return Path(target).stem
+    return target.rpartition(".")[2]
+
+
 class Transformer:
     """Calls the transform on batches and checks each answer against Firehose's rules."""
 
-    def __init__(self, reference: str, stream_name: str, retries: int = 3) -> None:
+    def __init__(
+        self,
+        reference: str,
+        stream_name: str,
+        retries: int = 3,
+        timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    ) -> None:
         self.reference = reference
         self.function = load_function(reference)
+        self.function_name = function_name(reference)
         self.stream_name = stream_name
         self.retries = retries
+        self.timeout_ms = timeout_ms
 
     def transform(self, values: list[bytes], arrivals: list[int]) -> list[Outcome]:
         """One Outcome per input value, in order."""
@@ -109,7 +129,8 @@ class Transformer:
         failure = TransformBatchError("Lambda.FunctionError", "never called")
         for attempt in range(1, self.retries + 2):
             try:
-                return self._answers(self.function(event, None), ids, attempt)
+                context = LambdaContext(self.function_name, self.timeout_ms)
+                return self._answers(self.function(event, context), ids, attempt)
             except TransformBatchError as exc:
                 failure = exc
             except Exception as exc:  # the user's function raised: a FunctionError, as Lambda's

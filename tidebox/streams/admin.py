@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kafka import TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -28,15 +28,17 @@ MS_PER_HOUR = 3_600_000
 
 @dataclass(frozen=True)
 class ShardInfo:
-    """One shard: the sequence numbers (offsets) it holds now."""
+    """One shard: the sequence numbers (offsets) it holds now, and its committed records.
+
+    ``latest - earliest`` is not the record count of a stream written in Kafka transactions
+    (as exactly-once Flink jobs write): each commit also takes an offset for its marker, and
+    aborted records take offsets too. ``records`` counts what a reader sees.
+    """
 
     shard: int
     earliest: int
     latest: int
-
-    @property
-    def records(self) -> int:
-        return self.latest - self.earliest
+    records: int
 
 
 @dataclass(frozen=True)
@@ -131,34 +133,59 @@ def count_records(
     an offset per shard for its marker, so the records are read and counted. It gives up
     (with an error, never a short count) when ``timeout_s`` pass without progress.
     """
-    consumer = make_consumer(settings, max_poll_records=50_000, fetch_max_bytes=64 * 1024 * 1024)
+    consumer = make_consumer(settings, **_COUNTING)
     try:
-        partitions = consumer.partitions_for_topic(name)
-        if not partitions:
-            raise StreamNotFoundError(name)
-        tps = [TopicPartition(name, p) for p in sorted(partitions)]
+        tps = _shards(consumer, name)
         end = consumer.end_offsets(tps)  # the last stable offset, under read_committed
         start = {tp: (since or {}).get(tp.partition, 0) for tp in tps}
-        todo = [tp for tp in tps if start[tp] < end[tp]]
-        if not todo:
-            return 0
-        consumer.assign(todo)
-        for tp in todo:
-            consumer.seek(tp, start[tp])
-        count, deadline = 0, time.monotonic() + timeout_s
-        while todo:
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                count += sum(1 for r in records if r.offset < end[tp])
-                deadline = time.monotonic() + timeout_s
-            todo = [tp for tp in todo if consumer.position(tp) < end[tp]]
-            if time.monotonic() > deadline:
-                raise TideboxError(f"counting the records of '{name}' stalled at {count:,}")
-        return count
+        return sum(_count_committed(consumer, name, start, end, timeout_s).values())
     finally:
         consumer.close()
 
 
-def describe_stream(settings: Settings, name: str) -> StreamInfo:
+_COUNTING = {"max_poll_records": 50_000, "fetch_max_bytes": 64 * 1024 * 1024}
+
+
+def _shards(consumer: KafkaConsumer, name: str) -> list[TopicPartition]:
+    partitions = consumer.partitions_for_topic(name)
+    if not partitions:
+        raise StreamNotFoundError(name)
+    return [TopicPartition(name, p) for p in sorted(partitions)]
+
+
+def _count_committed(
+    consumer: KafkaConsumer,
+    name: str,
+    start: Mapping[TopicPartition, int],
+    end: Mapping[TopicPartition, int],
+    timeout_s: float,
+) -> dict[TopicPartition, int]:
+    """Per shard, the committed records at offsets in ``[start, end)``, read with
+    ``consumer`` (a read_committed one, which skips commit markers and aborted records)."""
+    counts = dict.fromkeys(start, 0)
+    todo = [tp for tp in start if start[tp] < end[tp]]
+    if not todo:
+        return counts
+    consumer.assign(todo)
+    for tp in todo:
+        consumer.seek(tp, start[tp])
+    deadline = time.monotonic() + timeout_s
+    while todo:
+        for tp, records in consumer.poll(timeout_ms=500).items():
+            counts[tp] += sum(1 for r in records if r.offset < end[tp])
+            deadline = time.monotonic() + timeout_s
+        todo = [tp for tp in todo if consumer.position(tp) < end[tp]]
+        if time.monotonic() > deadline:
+            total = sum(counts.values())
+            raise TideboxError(f"counting the records of '{name}' stalled at {total:,}")
+    return counts
+
+
+def describe_stream(settings: Settings, name: str, timeout_s: float = 30) -> StreamInfo:
+    """The stream's retention and shards: offsets, and the committed records each holds.
+
+    The records are read and counted (see ShardInfo); ``timeout_s`` as in count_records.
+    """
     admin = make_admin(settings)
     try:
         if name not in admin.list_topics():
@@ -168,8 +195,15 @@ def describe_stream(settings: Settings, name: str) -> StreamInfo:
     finally:
         admin.close()
     retention_ms = int(configs["topic"][name]["retention.ms"]["value"])
-    offsets = shard_offsets(settings, name)
-    shards = tuple(ShardInfo(p, lo, hi) for p, (lo, hi) in sorted(offsets.items()))
+    consumer = make_consumer(settings, **_COUNTING)
+    try:
+        tps = _shards(consumer, name)
+        first = consumer.beginning_offsets(tps)
+        last = consumer.end_offsets(tps)  # the last stable offset, under read_committed
+        counts = _count_committed(consumer, name, first, last, timeout_s)
+    finally:
+        consumer.close()
+    shards = tuple(ShardInfo(tp.partition, first[tp], last[tp], counts[tp]) for tp in tps)
     return StreamInfo(name, retention_ms / MS_PER_HOUR, shards)
 
 

@@ -41,6 +41,20 @@ def test_query_prints_rows_then_what_athena_shows(tmp_path: Path, env: dict[str,
     assert "48 file(s)" in stats and "Cost: $0.00004768 (billed 10 MB)" in stats
 
 
+def test_csv_lines_end_with_a_newline_alone_on_stdout_and_in_saved_files(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    sql = "SELECT dt, count(*) AS n FROM readings GROUP BY dt ORDER BY dt"
+    saved = tmp_path / "out.csv"
+    done = subprocess.run(
+        [TIDEBOX, "query", sql, "--format", "csv", "--output", str(saved)],
+        cwd=tmp_path, env=cli_env(**env), capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"dt,n\n2026-01-01,240\n2026-01-02,240\n"  # bytes: no CRLF
+    assert b"\r" not in saved.read_bytes() and saved.read_bytes().count(b"\n") == 3
+
+
 def test_formats_and_saved_results(tmp_path: Path, env: dict[str, str]) -> None:
     sql = "SELECT device_id, count(*) AS n FROM readings WHERE dt = '2026-01-01' GROUP BY 1"
     lines = run_cli(["query", sql, "--format", "json"], tmp_path, env).stdout.splitlines()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tidebox.core.errors import ConfigError
-from tidebox.delivery.transform import Transformer, load_function
+from tidebox.delivery.lambda_context import LambdaContext
+from tidebox.delivery.transform import Transformer, function_name, load_function
 
 HANDLER = '''
 import base64, json
@@ -114,6 +116,51 @@ def test_the_event_has_lambda_shape(module: Path) -> None:
     assert set(seen[0]) == {"invocationId", "deliveryStreamArn", "region", "records"}
     assert record["approximateArrivalTimestamp"] == 1767225600000
     assert json.loads(base64.b64decode(record["data"])) == {"device": "a"}
+
+
+CONTEXT_HANDLER = '''
+import base64, json, time
+
+def handler(event, context):
+    """Stamp each record with what Firehose Lambdas read from their context."""
+    before = context.get_remaining_time_in_millis()
+    time.sleep(0.05)
+    after = context.get_remaining_time_in_millis()
+    stamp = {
+        "request": context.aws_request_id, "before": before, "after": after,
+        "name": context.function_name, "version": context.function_version,
+        "arn": context.invoked_function_arn,
+        "memory": "MB: " + context.memory_limit_in_mb,  # a str, as in Lambda's runtime
+        "group": context.log_group_name, "stream": context.log_stream_name,
+        "identity": context.identity.cognito_identity_id, "client": context.client_context,
+    }
+    return {"records": [{"recordId": r["recordId"], "result": "Ok",
+                         "data": base64.b64encode(json.dumps(stamp).encode()).decode()}
+                        for r in event["records"]]}
+'''
+
+
+def test_the_transform_gets_a_lambda_context(tmp_path: Path) -> None:
+    path = tmp_path / "enrich.py"
+    path.write_text(CONTEXT_HANDLER)
+    transformer = Transformer(f"{path}:handler", "ds")
+    first = json.loads(transformer.transform(values("a"), [1])[0].data)
+    second = json.loads(transformer.transform(values("b"), [2])[0].data)
+    assert str(uuid.UUID(first["request"])) == first["request"]
+    assert first["request"] != second["request"]  # a new invocation, a new request id
+    assert 2_900 < first["before"] <= 3_000  # Lambda's default timeout: 3 s
+    assert first["before"] - first["after"] >= 40  # the clock runs down
+    assert first["name"] == "enrich" and first["version"] == "$LATEST"
+    assert first["arn"] == "arn:aws:lambda:local:000000000000:function:enrich"
+    assert first["memory"] == "MB: 128"
+    assert first["group"] == "/aws/lambda/enrich" and "[$LATEST]" in first["stream"]
+    assert first["identity"] is None and first["client"] is None
+
+
+def test_the_context_clock_stops_at_zero() -> None:
+    context = LambdaContext("f", timeout_ms=0)
+    assert context.get_remaining_time_in_millis() == 0
+    assert function_name("processors.enrich:handler") == "enrich"
 
 
 def test_functions_are_named_by_module_or_file(module: Path) -> None:

@@ -43,6 +43,40 @@ def test_create_describe_list_delete(kafka_settings: Settings) -> None:
     assert name not in list_streams(kafka_settings)
 
 
+def test_describe_counts_the_committed_records_of_a_transactional_stream(
+    kafka_settings: Settings,
+) -> None:
+    """As an exactly-once job writes: each commit adds a marker per shard, which takes an
+    offset but is no record, and an aborted transaction's records are never read."""
+    from confluent_kafka import Producer
+
+    name = unique("transactional")
+    create_stream(kafka_settings, name, shards=2)
+    producer = Producer(
+        {"bootstrap.servers": kafka_settings.kafka_bootstrap, "transactional.id": unique("tx")}
+    )
+    producer.init_transactions(30)
+    sent = {0: 0, 1: 0}
+    for batch in range(4):
+        producer.begin_transaction()
+        for i in range(5 + batch):
+            shard = i % 2
+            producer.produce(name, value=b"{}", partition=shard)
+            sent[shard] += 1
+        producer.commit_transaction(30)
+    producer.begin_transaction()
+    producer.produce(name, value=b"aborted", partition=0)
+    producer.flush(30)
+    producer.abort_transaction(30)
+
+    described = describe_stream(kafka_settings, name)
+    assert described.records == sum(sent.values()) == 26
+    assert {s.shard: s.records for s in described.shards} == sent
+    # the offsets hold more than the records: 4 commit markers, the aborted record, its marker
+    assert described.shards[0].latest - described.shards[0].earliest == sent[0] + 4 + 2
+    assert described.shards[1].latest - described.shards[1].earliest == sent[1] + 4
+
+
 def test_default_retention_is_24_hours_and_one_shard(kafka_settings: Settings) -> None:
     info = create_stream(kafka_settings, unique("defaults"))
     assert info.retention_hours == 24
