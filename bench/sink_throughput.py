@@ -35,7 +35,8 @@ sys.path.insert(0, str(REPO))
 import orjson  # noqa: E402
 
 from tidebox.core.settings import SENSOR_COLUMNS, Settings, SinkSpec, StreamSpec, load_settings  # noqa: E402
-from tidebox.delivery import delivery as delivery_module  # noqa: E402
+from tidebox.delivery.buffers import Buffers  # noqa: E402
+from tidebox.delivery.objects import ObjectBuilder  # noqa: E402
 from tidebox.delivery.runner import run_sink  # noqa: E402
 from tidebox.runtime import start_broker  # noqa: E402
 from tidebox.streams.admin import recreate_stream  # noqa: E402
@@ -185,10 +186,10 @@ def phases(settings: Settings, spec: SinkSpec, records: int) -> dict[str, float]
 
     undo = [
         timed(Converter, "convert", "JSON -> Arrow (conversion)"),
-        timed(delivery_module.DeliveryStream, "_encode", "Arrow -> Parquet (Snappy)"),
+        timed(ObjectBuilder, "encode", "Arrow -> Parquet (Snappy)"),
         timed(LocalStore, "put", "objects + state to disk (fsync, rename)"),
-        timed(delivery_module.DeliveryStream, "_group", "partition keys and prefixes"),
-        timed(delivery_module.DeliveryStream, "add_many", "buffering (add_many per shard run)"),
+        timed(ObjectBuilder, "group", "partition keys and prefixes"),
+        timed(Buffers, "add_many", "buffering (add_many per shard run)"),
     ]
     started = time.perf_counter()
     try:

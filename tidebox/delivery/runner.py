@@ -32,7 +32,9 @@ from tidebox.core.settings import Settings, SinkSpec, StreamSpec, default_sink
 from tidebox.core.signals import StopRequest
 from tidebox.core.stores import open_store
 from tidebox.delivery.convert import Converter
-from tidebox.delivery.delivery import STATE_ROOT, DeliveredObject, DeliveryStream, ShardProgress
+from tidebox.delivery.delivery import DeliveryStream
+from tidebox.delivery.ledger import ShardProgress, state_key
+from tidebox.delivery.objects import DeliveredObject
 from tidebox.lake.catalog import CatalogTable, arrow_glue_type, discover_partitions, using_catalog
 
 POLL_RECORDS = 10_000
@@ -95,9 +97,7 @@ def find_sink(settings: Settings, name: str, probe_kafka: bool = False) -> SinkS
     undeclared = default_sink(StreamSpec(name=name)) if _is_name(name) else None
     if undeclared is not None:
         store = open_store(str(settings.bucket_path))
-        if store.exists(f"{STATE_ROOT}/{name}/state.json") or (
-            probe_kafka and _stream_exists(settings, name)
-        ):
+        if store.exists(state_key(name)) or (probe_kafka and _stream_exists(settings, name)):
             return undeclared
     raise SinkNotFoundError(name, sorted({s.name for s in settings.sinks}))
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings
-from tidebox.delivery.delivery import ShardProgress
+from tidebox.delivery.ledger import ShardProgress, shards_of
 from tidebox.delivery.runner import live_path, lock_path, open_delivery
 
 
@@ -63,7 +63,7 @@ def sink_status(settings: Settings, name: str) -> SinkStatus:
 
     delivery = open_delivery(settings, name)
     state = delivery.read_state()
-    shards = {int(p): ShardProgress(**s) for p, s in state.get("shards", {}).items()}
+    shards = shards_of(state)
     total = ShardProgress()
     for shard in shards.values():
         total = total.plus(shard, 0)

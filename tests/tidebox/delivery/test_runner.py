@@ -301,18 +301,10 @@ def kill_repeatedly(
 
 
 def delivered_in(store: Any) -> int:
-    from tidebox.delivery.delivery import DeliveryStream
+    from tidebox.delivery.ledger import read_state, state_key
 
-    state = DeliveryStream.read_state(_StateOf(store))  # type: ignore[arg-type]
+    state = read_state(store, state_key("killed"))
     return sum(s["records_in"] for s in state.get("shards", {}).values())
-
-
-class _StateOf:
-    """Just enough of a DeliveryStream to read the kill test's state with its retries."""
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self.state_key = "_tidebox/sinks/killed/state.json"
 
 
 def store_file(store: Any, key: str) -> Any:
