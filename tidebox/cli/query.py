@@ -182,7 +182,7 @@ def catalog_list(ctx: typer.Context) -> None:
 
 
 def _print_tables(settings: Any) -> None:
-    from tidebox.lake.catalog import list_tables
+    from tidebox.lake.tables import list_tables
 
     table = Table("name", "format", "location", "partition keys", "source")
     for t in list_tables(settings):
@@ -197,7 +197,7 @@ def catalog_show(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
 
 
 def _print_description(settings: Any, name: str) -> None:
-    from tidebox.lake.catalog import describe_table
+    from tidebox.lake.tables import describe_table
 
     d = describe_table(settings, name)
     t = d.table
@@ -218,7 +218,7 @@ def _print_description(settings: Any, name: str) -> None:
 @catalog_app.command("repair")
 def catalog_repair(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """MSCK REPAIR TABLE: register the partitions that appeared under the table's location."""
-    from tidebox.lake.catalog import repair_table
+    from tidebox.lake.tables import repair_table
 
     added = repair_table(settings_of(ctx), name)
     out.print(f"{name}: {added} new partition(s) registered")
@@ -227,7 +227,7 @@ def catalog_repair(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
 @catalog_app.command("drop")
 def catalog_drop(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """Forget a table; its files stay where they are (DROP TABLE of an external table)."""
-    from tidebox.lake.catalog import drop_table
+    from tidebox.lake.tables import drop_table
 
     table = drop_table(settings_of(ctx), name)
     out.print(f"dropped table {table.name} (its files stay at {table.location})")
