@@ -100,14 +100,10 @@ def deliver(settings: Settings, spec: SinkSpec, records: int) -> float:
     """Records per second of one whole delivery into a fresh bucket."""
     with tempfile.TemporaryDirectory() as bucket:
         run_settings = settings.model_copy(
-            update={
-                "bucket": Path(bucket),
-                "state_dir": Path(bucket) / "state",
-                "sinks": (spec,),
-            }
+            update={"bucket": Path(bucket), "state_dir": Path(bucket) / "state"}
         )
         started = time.perf_counter()
-        result = run_sink(run_settings, spec.name)
+        result = run_sink(run_settings, spec)
         seconds = time.perf_counter() - started
     if result.records_out != records:
         raise SystemExit(f"{spec.name} delivered {result.records_out} of {records}")

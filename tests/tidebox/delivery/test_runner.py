@@ -91,8 +91,7 @@ def test_the_size_hint_cuts_objects(kafka_settings: Settings, tmp_path: Path) ->
         prefix="sized/",
         buffering_hints={"size_in_bytes": size, "interval_in_seconds": 900},
     )
-    settings = settings.model_copy(update={"sinks": (spec,)})
-    result = run_sink(settings, stream)
+    result = run_sink(settings, spec)  # a spec, not a name looked up again
     rows = [o.rows for o in result.files]
     assert sum(rows) == 200 and len(rows) >= 4
     assert all(r >= 50 for r in rows[:-1])  # each was cut once its buffer reached the hint
