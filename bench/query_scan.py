@@ -31,9 +31,9 @@ sys.path.insert(0, str(REPO))
 import duckdb  # noqa: E402
 
 from tidebox.core.settings import Settings  # noqa: E402
-from tidebox.lake.catalog import describe_table  # noqa: E402
 from tidebox.lake.crawler import crawl  # noqa: E402
 from tidebox.lake.query import run_query  # noqa: E402
+from tidebox.lake.tables import describe_table  # noqa: E402
 
 GROUP_BY = (
     "SELECT device_id, count(*) AS readings, avg(temperature) AS temperature, "

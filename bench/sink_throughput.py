@@ -35,7 +35,8 @@ sys.path.insert(0, str(REPO))
 import orjson  # noqa: E402
 
 from tidebox.core.settings import SENSOR_COLUMNS, Settings, SinkSpec, StreamSpec, load_settings  # noqa: E402
-from tidebox.delivery import delivery as delivery_module  # noqa: E402
+from tidebox.delivery.buffers import Buffers  # noqa: E402
+from tidebox.delivery.objects import ObjectBuilder  # noqa: E402
 from tidebox.delivery.runner import run_sink  # noqa: E402
 from tidebox.runtime import start_broker  # noqa: E402
 from tidebox.streams.admin import recreate_stream  # noqa: E402
@@ -99,14 +100,10 @@ def deliver(settings: Settings, spec: SinkSpec, records: int) -> float:
     """Records per second of one whole delivery into a fresh bucket."""
     with tempfile.TemporaryDirectory() as bucket:
         run_settings = settings.model_copy(
-            update={
-                "bucket": Path(bucket),
-                "state_dir": Path(bucket) / "state",
-                "sinks": (spec,),
-            }
+            update={"bucket": Path(bucket), "state_dir": Path(bucket) / "state"}
         )
         started = time.perf_counter()
-        result = run_sink(run_settings, spec.name)
+        result = run_sink(run_settings, spec)
         seconds = time.perf_counter() - started
     if result.records_out != records:
         raise SystemExit(f"{spec.name} delivered {result.records_out} of {records}")
@@ -185,10 +182,10 @@ def phases(settings: Settings, spec: SinkSpec, records: int) -> dict[str, float]
 
     undo = [
         timed(Converter, "convert", "JSON -> Arrow (conversion)"),
-        timed(delivery_module.DeliveryStream, "_encode", "Arrow -> Parquet (Snappy)"),
+        timed(ObjectBuilder, "encode", "Arrow -> Parquet (Snappy)"),
         timed(LocalStore, "put", "objects + state to disk (fsync, rename)"),
-        timed(delivery_module.DeliveryStream, "_group", "partition keys and prefixes"),
-        timed(delivery_module.DeliveryStream, "add_many", "buffering (add_many per shard run)"),
+        timed(ObjectBuilder, "group", "partition keys and prefixes"),
+        timed(Buffers, "add_many", "buffering (add_many per shard run)"),
     ]
     started = time.perf_counter()
     try:

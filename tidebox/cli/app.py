@@ -100,7 +100,7 @@ def down(ctx: typer.Context) -> None:
 @app.command()
 def status(ctx: typer.Context) -> None:
     """Report whether Kafka answers, what streams exist, and the catalog's tables."""
-    from tidebox.lake.catalog import list_tables
+    from tidebox.lake.tables import list_tables
     from tidebox.runtime import broker_status
     from tidebox.streams.admin import list_streams
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -34,6 +33,8 @@ def query_command(
         raise TideboxError("--format parquet writes a file: give --output PATH")
     settings = settings_of(ctx)
     if sql is None:
+        from tidebox.cli.shell import run_shell
+
         run_shell(settings, fmt)
         return
     show_result(settings, sql, fmt, output)
@@ -122,69 +123,15 @@ def print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None
         out.print(table)
 
 
-def run_shell(settings: Any, fmt: str) -> None:
-    """An interactive shell: statements end with ';', history is kept across sessions;
-    ``\\d`` lists the tables, ``\\d NAME`` shows one, ``\\q`` quits."""
-    history = settings.state_dir / "query_history"
-    try:
-        import readline
-
-        history.parent.mkdir(parents=True, exist_ok=True)
-        if history.exists():
-            readline.read_history_file(str(history))
-    except (ImportError, OSError):
-        readline = None  # type: ignore[assignment]
-    interactive = sys.stdin.isatty()
-    if interactive:
-        err.print("tidebox query shell: end statements with ';', \\d lists tables, \\q quits")
-    buffer: list[str] = []
-    try:
-        while True:
-            try:
-                line = input("tidebox> " if not buffer else "      -> ") if interactive else input()
-            except EOFError:
-                break
-            stripped = line.strip()
-            if not buffer and stripped in ("\\q", "quit", "exit"):
-                break
-            if not buffer and stripped.startswith("\\d"):
-                _shell_describe(settings, stripped[2:].strip())
-                continue
-            buffer.append(line)
-            if stripped.endswith(";"):
-                statement = "\n".join(buffer)
-                buffer = []
-                if readline is not None:
-                    readline.add_history(statement.replace("\n", " "))
-                try:
-                    show_result(settings, statement, fmt, None)
-                except TideboxError as exc:
-                    err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
-    finally:
-        if readline is not None:
-            with contextlib.suppress(OSError):
-                readline.write_history_file(str(history))
-
-
-def _shell_describe(settings: Any, name: str) -> None:
-    try:
-        if name:
-            _print_description(settings, name)
-        else:
-            _print_tables(settings)
-    except TideboxError as exc:
-        err.print(f"error: {exc}", highlight=False)
-
-
 # -- catalog ---------------------------------------------------------------------------------------
 @catalog_app.command("list")
 def catalog_list(ctx: typer.Context) -> None:
     """The tables: name, format, location, partition keys, where they came from."""
-    _print_tables(settings_of(ctx))
+    print_tables(settings_of(ctx))
 
 
-def _print_tables(settings: Any) -> None:
-    from tidebox.lake.catalog import list_tables
+def print_tables(settings: Any) -> None:
+    from tidebox.lake.tables import list_tables
 
     table = Table("name", "format", "location", "partition keys", "source")
     for t in list_tables(settings):
@@ -195,11 +142,11 @@ def _print_tables(settings: Any) -> None:
 @catalog_app.command("show")
 def catalog_show(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """A table's columns, partition keys, partitions, files, bytes and rows."""
-    _print_description(settings_of(ctx), name)
+    print_description(settings_of(ctx), name)
 
 
-def _print_description(settings: Any, name: str) -> None:
-    from tidebox.lake.catalog import describe_table
+def print_description(settings: Any, name: str) -> None:
+    from tidebox.lake.tables import describe_table
 
     d = describe_table(settings, name)
     t = d.table
@@ -220,7 +167,7 @@ def _print_description(settings: Any, name: str) -> None:
 @catalog_app.command("repair")
 def catalog_repair(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """MSCK REPAIR TABLE: register the partitions that appeared under the table's location."""
-    from tidebox.lake.catalog import repair_table
+    from tidebox.lake.tables import repair_table
 
     added = repair_table(settings_of(ctx), name)
     out.print(f"{name}: {added} new partition(s) registered")
@@ -229,7 +176,7 @@ def catalog_repair(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
 @catalog_app.command("drop")
 def catalog_drop(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """Forget a table; its files stay where they are (DROP TABLE of an external table)."""
-    from tidebox.lake.catalog import drop_table
+    from tidebox.lake.tables import drop_table
 
     table = drop_table(settings_of(ctx), name)
     out.print(f"dropped table {table.name} (its files stay at {table.location})")

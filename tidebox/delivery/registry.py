@@ -18,8 +18,7 @@ def create_sink(settings: Settings, spec: SinkSpec) -> SinkSpec:
     path = created_sink_path(settings.state_dir, spec.name)
     if any(s.name == spec.name for s in settings.sinks) or path.exists():
         raise TideboxError(f"delivery stream '{spec.name}' already exists")
-    with_it = settings.model_copy(update={"sinks": (*settings.sinks, spec)})
-    open_delivery(with_it, spec.name)  # raises on a bad prefix, schema or transform
+    open_delivery(settings, spec)  # raises on a bad prefix, schema or transform
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(spec.model_dump(exclude_defaults=True), indent=2))
     return spec

@@ -32,8 +32,13 @@ from tidebox.core.settings import Settings, SinkSpec, StreamSpec, default_sink
 from tidebox.core.signals import StopRequest
 from tidebox.core.stores import open_store
 from tidebox.delivery.convert import Converter
-from tidebox.delivery.delivery import STATE_ROOT, DeliveredObject, DeliveryStream, ShardProgress
-from tidebox.lake.catalog import CatalogTable, arrow_glue_type, discover_partitions, using_catalog
+from tidebox.delivery.delivery import DeliveryStream
+from tidebox.delivery.ledger import ShardProgress, state_key
+from tidebox.delivery.objects import DeliveredObject
+from tidebox.lake.catalog import using_catalog
+from tidebox.lake.catalog_store import CatalogTable
+from tidebox.lake.files import discover_partitions
+from tidebox.lake.glue_types import arrow_glue_type
 
 POLL_RECORDS = 10_000
 LIVE_EVERY_SECONDS = 1.0
@@ -95,9 +100,7 @@ def find_sink(settings: Settings, name: str, probe_kafka: bool = False) -> SinkS
     undeclared = default_sink(StreamSpec(name=name)) if _is_name(name) else None
     if undeclared is not None:
         store = open_store(str(settings.bucket_path))
-        if store.exists(f"{STATE_ROOT}/{name}/state.json") or (
-            probe_kafka and _stream_exists(settings, name)
-        ):
+        if store.exists(state_key(name)) or (probe_kafka and _stream_exists(settings, name)):
             return undeclared
     raise SinkNotFoundError(name, sorted({s.name for s in settings.sinks}))
 
@@ -137,9 +140,13 @@ def sink_columns(settings: Settings, spec: SinkSpec) -> dict[str, str]:
     return {}
 
 
-def open_delivery(settings: Settings, name: str, probe_kafka: bool = False) -> DeliveryStream:
-    """The delivery stream ``name`` bound to its destination, not yet recovered."""
-    spec = find_sink(settings, name, probe_kafka)
+def resolve_sink(settings: Settings, sink: str | SinkSpec, probe_kafka: bool = False) -> SinkSpec:
+    """The spec of ``sink``: given, or found by name once (:func:`find_sink`)."""
+    return sink if isinstance(sink, SinkSpec) else find_sink(settings, sink, probe_kafka)
+
+
+def open_delivery(settings: Settings, spec: SinkSpec) -> DeliveryStream:
+    """The delivery stream ``spec`` bound to its destination, not yet recovered."""
     store = open_store(spec.destination or str(settings.bucket_path), settings.s3_endpoint)
     return DeliveryStream(spec, sink_columns(settings, spec), store)
 
@@ -199,22 +206,24 @@ def _consumer(settings: Settings, name: str) -> Any:
 
 def run_sink(
     settings: Settings,
-    name: str,
+    sink: str | SinkSpec,
     until_caught_up: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> SinkResult:
-    """Run delivery stream ``name`` (a declared one, or the default one of a declared stream).
+    """Run delivery stream ``sink``: a spec, or the name of a declared one (or of a declared
+    stream, for its default one).
 
     Bounded (``until_caught_up``): stop once every shard reaches the end it had at start.
     Continuous: stop on SIGTERM / Ctrl-C. Either way, deliver what is buffered before stopping.
     """
-    delivery = open_delivery(settings, name, probe_kafka=True)
+    spec = resolve_sink(settings, sink, probe_kafka=True)
+    delivery = open_delivery(settings, spec)
     started = time.monotonic()
-    with _exclusive(settings, name):
+    with _exclusive(settings, spec.name):
         starts = delivery.recover()
         before = dict(delivery.progress)
         register_table(settings, delivery)
-        consumer = _consumer(settings, name)
+        consumer = _consumer(settings, spec.name)
         try:
             _deliver(settings, delivery, consumer, starts, until_caught_up, progress)
         finally:
@@ -409,10 +418,13 @@ def _write_live(settings: Settings, delivery: DeliveryStream, positions: dict[in
     os.replace(tmp, path)
 
 
-def drop_sink(settings: Settings, name: str) -> int:
-    """Delete what delivery stream ``name`` delivered and its state, and forget its consumer
-    group's offsets, so that it delivers its stream afresh; return the objects deleted."""
-    delivery = open_delivery(settings, name)
+def drop_sink(settings: Settings, sink: str | SinkSpec) -> int:
+    """Delete what delivery stream ``sink`` (a spec or a name) delivered and its state, and
+    forget its consumer group's offsets, so that it delivers its stream afresh; return the
+    objects deleted."""
+    spec = resolve_sink(settings, sink)
+    name = spec.name
+    delivery = open_delivery(settings, spec)
     with _exclusive(settings, name):
         removed = delivery.drop()
         with using_catalog(settings) as catalog:

@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 
 from tidebox.core.errors import TideboxError
-from tidebox.core.settings import Settings
-from tidebox.delivery.delivery import ShardProgress
-from tidebox.delivery.runner import live_path, lock_path, open_delivery
+from tidebox.core.settings import Settings, SinkSpec
+from tidebox.delivery.ledger import ShardProgress, shards_of
+from tidebox.delivery.runner import live_path, lock_path, open_delivery, resolve_sink
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,15 @@ def is_running(settings: Settings, name: str) -> int | None:
     return None
 
 
-def sink_status(settings: Settings, name: str) -> SinkStatus:
+def sink_status(settings: Settings, sink: str | SinkSpec) -> SinkStatus:
+    """What delivery stream ``sink`` (a spec or a name) has done, holds and has left to do."""
     from tidebox.streams.admin import shard_offsets
 
-    delivery = open_delivery(settings, name)
+    spec = resolve_sink(settings, sink)
+    name = spec.name
+    delivery = open_delivery(settings, spec)
     state = delivery.read_state()
-    shards = {int(p): ShardProgress(**s) for p, s in state.get("shards", {}).items()}
+    shards = shards_of(state)
     total = ShardProgress()
     for shard in shards.values():
         total = total.plus(shard, 0)

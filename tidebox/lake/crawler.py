@@ -14,7 +14,10 @@ from pathlib import Path
 
 from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings
-from tidebox.lake.catalog import CatalogTable, TableFile, glue_type, using_catalog
+from tidebox.lake.catalog import using_catalog
+from tidebox.lake.catalog_store import CatalogTable
+from tidebox.lake.files import TableFile
+from tidebox.lake.glue_types import glue_type
 
 SAMPLE_FILES = 50
 _HIVE = re.compile(r"^([^=/]+)=([^/]*)$")
@@ -116,8 +119,8 @@ def _columns(
     """Column names and Glue types from a sample of the files; whether their schemas differ."""
     import duckdb
 
-    from tidebox.lake.query import literal
     from tidebox.lake.scan import Scanner
+    from tidebox.lake.sql import literal
 
     sample = files[:: max(1, len(files) // SAMPLE_FILES)][:SAMPLE_FILES]
     scanner = Scanner(settings.s3_endpoint)

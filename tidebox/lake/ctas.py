@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from tidebox.core.errors import QueryError
-from tidebox.lake.catalog import CatalogTable, arrow_glue_type
+from tidebox.lake.catalog_store import CatalogTable
+from tidebox.lake.glue_types import arrow_glue_type
 
 if TYPE_CHECKING:
-    from tidebox.lake.query import Session
+    from tidebox.lake.session import Session
 
 MAX_PARTITIONS = 100
 _FORMATS = {"PARQUET": "parquet", "JSON": "json", "TEXTFILE": "csv"}
@@ -193,7 +194,7 @@ def _write(
     Returns the query's schema, the rows written and the partitions (``k=v/...``) made.
     """
     from tidebox.core.stores import open_store
-    from tidebox.lake.query import quote
+    from tidebox.lake.sql import quote
 
     store = open_store(location, session.settings.s3_endpoint)
     if store.list():

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tidebox.core.settings import Settings
-from tidebox.lake.catalog import find_table
 from tidebox.lake.query import run_query
+from tidebox.lake.tables import find_table
 from tidebox.quality.suites import CheckResult, run_suite, suite_path
 
 

@@ -17,6 +17,28 @@ from tidebox.delivery.delivery import DeliveryStream
 
 COLUMNS = {"device_id": "STRING", "event_time": "TIMESTAMP(3)", "temperature": "DOUBLE"}
 ARRIVAL = 1767225600000  # 2026-01-01T00:00:00Z
+# the fields of Firehose's error documents, per error output type
+FORMAT_CONVERSION_FIELDS = {
+    "attemptsMade",
+    "arrivalTimestamp",
+    "lastErrorCode",
+    "lastErrorMessage",
+    "attemptEndingTimestamp",
+    "rawData",
+    "sequenceNumber",
+    "subSequenceNumber",
+    "dataCatalogTable",
+}
+PROCESSING_FIELDS = {
+    "attemptsMade",
+    "arrivalTimestamp",
+    "errorCode",
+    "errorMessage",
+    "attemptEndingTimestamp",
+    "rawData",
+    "lambdaArn",
+}
+PARTITIONING_FIELDS = PROCESSING_FIELDS - {"lambdaArn"}
 
 
 def reading(device: str = "d1", hour: int = 0, temperature: float = 20.0) -> bytes:
@@ -70,12 +92,12 @@ def test_objects_are_named_as_firehose_names_them(tmp_path: Path) -> None:
 def test_buffers_are_due_at_the_size_or_the_interval(tmp_path: Path) -> None:
     ds = delivery(tmp_path)
     ds.add(reading(), 0, 0, ARRIVAL)
-    opened = ds._buffers[0].opened
+    opened = ds.buffers.shards[0].opened
     assert ds.due(opened + 59) == [] and ds.due(opened + 60) == [0]
     while ds.buffered_bytes < 10_000:
         ds.add(reading(), 0, ds.buffered_records, ARRIVAL)
     assert ds.due(opened) == [0]
-    assert ds.buffered_records == len(ds._buffers[0].values)
+    assert ds.buffered_records == len(ds.buffers.shards[0].values)
 
 
 def test_firehose_limits_on_buffering_hints() -> None:
@@ -125,19 +147,19 @@ def test_failed_records_become_firehose_error_documents(tmp_path: Path) -> None:
     ]
     documents = [json.loads(line) for line in (tmp_path / errors[0]).read_text().splitlines()]
     first = documents[0]
-    assert set(first) == {
-        "attemptsMade",
-        "arrivalTimestamp",
-        "errorCode",
-        "errorMessage",
-        "attemptEndingTimestamp",
-        "rawData",
-        "kafkaTopic",
-        "kafkaPartition",
-        "kafkaOffset",
+    assert set(first) == FORMAT_CONVERSION_FIELDS
+    assert first["arrivalTimestamp"] == ARRIVAL + 5 and first["sequenceNumber"] == "8"
+    assert first["subSequenceNumber"] == 0
+    assert first["lastErrorCode"] == "DataFormatConversion.SchemaMismatch"
+    assert set(first["dataCatalogTable"]) == {
+        "catalogId",
+        "databaseName",
+        "tableName",
+        "region",
+        "versionId",
+        "catalogArn",
     }
-    assert first["arrivalTimestamp"] == ARRIVAL + 5 and first["kafkaOffset"] == 8
-    assert first["errorCode"] == "DataFormatConversion.SchemaMismatch"
+    assert first["dataCatalogTable"]["tableName"] == "readings"
     assert base64.b64decode(documents[1]["rawData"]) == b"\x00garbage"
     assert ds.progress[0].records_failed == 2 and ds.progress[0].records_out == 1
 
@@ -160,10 +182,19 @@ def test_dynamic_partitions_and_the_active_partition_limit(tmp_path: Path) -> No
     assert [k.split("/")[1] for k in data] == ["device=a", "device=b", "device=c"]
     exceeded = tmp_path / "errors" / "activePartitionExceeded"
     [(exceeded_file)] = list(exceeded.iterdir())
-    offsets = [json.loads(x)["kafkaOffset"] for x in exceeded_file.read_text().splitlines()]
-    assert offsets == [4, 5, 7]  # d and e came after the third partition
+    exceeded_documents = [json.loads(x) for x in exceeded_file.read_text().splitlines()]
+    assert all(set(d) == PARTITIONING_FIELDS for d in exceeded_documents)
+    raws = [json.loads(base64.b64decode(d["rawData"])) for d in exceeded_documents]
+    assert [r["device_id"] for r in raws] == ["d", "e", "d"]  # after the third partition
+    assert exceeded_file.name.endswith("-0000-000000000004-000000000007")  # offsets 4, 5, 7
+    assert {d["errorCode"] for d in exceeded_documents} == {
+        "DynamicPartitioning.ActivePartitionsLimitExceeded"
+    }
     [failed] = list((tmp_path / "errors" / "dynamic-partitioning-failed").iterdir())
-    assert "partition key 'device' is null" in failed.read_text()
+    [failed_document] = [json.loads(x) for x in failed.read_text().splitlines()]
+    assert set(failed_document) == PARTITIONING_FIELDS
+    assert failed_document["errorCode"] == "DynamicPartitioning.MetadataExtractionFailed"
+    assert "partition key 'device' is null" in failed_document["errorMessage"]
 
 
 @pytest.mark.parametrize("hostile", ["../../outside", "..", "/etc/passwd", "a\x00b", "x" * 2000])
@@ -306,7 +337,11 @@ def test_the_transform_runs_before_conversion_and_partitions_by_its_keys(tmp_pat
     assert [(r["device_id"], r["temperature"]) for r in north] == [("n1", 212.0), ("n2", 212.0)]
     [failed] = list((bucket / "errors" / "processing-failed").iterdir())
     document = json.loads(failed.read_text())
-    assert document["errorCode"] == "Lambda.ProcessingFailed" and document["kafkaOffset"] == 3
+    assert set(document) == PROCESSING_FIELDS
+    assert document["errorCode"] == "Lambda.ProcessingFailed"
+    assert document["lambdaArn"] == "arn:aws:lambda:local:000000000000:function:handler"
+    assert json.loads(base64.b64decode(document["rawData"]))["device_id"] == "fail"
+    assert failed.name.endswith("-0000-000000000003-000000000003")  # its offset, 3
 
 
 def test_a_restart_removes_half_written_files_under_a_hive_prefix(tmp_path: Path) -> None:

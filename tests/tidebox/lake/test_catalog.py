@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import sqlite3
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -12,19 +13,11 @@ import pytest
 from tests.support import land, month_of_readings
 from tidebox.core.errors import TableNotFoundError, TideboxError
 from tidebox.core.settings import DEFAULT_STREAMS, Settings, TableSpec
-from tidebox.lake.catalog import (
-    Catalog,
-    CatalogTable,
-    catalog_path,
-    describe_table,
-    drop_table,
-    duckdb_type,
-    glue_type,
-    list_tables,
-    open_catalog,
-    repair_table,
-)
+from tidebox.lake.catalog import catalog_path, open_catalog
+from tidebox.lake.catalog_store import Catalog, CatalogTable
+from tidebox.lake.glue_types import duckdb_type, glue_type
 from tidebox.lake.query import run_query
+from tidebox.lake.tables import describe_table, drop_table, list_tables, repair_table
 
 SPEC = next(s for s in DEFAULT_STREAMS if s.name == "sensor_readings")
 
@@ -151,3 +144,41 @@ def test_types_map_between_flink_duckdb_and_glue() -> None:
     assert glue_type("BIGINT[]") == "array<bigint>"
     assert duckdb_type("timestamp") == "TIMESTAMP WITH TIME ZONE"
     assert duckdb_type("array<double>") == "DOUBLE[]"
+
+
+def test_reads_take_no_write_lock(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A query, ``catalog show`` and ``catalog list`` answer while another process holds the
+    catalog's write lock (a writer waits half a second here, so a read that writes fails)."""
+    from tidebox.lake import catalog_store
+
+    monkeypatch.setattr(catalog_store, "BUSY_TIMEOUT", 0.5)
+    month_of_readings(settings.bucket_path / "r", days=1, rows=3)
+    with_ref = settings.model_copy(
+        update={
+            "tables": (
+                *settings.tables,
+                TableSpec(
+                    name="ref",
+                    location=str(settings.bucket_path / "r"),
+                    partition_keys={"dt": "STRING", "hour": "STRING"},
+                ),
+            )
+        }
+    )
+    repair = open_catalog(settings)  # registers the shipped config tables, not 'ref'
+    repair.put(CatalogTable("r", str(settings.bucket_path / "r")))
+    repair.close()
+    holder = sqlite3.connect(catalog_path(settings), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("DELETE FROM partitions")  # a change in flight, not yet committed
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            open_catalog(with_ref)  # a writer does wait, and gives up
+        assert run_query(with_ref, "SELECT count(*) AS n FROM r").table.to_pylist() == [{"n": 72}]
+        ref = describe_table(with_ref, "ref")  # declared, merged in memory with its partitions
+        assert (ref.table.source, len(ref.partitions), ref.rows) == ("config", 24, 72)
+        assert describe_table(with_ref, "devices").rows  # counted by a query of its own
+        assert {"r", "ref", "devices"} <= {t.name for t in list_tables(with_ref)}
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

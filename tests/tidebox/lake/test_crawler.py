@@ -11,9 +11,9 @@ import pytest
 
 from tests.support import month_of_readings
 from tidebox.core.settings import Settings
-from tidebox.lake.catalog import describe_table
 from tidebox.lake.crawler import CrawlError, crawl
 from tidebox.lake.query import run_query
+from tidebox.lake.tables import describe_table
 
 
 @pytest.fixture

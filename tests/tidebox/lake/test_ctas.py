@@ -11,8 +11,10 @@ import pytest
 from tests.support import month_of_readings
 from tidebox.core.errors import QueryError
 from tidebox.core.settings import Settings
-from tidebox.lake.catalog import CatalogTable, describe_table, open_catalog
+from tidebox.lake.catalog import open_catalog
+from tidebox.lake.catalog_store import CatalogTable
 from tidebox.lake.query import run_query
+from tidebox.lake.tables import describe_table
 
 
 @pytest.fixture
