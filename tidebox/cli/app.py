@@ -11,7 +11,8 @@ from rich.table import Table
 
 from tidebox.cli.console import err, out, progress_bar, settings_of
 from tidebox.cli.jobs import flink_app, job_app
-from tidebox.cli.query import catalog_app, print_rows, query_command
+from tidebox.cli.query import catalog_app, query_command
+from tidebox.cli.results import print_rows
 from tidebox.cli.sinks import sink_app
 from tidebox.core.errors import CheckFailedError, TideboxError
 from tidebox.core.settings import load_settings

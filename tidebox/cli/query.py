@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import Any
 
 import typer
-from rich.table import Table
 
-from tidebox.cli.console import err, out, settings_of
+from tidebox.cli.console import out, settings_of
+from tidebox.cli.results import print_description, print_tables, show_result
 from tidebox.core.errors import TideboxError
 
 catalog_app = typer.Typer(help="The Glue-like catalog: tables, partitions, the crawler.")
@@ -40,89 +37,6 @@ def query_command(
     show_result(settings, sql, fmt, output)
 
 
-def show_result(settings: Any, sql: str, fmt: str, output: Path | None) -> None:
-    from tidebox.lake.query import run_query
-
-    result = run_query(settings, sql)
-    if result.message:
-        out.print(result.message)
-    elif output is None or fmt != "parquet":
-        print_rows(result.table.to_pylist(), result.table.column_names, fmt)
-    if output is not None:
-        saved = save_result(result, output, fmt)
-        err.print(f"results saved to {saved}")
-    err.print(stats_line(result))
-
-
-def stats_line(result: Any) -> str:
-    """What Athena's console shows under a result."""
-    scanned = result.bytes_scanned
-    return (
-        f"Run time: {result.seconds:.3f} sec, Data scanned: {_size(scanned)} "
-        f"({scanned:,} bytes, {result.files_scanned} file(s)), "
-        f"Cost: ${result.cost_usd:.8f} (billed {result.billed_bytes // (1 << 20)} MB), "
-        f"{result.rows:,} row(s)"
-    )
-
-
-def _size(count: int) -> str:
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if count >= size:
-            return f"{count / size:.2f} {unit}"
-    return f"{count} B"
-
-
-def save_result(result: Any, output: Path, fmt: str) -> Path:
-    """Write the rows where asked: a file, or (a folder) ``<query-id>.<ext>`` plus a
-    ``.metadata`` file, as Athena's result location holds."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    kind = "csv" if fmt == "table" else fmt
-    folder = output.is_dir() or str(output).endswith("/")
-    path = output / f"{result.query_id}.{kind}" if folder else output
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "parquet":
-        pq.write_table(result.table, path)
-    elif kind == "json":
-        with open(path, "w") as handle:
-            for row in result.table.to_pylist():
-                handle.write(json.dumps(row, default=str) + "\n")
-    else:
-        pacsv.write_csv(result.table, path)
-    if folder:
-        meta = {
-            "queryId": result.query_id,
-            "columns": [{"name": f.name, "type": str(f.type)} for f in result.table.schema],
-            "rows": result.rows,
-            "dataScannedInBytes": result.bytes_scanned,
-            "runTimeSeconds": result.seconds,
-        }
-        path.with_name(path.name + ".metadata").write_text(json.dumps(meta, indent=2))
-    return path
-
-
-def print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
-    if fmt == "json":
-        for row in rows:
-            sys.stdout.write(json.dumps(row, default=str) + "\n")
-    elif fmt == "csv":
-        import csv
-
-        # the csv module ends rows with CRLF by default; a pipe into cut, awk or a shell
-        # comparison wants Unix line ends, as the saved results (and Athena's) have
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    else:
-        table = Table()
-        for column in columns:
-            table.add_column(column)
-        for row in rows:
-            table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-        out.print(table)
-
-
 # -- catalog ---------------------------------------------------------------------------------------
 @catalog_app.command("list")
 def catalog_list(ctx: typer.Context) -> None:
@@ -130,38 +44,10 @@ def catalog_list(ctx: typer.Context) -> None:
     print_tables(settings_of(ctx))
 
 
-def print_tables(settings: Any) -> None:
-    from tidebox.lake.tables import list_tables
-
-    table = Table("name", "format", "location", "partition keys", "source")
-    for t in list_tables(settings):
-        table.add_row(t.name, t.format, t.location, ", ".join(t.partition_names), t.source)
-    out.print(table)
-
-
 @catalog_app.command("show")
 def catalog_show(ctx: typer.Context, name: str = typer.Argument(...)) -> None:
     """A table's columns, partition keys, partitions, files, bytes and rows."""
     print_description(settings_of(ctx), name)
-
-
-def print_description(settings: Any, name: str) -> None:
-    from tidebox.lake.tables import describe_table
-
-    d = describe_table(settings, name)
-    t = d.table
-    out.print(f"[bold]{t.name}[/] ({t.format}, from {t.source}) at {t.location}")
-    columns = Table("column", "type", "")
-    for column, kind in t.columns:
-        columns.add_row(column, kind, "")
-    for column, kind in t.partition_keys:
-        columns.add_row(column, kind, "partition key")
-    out.print(columns)
-    shown = ", ".join(d.partitions[:5]) + (" ..." if len(d.partitions) > 5 else "")
-    if t.partition_keys:
-        out.print(f"partitions: {len(d.partitions):,}" + (f" ({shown})" if shown else ""))
-    rows = "?" if d.rows is None else f"{d.rows:,}"
-    out.print(f"files: {d.files:,}, bytes: {d.bytes:,}, rows: {rows}")
 
 
 @catalog_app.command("repair")

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from tidebox.cli.console import err
-from tidebox.cli.query import print_description, print_tables, show_result
+from tidebox.cli.results import print_description, print_tables, show_result
 from tidebox.core.errors import TideboxError
 
 
