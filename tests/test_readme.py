@@ -67,7 +67,7 @@ def test_yaml_example_is_a_valid_config(tmp_path: Path) -> None:
     assert sink is not None and sink.stream == "machine_events"
     assert sink.buffering_hints.interval_in_seconds == 30 and sink.compression == "ZSTD"
     assert sink.dynamic_partitioning is not None
-    assert {t.name for t in settings.tables} == {"sites", "archive", "devices"}  # + built-in
+    assert {t.name for t in settings.tables} == {"sites", "archive"}
 
 
 def test_environment_table_names_every_variable() -> None:

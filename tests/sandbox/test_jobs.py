@@ -7,7 +7,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
-from tests.support import JOBS
+from tests.support import JOBS, repo_settings
 from tidebox.flink.harness import run_job_on_rows
 from tidebox.streams.generate import GenerateSpec, generate_frame
 
@@ -17,7 +17,7 @@ READINGS = generate_frame(GenerateSpec(devices=4, hours=0.5, interval_seconds=15
 
 
 def run(job: str) -> list[dict]:  # type: ignore[type-arg]
-    [rows] = run_job_on_rows(JOBS / job, {"sensor_readings": READINGS}).values()
+    [rows] = run_job_on_rows(JOBS / job, {"sensor_readings": READINGS}, repo_settings()).values()
     return rows
 
 
@@ -63,13 +63,15 @@ def test_kinesis_step_rows_are_stamped_with_the_window_end() -> None:
 
 
 def test_reference_data_is_joined_to_every_window() -> None:
-    rows = run("device_stats_by_site.sql")  # `devices` comes from the shipped reference file
+    rows = run("device_stats_by_site.sql")  # `devices`: the reference file this tidebox.yaml names
     assert len(rows) == 4 * 30
     sites = {r["device_id"]: r["site"] for r in rows}
     assert sites == {"dev-001": "south", "dev-002": "east", "dev-003": "west", "dev-004": "north"}
     given = [{"device_id": "dev-001", "site": "lab", "model": "X", "installed": "2026-01-01"}]
     [own] = run_job_on_rows(
-        JOBS / "device_stats_by_site.sql", {"sensor_readings": READINGS, "devices": given}
+        JOBS / "device_stats_by_site.sql",
+        {"sensor_readings": READINGS, "devices": given},
+        repo_settings(),
     ).values()
     assert {r["site"] for r in own} == {"lab"} and len(own) == 30  # inner join: dev-001 only
 

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tidebox.core.settings import Settings, StreamSpec
+from tidebox.core.settings import Settings, StreamSpec, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = REPO / "jobs"
@@ -38,6 +38,13 @@ def free_port_pair() -> int:
                 continue
         return int(port)
     raise RuntimeError("no free port pair found")
+
+
+def repo_settings(**changes: Any) -> Settings:
+    """The settings of this repository's own sandbox project (its tidebox.yaml: the ``devices``
+    reference table, the examples under sinks/), with no TIDEBOX_* variable applied."""
+    settings = load_settings(config_path=REPO / "tidebox.yaml", environ={})
+    return settings.model_copy(update=changes) if changes else settings
 
 
 def unique(prefix: str) -> str:

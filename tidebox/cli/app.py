@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -40,7 +42,7 @@ app.add_typer(anomaly_app, name="anomaly")
 def configure(
     ctx: typer.Context,
     config: Path | None = typer.Option(
-        None, "--config", help="Config file (default tidebox.yaml)."
+        None, "--config", help="Config file (default: tidebox.yaml here or in a parent folder)."
     ),
     state_dir: Path | None = typer.Option(None, "--state-dir", help="Project state folder."),
     bootstrap_servers: str | None = typer.Option(
@@ -49,14 +51,34 @@ def configure(
     kafka_port: int | None = typer.Option(None, "--kafka-port", help="Embedded broker port."),
     bucket: Path | None = typer.Option(None, "--bucket", help="Folder acting as the bucket."),
 ) -> None:
-    """Read settings once: CLI options > TIDEBOX_* variables > tidebox.yaml > defaults."""
+    """Read settings once, when a command first needs them: CLI options > TIDEBOX_* variables >
+    tidebox.yaml (of this folder or the nearest parent with one) > defaults."""
     overrides = {
         "state_dir": state_dir,
         "bootstrap_servers": bootstrap_servers,
         "kafka_port": kafka_port,
         "bucket": bucket,
     }
-    ctx.ensure_object(dict)["settings"] = load_settings(overrides, config_path=config)
+    ctx.ensure_object(dict)["load_settings"] = partial(load_settings, overrides, config)
+
+
+# -- project ------------------------------------------------------------------------------------
+@app.command()
+def init(
+    folder: Path = typer.Argument(..., help="The new project's folder (created if absent)."),
+) -> None:
+    """Write a new sandbox project: tidebox.yaml and jobs/, producers/, sinks/, expectations/
+    with one working example each. Overwrites nothing."""
+    from tidebox.cli.init import NEXT_STEPS, write_project
+
+    written = write_project(folder)
+    out.print(f"wrote a tidebox project in {written.folder}:")
+    for path in written.files:
+        out.print(f"  {path}")
+    out.print("next:")
+    out.print(f"  cd {written.folder}", highlight=False)
+    for command in NEXT_STEPS:
+        out.print(f"  {command}", highlight=False)
 
 
 # -- runtime ------------------------------------------------------------------------------------
@@ -174,31 +196,44 @@ def stream_delete(ctx: typer.Context, name: str) -> None:
 # -- producers ----------------------------------------------------------------------------------
 @app.command()
 def generate(
+    ctx: typer.Context,
     out_path: Path = typer.Option(
         Path("data/sensor_readings.csv"), "--out", help=".csv/.jsonl/.parquet"
     ),
-    devices: int = typer.Option(20, "--devices"),
-    hours: float = typer.Option(6.0, "--hours"),
-    interval: float = typer.Option(10.0, "--interval", help="Seconds between readings."),
-    seed: int = typer.Option(42, "--seed"),
-    anomaly_rate: float = typer.Option(
-        0.0005, "--anomaly-rate", help="Anomaly episodes per reading (GenerateSpec's default)."
+    spec_file: str | None = typer.Option(
+        None, "--spec", help="A generator spec file, or NAME for the project's producers/NAME.yaml."
     ),
-    start: datetime = typer.Option(datetime(2026, 1, 1), "--start", help="UTC start time."),
+    devices: int | None = typer.Option(None, "--devices", help="Default 20."),
+    hours: float | None = typer.Option(None, "--hours", help="Default 6."),
+    interval: float | None = typer.Option(
+        None, "--interval", help="Seconds between readings (default 10)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Default 42."),
+    anomaly_rate: float | None = typer.Option(
+        None, "--anomaly-rate", help="Anomaly episodes per reading (default 0.0005)."
+    ),
+    start: datetime | None = typer.Option(
+        None, "--start", help="UTC start time (default 2026-01-01)."
+    ),
 ) -> None:
-    """Write a seeded synthetic IoT data set with labelled anomalies."""
+    """Write a seeded synthetic IoT data set with labelled anomalies (options beat --spec)."""
     from datetime import UTC
 
     from tidebox.streams.generate import GenerateSpec, write_dataset
+    from tidebox.streams.producer_spec import find_spec_file, read_generate_spec
 
-    spec = GenerateSpec(
-        devices=devices,
-        hours=hours,
-        interval_seconds=interval,
-        seed=seed,
-        anomaly_rate=anomaly_rate,
-        start=start.replace(tzinfo=start.tzinfo or UTC),
-    )
+    given: dict[str, Any] = {
+        "devices": devices,
+        "hours": hours,
+        "interval_seconds": interval,
+        "seed": seed,
+        "anomaly_rate": anomaly_rate,
+        "start": start.replace(tzinfo=start.tzinfo or UTC) if start else None,
+    }
+    if spec_file is not None:
+        spec = read_generate_spec(find_spec_file(settings_of(ctx), spec_file), given)
+    else:
+        spec = GenerateSpec(**{k: v for k, v in given.items() if v is not None})
     result = write_dataset(spec, out_path)
     out.print(
         f"wrote {result.rows:,} readings of {result.devices} devices to {result.path} "

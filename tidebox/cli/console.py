@@ -14,7 +14,12 @@ err = Console(stderr=True)
 
 
 def settings_of(ctx: typer.Context) -> Settings:
-    settings: Settings = ctx.ensure_object(dict)["settings"]
+    """The settings, read on first use: a command that needs none (``init``) runs even where a
+    tidebox.yaml is broken."""
+    state = ctx.ensure_object(dict)
+    if "settings" not in state:
+        state["settings"] = state["load_settings"]()
+    settings: Settings = state["settings"]
     return settings
 
 

@@ -22,10 +22,11 @@ from tidebox.runtime import start_broker
 from tidebox.streams.admin import recreate_stream
 from tidebox.streams.generate import GenerateSpec, write_dataset
 from tidebox.streams.replay import replay
-from tidebox.templates import DEMO_JOB
+from tidebox.templates import DEMO_JOB, DEMO_SUITES
 
 SOURCE, STATS = "sensor_readings", "device_stats_1m"
 JOB_FILE = DEMO_JOB
+SUITE_FILE = DEMO_SUITES / f"{SOURCE}.json"  # the demo's own, whatever the project's says
 DEMO_QUERY = (
     "SELECT device_id, COUNT(*) AS windows, ROUND(MAX(vibration_max), 2) AS peak_vibration, "
     "ROUND(AVG(temperature_avg), 2) AS mean_temperature "
@@ -96,7 +97,7 @@ def run_demo(
     done()
 
     done = step("check")
-    check = check_table(settings, SOURCE)
+    check = check_table(settings, SOURCE, suite_file=SUITE_FILE)
     done()
 
     return DemoSummary(

@@ -17,7 +17,9 @@ flink_app = typer.Typer(help="A standalone Flink cluster on this machine, for 'j
 @job_app.command("run")
 def job_run(
     ctx: typer.Context,
-    job: str = typer.Argument(..., help="A job file, or the name of a job in tidebox.yaml."),
+    job: str = typer.Argument(
+        ..., help="A job file, or NAME: a job in tidebox.yaml, else the project's jobs/NAME.sql|py."
+    ),
     bounded: bool | None = typer.Option(
         None,
         "--bounded/--continuous",

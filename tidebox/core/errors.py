@@ -99,3 +99,15 @@ class CheckFailedError(TideboxError):
         super().__init__(f"suite {suite}: {len(failed)} expectation(s) failed: {', '.join(failed)}")
         self.suite = suite
         self.failed = failed
+
+
+class ProjectExistsError(TideboxError):
+    """``tidebox init`` would overwrite a file: it writes only new files."""
+
+    def __init__(self, path: str, others: int = 0) -> None:
+        more = f" (and {others} other file(s) it would write)" if others else ""
+        super().__init__(
+            f"{path} already exists{more}: tidebox init overwrites nothing; "
+            "choose a new or empty folder"
+        )
+        self.path = path

@@ -4,8 +4,8 @@ Precedence is CLI > environment > tidebox.yaml > defaults. The environment is re
 (:func:`read_environment`), so the list of variables below is the complete one:
 
 =============================  ==========================================================
-TIDEBOX_CONFIG                 path of the config file (default ``./tidebox.yaml``)
-TIDEBOX_STATE_DIR              project-local state folder (default ``./.tidebox``)
+TIDEBOX_CONFIG                 path of the config file (default: the project's ``tidebox.yaml``)
+TIDEBOX_STATE_DIR              project-local state folder (default ``<project>/.tidebox``)
 TIDEBOX_BOOTSTRAP_SERVERS      use this Kafka instead of starting the embedded broker
 TIDEBOX_KAFKA_PORT             port of the embedded broker (default 9092; +1 is its controller)
 TIDEBOX_BUCKET                 folder acting as the landing bucket (default ``<state>/bucket``)
@@ -19,6 +19,11 @@ TIDEBOX_S3_ENDPOINT            URL of the S3-compatible endpoint for ``s3://`` d
                                (credentials: the usual AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
                                AWS_REGION, read by the S3 client itself)
 =============================  ==========================================================
+
+The project is the folder of that file: the working folder or its nearest parent with a
+``tidebox.yaml`` (see :mod:`tidebox.core.project`). Relative paths in tidebox.yaml and in the
+project's ``sinks/*.yaml`` are relative to the project folder; relative paths given on the
+command line or in TIDEBOX_* variables keep the shell's meaning (the working folder).
 """
 
 from __future__ import annotations
@@ -29,7 +34,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -40,6 +44,15 @@ from pydantic import (
 )
 
 from tidebox.core.errors import ConfigError
+from tidebox.core.project import (
+    CONFIG_FILE,
+    find_project,
+    in_project,
+    job_file,
+    read_sink_files,
+    read_yaml_mapping,
+    resolve_paths,
+)
 from tidebox.templates import DEMO_JOB
 
 ENV_PREFIX = "TIDEBOX_"
@@ -54,7 +67,8 @@ ENV_FIELDS = {
     "CHECKPOINT_SECONDS": "checkpoint_seconds",
     "S3_ENDPOINT": "s3_endpoint",
 }
-DEFAULT_CONFIG_FILE = "tidebox.yaml"
+DEFAULT_CONFIG_FILE = CONFIG_FILE
+DEFAULT_STATE_DIR = ".tidebox"
 
 # Column types are Flink SQL type names: the job runner uses them verbatim in table DDL,
 # the sink maps them to Arrow types.
@@ -247,14 +261,8 @@ DEFAULT_SUITES: tuple[SuiteSpec, ...] = (
 DEFAULT_JOBS: tuple[JobSpec, ...] = (
     JobSpec(name="device_stats_1m", file=_shipped_job("device_stats_1m")),
 )
-DEFAULT_TABLES: tuple[TableSpec, ...] = (
-    # reference data for jobs: where each device stands (jobs/device_stats_by_site.sql)
-    TableSpec(
-        name="devices",
-        location=str(Path(__file__).resolve().parents[2] / "jobs" / "reference" / "devices.csv"),
-        columns={"device_id": "STRING", "site": "STRING", "model": "STRING", "installed": "STRING"},
-    ),
-)
+# Tables are the project's own: this repository declares its reference data in its tidebox.yaml.
+DEFAULT_TABLES: tuple[TableSpec, ...] = ()
 
 
 def default_sink(stream: StreamSpec) -> SinkSpec:
@@ -288,7 +296,9 @@ DEFAULT_SINKS: tuple[SinkSpec, ...] = tuple(default_sink(s) for s in DEFAULT_STR
 class Settings(_Frozen):
     """Everything tidebox needs to know about where things run and what the streams look like."""
 
-    state_dir: Path = Path(".tidebox")
+    # the folder of tidebox.yaml: jobs/, producers/, sinks/ and expectations/ are found there
+    project_dir: Path = Path(".")
+    state_dir: Path = Path(DEFAULT_STATE_DIR)
     bootstrap_servers: str | None = None
     kafka_port: int = Field(default=9092, ge=1, le=65534)
     bucket: Path | None = None
@@ -329,7 +339,12 @@ class Settings(_Frozen):
         return next((s for s in self.suites if s.name == name), None)
 
     def job(self, name: str) -> JobSpec | None:
-        return next((j for j in self.jobs if j.name == name), None)
+        """A job declared in tidebox.yaml, else the project's ``jobs/NAME.sql`` or ``.py``."""
+        declared = next((j for j in self.jobs if j.name == name), None)
+        if declared is not None:
+            return declared
+        found = job_file(self.project_dir, name) if name and "/" not in name else None
+        return JobSpec(name=name, file=str(found)) if found is not None else None
 
     def sink(self, name: str) -> SinkSpec | None:
         """A declared delivery stream, or the default one of a declared stream of that name."""
@@ -363,20 +378,7 @@ def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """The raw mapping in a tidebox.yaml; an empty mapping when the file is absent."""
-    if not path.exists():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror or exc}", source=str(path)) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"cannot read: invalid YAML{where}: {problem}", source=str(path)) from exc
-    if not isinstance(data, dict):
-        raise ConfigError("top level must be a mapping", source=str(path))
-    return data
+    return read_yaml_mapping(path) if path.exists() else {}
 
 
 def created_sink_path(state_dir: Path, name: str) -> Path:
@@ -405,37 +407,99 @@ def _merge_named(defaults: tuple[Any, ...], given: list[Any] | None) -> list[Any
     return list(merged.values())
 
 
+def locate_config(config_path: str | Path | None, environ: Mapping[str, str]) -> tuple[Path, Path]:
+    """The config file and the project folder: the file ``config_path`` or TIDEBOX_CONFIG
+    names and its folder, else the nearest tidebox.yaml up from the working folder and its
+    folder, else (no file) the working folder."""
+    named = config_path or environ.get(ENV_PREFIX + "CONFIG")
+    if named:
+        path = Path(named).expanduser()
+        if not path.is_file():
+            raise ConfigError("config file not found", source=str(path))
+        return path, path.resolve().parent
+    project = find_project()
+    if project is None:
+        return Path(DEFAULT_CONFIG_FILE), Path.cwd().resolve()
+    return project / DEFAULT_CONFIG_FILE, project
+
+
+def _named_sections(
+    file_values: Mapping[str, Any], path: Path, project_dir: Path
+) -> tuple[dict[str, list[Any]], dict[str, Path]]:
+    """Each named section: built-in entries, overridden and extended by the project's files
+    (``sinks/*.yaml``; ``jobs/NAME.sql`` of a built-in job) and then by tidebox.yaml's entries,
+    relative paths resolved. Also
+    the sink files by the names they define (a name in both places is refused)."""
+    sink_files = read_sink_files(project_dir)
+    given_sinks = file_values.get("sinks") or []
+    for item in given_sinks if isinstance(given_sinks, list) else []:
+        name = item.get("name") if isinstance(item, dict) else None
+        if isinstance(name, str) and name in sink_files:
+            raise ConfigError(
+                f"delivery stream '{name}' is defined both here and in {sink_files[name][0]}: "
+                "keep one",
+                source=str(path),
+            )
+    sections = {}
+    for key, defaults in NAMED_SECTIONS.items():
+        given = file_values.get(key)
+        if key == "sinks":
+            given = [entry for _, entry in sink_files.values()] + list(given_sinks)
+        elif key == "jobs":  # the project's jobs/NAME.sql replaces a built-in job's file
+            own = [(j.name, job_file(project_dir, j.name)) for j in DEFAULT_JOBS]
+            given = [{"name": n, "file": str(f)} for n, f in own if f] + list(given or [])
+        merged = _merge_named(defaults, given)
+        sections[key] = [resolve_paths(key, entry, project_dir) for entry in merged]
+    return sections, {name: file for name, (file, _) in sink_files.items()}
+
+
 def load_settings(
     overrides: Mapping[str, Any] | None = None,
     config_path: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Build the settings from all sources, with CLI ``overrides`` winning over everything."""
+    """Build the settings from all sources, with CLI ``overrides`` winning over everything.
+
+    The project folder is that of the config file (see :func:`locate_config`); tidebox.yaml's
+    relative paths, and the default state folder, are resolved against it.
+    """
     env_values = read_environment(environ)
     env = os.environ if environ is None else environ
-    named = config_path or env.get(ENV_PREFIX + "CONFIG")
-    path = Path(named or DEFAULT_CONFIG_FILE)
-    if named and not path.exists():
-        raise ConfigError("config file not found", source=str(path))
+    path, project_dir = locate_config(config_path, env)
     file_values = read_config_file(path)
+    if "project_dir" in file_values:
+        raise ConfigError("project_dir is the folder of this file; it cannot be set", str(path))
+    for key in ("state_dir", "bucket"):
+        if isinstance(file_values.get(key), str):
+            file_values = {**file_values, key: in_project(project_dir, file_values[key])}
     cli_values = {k: v for k, v in (overrides or {}).items() if v is not None}
 
-    values: dict[str, Any] = {**file_values, **env_values, **cli_values}
-    for key, defaults in NAMED_SECTIONS.items():
-        values[key] = _merge_named(defaults, file_values.get(key))
+    values: dict[str, Any] = {
+        "state_dir": project_dir / DEFAULT_STATE_DIR,
+        **file_values,
+        **env_values,
+        **cli_values,
+        "project_dir": project_dir,
+    }
+    sections, sink_files = _named_sections(file_values, path, project_dir)
+    values.update(sections)
     declared = {s["name"] for s in values["sinks"]}
-    created = read_created_sinks(Path(values.get("state_dir") or ".tidebox"))
+    created = read_created_sinks(Path(values["state_dir"]))
     values["sinks"] += [s for s in created if s.get("name") not in declared]
     try:
         return Settings(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else ""
-        where = ".".join(str(p) for p in first["loc"])
+        loc = first["loc"]
+        field = str(loc[0]) if loc else ""
+        where = ".".join(str(p) for p in loc)
         if field in cli_values:
             source = "command line"
         elif field in env_values:
             source = ENV_PREFIX + {v: k for k, v in ENV_FIELDS.items()}[field]
+        elif field == "sinks" and len(loc) > 1 and isinstance(loc[1], int):
+            name = values["sinks"][loc[1]].get("name")
+            source = str(sink_files.get(name, path))
         else:
             source = str(path)
         raise ConfigError(f"{where}: {first['msg']}", source=source) from exc

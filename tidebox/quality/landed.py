@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tidebox.core.project import suite_file as project_suite
 from tidebox.core.settings import Settings
 from tidebox.lake.query import run_query
 from tidebox.lake.tables import find_table
 from tidebox.quality.suites import CheckResult, run_suite, suite_path
+
+
+def find_suite(settings: Settings, suite: str) -> Path:
+    """The file of ``suite``: the one its tidebox.yaml entry names, else the project's
+    ``expectations/<suite>.json``, else the one packaged with tidebox (the demo's)."""
+    spec = settings.suite(suite)
+    if spec is not None and spec.file:
+        return Path(spec.file)
+    return project_suite(settings.project_dir, suite) or suite_path(suite)
 
 
 def check_table(
@@ -18,15 +28,11 @@ def check_table(
 ) -> CheckResult:
     """Validate the rows of ``table`` (default: the suite's declared table) with ``suite``.
 
-    The suite file is ``suite_file`` when given, else the declared spec's file, else
-    ``expectations/<suite>.json``.
+    The suite file is ``suite_file`` when given, else the one :func:`find_suite` finds.
     """
     spec = settings.suite(suite)
     table_name = table or (spec.table if spec else suite)
-    path = Path(suite_file) if suite_file else None
-    if path is None and spec is not None and spec.file:
-        path = Path(spec.file)
-    path = path if path is not None else suite_path(suite)
+    path = Path(suite_file) if suite_file else find_suite(settings, suite)
     landed = find_table(settings, table_name)
     frame = run_query(settings, f'SELECT * FROM "{landed.name}"').table.to_pandas()
     return run_suite(frame, path)

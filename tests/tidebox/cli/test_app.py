@@ -215,12 +215,20 @@ def test_sink_drop_deletes_a_landed_table(tmp_path: Path) -> None:
     )
 
 
-def test_generate_default_anomaly_rate_is_the_spec_s() -> None:
-    """The CLI does not import the generator (pandas) to start: its default is written out."""
+def test_generate_options_default_to_the_spec_and_their_help_says_so() -> None:
+    """Unset options leave the spec's (or spec file's) values; the help names the defaults."""
     import inspect
 
     from tidebox.cli.app import generate
     from tidebox.streams.generate import GenerateSpec
 
-    option = inspect.signature(generate).parameters["anomaly_rate"].default
-    assert option.default == GenerateSpec.anomaly_rate
+    options = inspect.signature(generate).parameters
+    for option, field in [
+        ("devices", "devices"),
+        ("hours", "hours"),
+        ("seed", "seed"),
+        ("interval", "interval_seconds"),
+        ("anomaly_rate", "anomaly_rate"),
+    ]:
+        assert options[option].default.default is None
+        assert f"default {getattr(GenerateSpec, field):g}" in options[option].default.help.lower()

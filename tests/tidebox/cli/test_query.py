@@ -9,8 +9,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support import TIDEBOX, cli_env, month_of_readings, run_cli
+from tests.support import JOBS, TIDEBOX, cli_env, month_of_readings, run_cli
 from tests.tidebox.cli.test_app import assert_one_clear_line
+
+CSV = JOBS / "reference" / "devices.csv"
 
 
 @pytest.fixture
@@ -105,6 +107,7 @@ def test_the_shell_runs_statements_and_keeps_history(tmp_path: Path, env: dict[s
 
 
 def test_catalog_commands(tmp_path: Path, env: dict[str, str]) -> None:
+    (tmp_path / "tidebox.yaml").write_text(f"tables: [{{name: devices, location: {CSV}}}]\n")
     listed = run_cli(["catalog", "list"], tmp_path, env).stdout
     assert "readings" in listed and "crawler" in listed and "devices" in listed
     shown = run_cli(["catalog", "show", "readings"], tmp_path, env).stdout

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support import land, month_of_readings
+from tests.support import land, month_of_readings, repo_settings
 from tidebox.core.errors import TableNotFoundError, TideboxError
 from tidebox.core.settings import DEFAULT_STREAMS, Settings, TableSpec
 from tidebox.lake.catalog import catalog_path, open_catalog
@@ -59,8 +59,8 @@ def test_the_config_tables_are_registered(tmp_path: Path) -> None:
         drop_table(settings, "ref")
 
 
-def test_the_shipped_reference_csv_is_a_table(tmp_path: Path) -> None:
-    settings = Settings(state_dir=tmp_path / "state")
+def test_a_reference_csv_the_project_declares_is_a_table(tmp_path: Path) -> None:
+    settings = repo_settings(state_dir=tmp_path / "state")
     assert describe_table(settings, "devices").table.format == "csv"
     rows = run_query(settings, "SELECT count(*) AS n FROM devices").table.to_pylist()
     assert rows[0]["n"] > 0
