@@ -156,7 +156,7 @@ def test_reads_take_no_write_lock(settings: Settings, monkeypatch: pytest.Monkey
     with_ref = settings.model_copy(
         update={
             "tables": (
-                *settings.tables,
+                *repo_settings().tables,  # the sandbox's 'devices', a CSV file
                 TableSpec(
                     name="ref",
                     location=str(settings.bucket_path / "r"),
@@ -165,7 +165,7 @@ def test_reads_take_no_write_lock(settings: Settings, monkeypatch: pytest.Monkey
             )
         }
     )
-    repair = open_catalog(settings)  # registers the shipped config tables, not 'ref'
+    repair = open_catalog(settings)  # registers no config table: neither 'ref' nor 'devices'
     repair.put(CatalogTable("r", str(settings.bucket_path / "r")))
     repair.close()
     holder = sqlite3.connect(catalog_path(settings), isolation_level=None)
