@@ -57,10 +57,20 @@ def test_the_wheel_holds_tidebox_alone_with_its_templates(wheel: Path) -> None:
     assert "tidebox = tidebox.cli.app:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
+def project_block() -> str:
+    """The README's block for a project of one's own."""
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## A project of your own\n", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```bash\n(.*?)```", section, re.S)
+    return str(block)
+
+
 @pytest.mark.integration
 @pytest.mark.flink
 @pytest.mark.slow
-def test_init_then_the_demo_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+def test_the_readme_project_block_runs_from_the_installed_wheel(
+    wheel: Path, tmp_path: Path
+) -> None:
     venv = tmp_path / "venv"
     run([UV, "venv", "--quiet", "--python", sys.executable, venv], tmp_path)
     run([UV, "pip", "install", "--quiet", "--python", venv / "bin" / "python", wheel], tmp_path)
@@ -72,29 +82,33 @@ def test_init_then_the_demo_from_the_installed_wheel(wheel: Path, tmp_path: Path
         "PATH": f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
         "TIDEBOX_KAFKA_PORT": str(free_port_pair()),
     }
-
-    run([tidebox, "init", "sandbox"], empty, env)
-    project = empty / "sandbox"
-    where = run([venv / "bin" / "python", "-c", "import tidebox; print(tidebox.__file__)"], project)
-    assert where.stdout.startswith(str(venv))  # the installed package, not this checkout
+    project = empty / "mylake"
+    block = project_block()
+    assert block.startswith("tidebox init mylake && cd mylake\n")
     try:
-        demo = run([tidebox, "demo", "--devices", "5", "--hours", "1"], project, env, timeout=600)
-        assert "events replayed   1,800" in demo.stdout
-        assert "windows computed  300" in demo.stdout  # 5 devices x 60 minutes
-        checks = re.search(r"checks passed\s+(\d+)/(\d+)", demo.stdout)
+        # the block as a shell runs it, each line checked, with the wheel's tidebox on PATH
+        done = run(["bash", "-e", "-c", block], empty, env, timeout=900)
+        where = run(
+            [venv / "bin" / "python", "-c", "import tidebox; print(tidebox.__file__)"], project
+        )
+        assert where.stdout.startswith(str(venv))  # the installed package, not this checkout
+        assert "events replayed   43,200" in done.stdout  # 20 devices x 6 h every 10 s
+        assert "windows computed  7,200" in done.stdout  # 20 devices x 360 minutes
+        checks = re.search(r"checks passed\s+(\d+)/(\d+)", done.stdout)
         assert checks is not None and checks.group(1) == checks.group(2)
-        assert (project / ".tidebox" / "bucket" / "sensor_readings").is_dir()
+        kept = re.search(
+            r"delivered ([\d,]+) of 43,200 .* ([\d,]+) dropped by the transform", done.stdout
+        )
+        assert kept is not None, done.stdout  # the project's transform, loaded by path
+        assert sum(int(n.replace(",", "")) for n in kept.groups()) == 43_200
+        kinds = {"spike", "level_shift", "drift", "stuck"}
+        assert {kind for kind in kinds if kind in done.stdout} == kinds  # the query's rows
 
+        run([tidebox, "up"], project, env)
         status = run([tidebox, "status"], project / "jobs", env)  # found from a subfolder
         assert "running" in status.stdout and "sensor_readings: parquet" in status.stdout
         query = "SELECT count(*) AS n FROM sensor_readings"
         counted = run([tidebox, "query", query, "--format", "csv"], project, env)
-        assert counted.stdout.splitlines() == ["n", "1800"]
-        landed = run([tidebox, "sink", "run", "anomalies", "--until-caught-up"], project, env)
-        kept = re.search(
-            r"delivered ([\d,]+) of 1,800 .* ([\d,]+) dropped by the transform", landed.stdout
-        )
-        assert kept is not None, landed.stdout  # the project's transform, loaded by path
-        assert sum(int(n.replace(",", "")) for n in kept.groups()) == 1800
+        assert counted.stdout.splitlines() == ["n", "43200"]
     finally:
         subprocess.run([tidebox, "down"], cwd=project, env=env, capture_output=True, timeout=120)
