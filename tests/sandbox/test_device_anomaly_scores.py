@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from tests.support import JOBS, cli_env, committed_count, run_cli, unique
-from tests.tidebox.flink.test_restart import running, start_job, wait_for
+from tests.support.jobs import running, start_job, wait_for
 from tidebox.anomaly import RandomCutForest
 from tidebox.anomaly.forest import ForestParams
 from tidebox.core.clients import make_consumer

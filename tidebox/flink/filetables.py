@@ -1,4 +1,5 @@
-"""Bounded Flink tables over JSON Lines files: the harness's sources, and reference data.
+"""Bounded Flink tables over JSON Lines files: the harness's sources and sinks, and reference
+data.
 
 Reference data is Kinesis Analytics' name for a file joined with a stream (it read it from
 S3). Here it is a table of ``tidebox.yaml`` with ``columns``, read from a CSV, JSON Lines or
@@ -29,13 +30,17 @@ def _frame(rows: Rows) -> pd.DataFrame:
     return pd.DataFrame.from_records(list(rows))
 
 
-def write_rows(name: str, rows: Rows, folder: Path, time_field: str | None = None) -> Path:
-    """The rows as JSON Lines in the form replay sends them (times in ISO-8601 UTC)."""
+def write_rows(
+    name: str, rows: Rows, folder: Path, time_field: str | None = None, sort: bool = True
+) -> Path:
+    """The rows as JSON Lines in the form replay sends them (times in ISO-8601 UTC), in time
+    order unless ``sort`` is false."""
     frame = _frame(rows)
     field = time_field if time_field and time_field in frame.columns else None
     if field:
         frame[field] = parse_times(frame, field, folder / name)
-        frame = frame.sort_values(field, kind="stable")
+        if sort:
+            frame = frame.sort_values(field, kind="stable")
     else:
         field = "__row_time"
         frame[field] = pd.Timestamp(0, tz="UTC")

@@ -1,26 +1,103 @@
 """Run a job on rows in memory (or small files) and get its output rows back: no broker needed.
 
-Each source stream of the job becomes a bounded table over a JSON Lines file written from the
-given rows, declared with the stream's own columns and watermark; each ``INSERT INTO sink
-SELECT ...`` of the job runs as its ``SELECT`` on the same Flink mini-cluster, and the rows it
-produces are returned per sink. The query text is the job file's own, so a job tested here
-is the job that runs against Kafka.
+The harness is the runner with rows in place of Kafka. The job is loaded and planned by the
+same loader as ``tidebox job run`` (:mod:`tidebox.flink.loader`): the same DDL around it, the
+same late-record routing, and all its INSERTs (or a Python job's outputs) in one statement
+set on the Flink mini-cluster. Only the tables differ: each source stream is a bounded table
+over a JSON Lines file of the given rows, declared with the stream's columns and watermark;
+each sink, the late stream included, is a folder of JSON Lines files read back after the run.
+
+Event time works as on Kafka. A source whose spec has ``watermark_emit: on-event`` keeps the
+rows in the order given and moves its watermark after every row, so which rows are late
+depends only on that order (as in ``tests/tidebox/flink/test_late.py`` on Kafka). Rows of a
+source with periodic watermarks are put in time order first, so that none is late: a
+bounded file is read faster than one watermark period, and lateness would be left to chance.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from tidebox.core.errors import JobError
-from tidebox.core.settings import Settings
-from tidebox.flink.ddl import INSERT_PARTS, JobPlan, plan_job, split_statements
-from tidebox.flink.environment import JOB_OPTIONS, make_table_env
-from tidebox.flink.filetables import Rows, file_table_ddl, reference_tables, write_rows
-from tidebox.flink.pyjob import build_function, call_build, python_sources
-from tidebox.flink.runner import flink_message
+from tidebox.core.settings import Settings, StreamSpec, TableSpec
+from tidebox.flink.environment import make_table_env
+from tidebox.flink.filetables import Rows, file_table_ddl, write_rows
+from tidebox.flink.loader import (
+    Job,
+    add_job,
+    check_writes,
+    flink_message,
+    job_script,
+    load_job,
+    load_sql,
+)
+
+Record = dict[str, Any]
+
+
+class JobOutput(dict[str, list[Record]]):
+    """The rows a job wrote, by sink stream; ``late`` holds the rows routed to its late
+    stream ``late_stream`` (None when the job routes none)."""
+
+    def __init__(self, rows: Mapping[str, list[Record]], late_stream: str | None) -> None:
+        super().__init__(rows)
+        self.late_stream = late_stream
+        self.late: list[Record] = []
+
+
+@dataclass(frozen=True)
+class RowTables:
+    """Sources over files of the given rows, sinks into folders under ``scratch``."""
+
+    inputs: Mapping[str, Rows]
+    scratch: Path
+
+    def source(self, spec: StreamSpec, table: str) -> str:
+        rows = self.inputs.get(spec.name, [])
+        in_order = spec.watermark_emit == "on-event"
+        folder = self.scratch / "sources"
+        path = write_rows(spec.name, rows, folder, spec.time_field, sort=not in_order)
+        return file_table_ddl(table, spec.columns, path, spec.time_field, spec.watermark_seconds)
+
+    def sink(self, spec: StreamSpec) -> str:
+        path = self.sink_folder(spec.name) / "part"  # the table is the folder of ``path``
+        return file_table_ddl(spec.name, spec.columns, path)
+
+    def reference(self, table: TableSpec) -> str:
+        rows = self.inputs.get(table.name, table.location)
+        return file_table_ddl(
+            table.name, table.columns, write_rows(table.name, rows, self.scratch / "references")
+        )
+
+    def create_sink(self, spec: StreamSpec) -> None:
+        """Nothing to create: Flink makes the folder."""
+
+    def check_sources(self, job: str, names: list[str]) -> None:
+        missing = [name for name in names if name not in self.inputs]
+        if missing:
+            raise JobError(job, f"no rows given for source stream(s): {', '.join(missing)}")
+
+    def sink_folder(self, stream: str) -> Path:
+        return self.scratch / "sinks" / stream
+
+    def read_sink(self, spec: StreamSpec) -> list[Record]:
+        """The rows the job wrote to a sink, in the order written, typed as its columns."""
+        rows = []
+        files = self.sink_folder(spec.name).glob("[!._]*")  # not in-progress or hidden files
+        for path in sorted(files, key=_part_order):
+            for line in path.read_text().splitlines():
+                if line.strip():
+                    value = json.loads(line)
+                    rows.append({c: _typed(value.get(c), t) for c, t in spec.columns.items()})
+        return rows
 
 
 def run_job_on_rows(
@@ -28,64 +105,75 @@ def run_job_on_rows(
     inputs: Mapping[str, Rows],
     settings: Settings | None = None,
     params: Mapping[str, str] | None = None,
-) -> dict[str, list[dict[str, Any]]]:
+) -> JobOutput:
     """Run a job file (SQL or Python, or SQL text) over in-memory rows; return the output
-    rows per sink.
+    rows per sink stream, and the late stream's rows as ``.late``.
 
     ``inputs`` maps each source stream the job reads to its rows: dicts, a DataFrame, or a
-    CSV/JSON Lines/Parquet file. Times may be ISO-8601 text or timestamps. ``params`` go to a
-    Python job's ``build(env, params)``.
+    CSV/JSON Lines/Parquet file; and may give a reference table's rows in place of its file.
+    Times may be ISO-8601 text or timestamps. ``params`` go to a Python job's
+    ``build(env, params)``.
     """
     settings = settings or Settings()
-    python = Path(str(job)).suffix == ".py"
-    text = Path(job).read_text() if Path(str(job)).suffix in (".sql", ".py") else str(job)
-    if python:
-        plan = JobPlan((), python_sources(text, settings), ())
-        build = build_function(Path(job))
-    else:
-        plan = plan_job(text, settings)
-    sources = [s for s in plan.sources if s.name in inputs or not python]
-    missing = [s.name for s in sources if s.name not in inputs]
-    if missing:
-        raise JobError(str(job), f"no rows given for source stream(s): {', '.join(missing)}")
+    loaded = _load(settings, job)
     with tempfile.TemporaryDirectory(prefix="tidebox-harness-") as scratch:
-        env, _ = make_table_env(settings, "harness", 1)
-        for key, value in JOB_OPTIONS.items():
-            env.get_config().set(key, value)
-        outputs: dict[str, list[dict[str, Any]]] = {}
+        tables = RowTables(inputs, Path(scratch))
+        if loaded.build is None:
+            tables.check_sources(loaded.origin, [s.name for s in loaded.plan.sources])
+            check_writes(loaded)
+        env, _ = make_table_env(settings, loaded.name, 1)
+        if any(s.watermark_emit == "on-event" for s in loaded.plan.sources):
+            # a watermark after every row: Flink's watermark assigner emits one whenever the
+            # watermark moves by more than this interval
+            env.get_config().set("pipeline.auto-watermark-interval", "0 ms")
         try:
-            for spec in sources:
-                path = write_rows(spec.name, inputs[spec.name], Path(scratch), spec.time_field)
-                env.execute_sql(
-                    file_table_ddl(
-                        spec.name, spec.columns, path, spec.time_field, spec.watermark_seconds
-                    )
-                )
-            for table in reference_tables(text, settings):
-                rows = inputs.get(table.name, table.location)
-                path = write_rows(table.name, rows, Path(scratch))
-                env.execute_sql(file_table_ddl(table.name, table.columns, path))
-            if python:
-                for sink, table in call_build(build, env, Path(job), params).items():
-                    outputs[sink] = _collect(table, list(table.get_schema().get_field_names()))
-                return outputs
-            for statement in split_statements(text):
-                insert = INSERT_PARTS.match(statement)
-                if insert is None:
-                    env.execute_sql(statement)
-                    continue
-                table = env.sql_query(insert.group(3))
-                names = list(table.get_schema().get_field_names())
-                if insert.group(2):  # INSERT INTO sink (a, b, ...) names the columns
-                    names = [n.strip().strip("`") for n in insert.group(2).split(",")]
-                outputs.setdefault(insert.group(1), []).extend(_collect(table, names))
+            statement_set = env.create_statement_set()
+            script = job_script(loaded, tables)
+            sinks = add_job(
+                env, statement_set, loaded, script, tables, settings, dict(params or {})
+            )
+            statement_set.execute().wait()
         except JobError:
             raise
         except Exception as exc:  # PyFlink wraps Java errors in many exception types
-            raise JobError(str(job) if len(str(job)) < 200 else "job", flink_message(exc)) from exc
-    return outputs
+            raise JobError(loaded.origin, flink_message(exc)) from exc
+        output = JobOutput({s.name: tables.read_sink(s) for s in sinks}, loaded.late_stream)
+        if loaded.late_spec is not None:
+            output.late = tables.read_sink(loaded.late_spec)
+    return output
 
 
-def _collect(table: Any, names: list[str]) -> list[dict[str, Any]]:
-    with table.execute().collect() as rows:
-        return [dict(zip(names, row, strict=True)) for row in rows]
+def _load(settings: Settings, job: str | Path) -> Job:
+    """A job file (``.sql`` or ``.py``), or SQL text."""
+    if Path(str(job)).suffix in (".sql", ".py"):
+        return load_job(settings, Path(job))
+    return load_sql(settings, str(job), "job")
+
+
+def _part_order(path: Path) -> tuple[str, int]:
+    """Part files in the order written: ``part-<id>-<subtask>-<n>`` by n."""
+    head, _, count = path.name.rpartition("-")
+    return (head, int(count)) if count.isdigit() else (path.name, 0)
+
+
+_TIMESTAMP = re.compile(r"^TIMESTAMP(\(\d\))?( WITHOUT TIME ZONE)?$")
+
+
+def _typed(value: Any, flink_type: str) -> Any:
+    """A JSON value as the Python value of its Flink type (as ``Table.collect()`` gives it):
+    TIMESTAMP a naive datetime, TIMESTAMP_LTZ one in UTC, DATE, TIME and DECIMAL their
+    types; numbers, text, booleans and nulls as JSON has them."""
+    if not isinstance(value, str):
+        return value
+    kind = flink_type.upper()
+    if _TIMESTAMP.match(kind):
+        return datetime.fromisoformat(value)
+    if kind.startswith(("TIMESTAMP_LTZ", "TIMESTAMP WITH LOCAL TIME ZONE")):
+        return datetime.fromisoformat(value)  # ends in Z: UTC
+    if kind == "DATE":
+        return date.fromisoformat(value)
+    if kind.startswith("TIME"):
+        return time.fromisoformat(value)
+    if kind.startswith("DECIMAL"):
+        return Decimal(value)
+    return value

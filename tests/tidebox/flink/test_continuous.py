@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.support import TIDEBOX, cli_env, unique
+from tests.support import unique
+from tests.support.jobs import running, start, wait_for
 from tidebox.core.settings import BufferingHints, Settings, default_sink
+from tidebox.delivery.runner import live_path
 from tidebox.streams.admin import create_stream, describe_stream
 from tidebox.streams.generate import GenerateSpec, write_dataset
 from tidebox.streams.replay import replay
 from tidebox.templates import DEMO_JOB
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def start(args: list[str], settings: Settings, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [TIDEBOX, *args],
-        cwd=cwd,
-        env=cli_env(settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def process_tree(pid: int) -> set[int]:
@@ -59,22 +50,13 @@ def open_ports_not_on_loopback(pid: int) -> list[str]:
     return wrong
 
 
-def wait_for(condition: object, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.5)
-    return False
-
-
 @pytest.mark.flink
 def test_a_continuous_job_processes_records_that_arrive_later(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
     source, sink = unique("live_readings"), unique("live_stats")
     job = tmp_path / "live.sql"
-    shipped = (DEMO_JOB).read_text()
+    shipped = DEMO_JOB.read_text()
     job.write_text(shipped.replace("sensor_readings", source).replace("device_stats_1m", sink))
     specs = []
     for spec in kafka_settings.streams:
@@ -88,20 +70,19 @@ def test_a_continuous_job_processes_records_that_arrive_later(
     create_stream(settings, source)
 
     command = ["job", "run", str(job), "--continuous", "--checkpoint-interval", "2"]
-    running = start(command, settings, tmp_path)
+    process = start(command, settings, tmp_path)
     try:
-        time.sleep(3)
-        assert running.poll() is None, running.communicate()
+        wait_for(lambda: running(settings, "live", process), 90, "the job to run")
         data = write_dataset(GenerateSpec(devices=2, hours=0.2), tmp_path / "late.csv")
         replay(settings, [data.path], source)  # sent while the job runs
         # all windows but the last per device close (the watermark trails the newest reading)
-        assert wait_for(lambda: describe_stream(settings, sink).records >= 2 * 11, 90)
-        assert running.poll() is None  # still running: continuous
-        assert open_ports_not_on_loopback(running.pid) == []
+        wait_for(lambda: describe_stream(settings, sink).records >= 2 * 11, 90, "the windows")
+        assert process.poll() is None  # still running: continuous
+        assert open_ports_not_on_loopback(process.pid) == []
     finally:
-        running.send_signal(signal.SIGINT)
-        out, err = running.communicate(timeout=60)
-    assert running.returncode == 0, err
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
     assert "Traceback" not in err
     assert "job live was stopped after" in out and f"records to {sink}" in out
 
@@ -123,17 +104,28 @@ def test_a_continuous_sink_lands_new_records_and_flushes_on_sigterm(
         f"streams:\n  - {spec.model_dump_json()}\nsinks:\n  - {sink.model_dump_json()}\n"
     )
     create_stream(settings, stream)
-    running = start(["sink", "run", stream], settings, tmp_path)
+    process = start(["sink", "run", stream], settings, tmp_path)
     try:
         first = write_dataset(GenerateSpec(devices=2, hours=0.1), tmp_path / "a.csv")
         replay(settings, [first.path], stream)
         folder = settings.bucket_path / stream
-        assert wait_for(lambda: len(list(folder.rglob("*.parquet"))) >= 1, 60)
+        wait_for(lambda: len(list(folder.rglob("*.parquet"))) >= 1, 60, "a first object")
         second = write_dataset(GenerateSpec(devices=3, hours=0.1, seed=9), tmp_path / "b.csv")
         replay(settings, [second.path], stream)
-        time.sleep(0.5)
+        total = first.rows + second.rows
+        wait_for(lambda: consumed(settings, stream) >= total, 60, "the sink to read them all")
     finally:
-        running.send_signal(signal.SIGTERM)
-        out, err = running.communicate(timeout=60)
-    assert running.returncode == 0, err
-    assert f"delivered {first.rows + second.rows:,} of {first.rows + second.rows:,} records" in out
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert f"delivered {total:,} of {total:,} records" in out
+
+
+def consumed(settings: Settings, sink: str) -> int:
+    """Records a running sink has read (buffered or delivered), from the state it reports
+    for ``tidebox sink status`` every second."""
+    try:
+        live = json.loads(live_path(settings, sink).read_text())
+    except (OSError, ValueError):
+        return 0
+    return sum(live["positions"].values())

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
 import pytest
 
 from tidebox.core.errors import JobError
+from tidebox.core.settings import SENSOR_COLUMNS, Settings, StreamSpec
 from tidebox.flink.harness import run_job_on_rows
 from tidebox.streams.generate import GenerateSpec, generate_frame
 from tidebox.templates import DEMO_JOB
@@ -54,3 +56,39 @@ def test_missing_rows_and_sql_errors_are_named() -> None:
             "INSERT INTO device_stats_1m SELECT nonsense FROM sensor_readings",
             {"sensor_readings": [{"device_id": "d", "event_time": "2026-01-01T00:00:00Z"}]},
         )
+
+
+def test_late_rows_go_to_the_late_stream_as_on_kafka() -> None:
+    """With watermarks after every row, which rows are late depends only on their order:
+    the two far behind the newest reading go to the late stream, the one within the
+    watermark's 5 s bound is counted in its window."""
+    spec = StreamSpec(
+        name="ordered_readings",
+        time_field="event_time",
+        key_field="device_id",
+        watermark_emit="on-event",
+        columns=SENSOR_COLUMNS,
+    )
+    settings = Settings(streams=(*Settings().streams, spec))
+    rows = [
+        {"device_id": "d1", "event_time": f"2026-01-01T00:0{m}:{s:02d}Z", "temperature": 20.0}
+        for m in range(3)
+        for s in range(0, 60, 10)
+    ]
+    rows[9:9] = [  # after 00:01:20 arrived: the watermark is at 00:01:15
+        {"device_id": "d1", "event_time": "2026-01-01T00:00:05Z", "temperature": 1000.0},
+        {"device_id": "d1", "event_time": "2026-01-01T00:01:14Z", "temperature": 1001.0},
+        {"device_id": "d1", "event_time": "2026-01-01T00:01:17Z", "temperature": 1002.0},
+    ]
+    job = DEMO_JOB.read_text().replace("sensor_readings", "ordered_readings")
+
+    out = run_job_on_rows(job, {"ordered_readings": rows}, settings)
+
+    assert out.late_stream == "job_late"
+    assert sorted(json.loads(r["data_row"])["temperature"] for r in out.late) == [1000.0, 1001.0]
+    assert {r["error_name"] for r in out.late} == {"LATE_RECORD"}
+    assert {r["source"] for r in out.late} == {"ordered_readings"}
+    assert all("behind the watermark" in r["message"] for r in out.late)
+    windows = {w["window_start"].minute: w for w in out["device_stats_1m"]}
+    assert [windows[m]["readings"] for m in range(3)] == [6, 7, 6]
+    assert windows[1]["temperature_max"] == 1002.0

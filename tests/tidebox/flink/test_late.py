@@ -147,9 +147,8 @@ def test_an_idle_shard_does_not_hold_windows_back(kafka_settings: Settings, tmp_
     Without the idle timeout its watermark would stay at the start of time and no window of
     the continuous job would ever close."""
     import signal
-    import time
 
-    from tests.tidebox.flink.test_restart import isolated, start_job
+    from tests.support.jobs import isolated, start_job, wait_for
     from tidebox.streams.admin import create_stream, shard_offsets
 
     settings, job, source, sink = isolated(kafka_settings, tmp_path, "idle")
@@ -160,11 +159,12 @@ def test_an_idle_shard_does_not_hold_windows_back(kafka_settings: Settings, tmp_
 
     running = start_job(settings, job, tmp_path)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and committed_count(settings, sink) == 0:
+
+        def window_closed() -> bool:
             assert running.poll() is None, running.communicate()
-            time.sleep(1)
-        assert committed_count(settings, sink) > 0, "no window closed: the idle shard held them"
+            return committed_count(settings, sink) > 0
+
+        wait_for(window_closed, 90, "a window to close (the idle shard would hold them back)")
     finally:
         running.send_signal(signal.SIGINT)
         running.communicate(timeout=60)

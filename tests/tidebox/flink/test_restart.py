@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import math
 import signal
-import subprocess
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,28 +14,16 @@ import pandas as pd
 import pytest
 
 from tests.support import cli_env, run_cli, unique
+from tests.support.jobs import isolated, running, start_job, wait_for
 from tidebox.core.clients import make_consumer
 from tidebox.core.settings import Settings
-from tidebox.flink.registry import registered_jobs
 from tidebox.flink.runner import run_job
 from tidebox.flink.snapshots import latest_snapshot
 from tidebox.streams.admin import count_records, create_stream
 from tidebox.streams.generate import GenerateSpec, write_dataset
 from tidebox.streams.replay import ReplayOptions, replay
-from tidebox.templates import DEMO_JOB
 
 pytestmark = [pytest.mark.integration, pytest.mark.flink, pytest.mark.slow]
-
-JOB = DEMO_JOB
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def committed_rows(settings: Settings, stream: str) -> list[tuple[object, ...]]:
@@ -49,44 +35,16 @@ def committed_rows(settings: Settings, stream: str) -> list[tuple[object, ...]]:
         consumer.close()
 
 
-def isolated(
-    settings: Settings, tmp_path: Path, name: str = "ckjob"
-) -> tuple[Settings, Path, str, str]:
-    source, sink = unique("ck_readings"), unique("ck_stats")
-    specs = []
-    for spec in settings.streams:
-        if spec.name in ("sensor_readings", "device_stats_1m"):
-            renamed = source if spec.name == "sensor_readings" else sink
-            specs.append(spec.model_copy(update={"name": renamed}))
-    own = settings.model_copy(update={"streams": (*settings.streams, *specs)})
-    (tmp_path / "tidebox.yaml").write_text(
-        "streams:\n" + "".join(f"  - {s.model_dump_json()}\n" for s in specs)
-    )
-    job = tmp_path / f"{name}.sql"
-    job.write_text(
-        JOB.read_text().replace("sensor_readings", source).replace("device_stats_1m", sink)
-    )
-    return own, job, source, sink
+def checkpoints_after_now(settings: Settings, job: str, count: int = 2) -> Callable[[], bool]:
+    """A condition that holds once ``count`` checkpoints of the job newer than now have
+    completed: every record it had written before is committed by then."""
+    seen = {latest_snapshot(settings, job)}
 
+    def condition() -> bool:
+        seen.add(latest_snapshot(settings, job))
+        return len(seen) > count
 
-def start_job(settings: Settings, job: Path, cwd: Path) -> subprocess.Popen[str]:
-    """``tidebox job run JOB --continuous`` checkpointing every second, in the background."""
-    from tests.tidebox.flink.test_continuous import start
-
-    return start(
-        ["job", "run", str(job), "--continuous", "--checkpoint-interval", "1"], settings, cwd
-    )
-
-
-def running(settings: Settings, name: str, process: subprocess.Popen[str] | None = None) -> bool:
-    from tidebox.runtime.flink_rest import job_state
-
-    if process is not None and process.poll() is not None:
-        raise AssertionError(f"the job ended early: {process.communicate()}")
-    return any(
-        j.name == name and job_state(j.rest_url, j.job_id) == "RUNNING"
-        for j in registered_jobs(settings)
-    )
+    return condition
 
 
 def test_killed_and_savepointed_job_writes_each_window_exactly_once(
@@ -168,7 +126,8 @@ def test_killed_and_savepointed_job_writes_each_window_exactly_once(
         )
         expected = [r for r in committed_rows(settings, reference) if _before_flush(r, frame)]
         wait_for(lambda: count_records(settings, sink) >= len(expected), 120, "every window")
-        time.sleep(3)  # a window written twice would show up now
+        # a window written twice would show up in the next checkpoints' commits
+        wait_for(checkpoints_after_now(settings, "ckjob"), 60, "two more checkpoints")
     finally:
         third.send_signal(signal.SIGINT)
         _, err = third.communicate(timeout=60)

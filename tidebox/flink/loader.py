@@ -1,0 +1,249 @@
+"""One job loader for ``job run`` and the test harness: a job file becomes its complete plan.
+
+A job (a SQL file, SQL text, or a Python module with ``build(env[, params])``) is read and
+planned once: which streams it reads and writes, the reference tables it joins, where its
+late records go. :func:`job_script` turns that into the statements to run (SET, reference
+tables, source and sink tables, the job's own statements, the routing of late records) and
+:func:`add_job` runs the DDL and puts every INSERT (and a Python job's outputs) into one
+statement set.
+
+Only the tables differ between a run and a test: :class:`Tables` declares each stream. The
+runner binds them to Kafka topics; the harness binds sources to rows in files and sinks to
+folders it reads back. The statement set, the DDL around it and the late routing are the same.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from tidebox.core.errors import JobError
+from tidebox.core.settings import Settings, StreamSpec, TableSpec
+from tidebox.flink.ddl import INSERT_PARTS, JobPlan, plan_job
+from tidebox.flink.environment import JOB_OPTIONS
+from tidebox.flink.filetables import reference_tables
+from tidebox.flink.late import (
+    INNER_SUFFIX,
+    LATE_SUFFIX,
+    late_insert,
+    late_stream_spec,
+    on_time_view,
+    routed_sources,
+    uses_event_time,
+)
+from tidebox.flink.pyjob import (
+    Build,
+    build_function,
+    call_build,
+    is_python_job,
+    python_sources,
+    python_uses_event_time,
+)
+
+_SET = re.compile(r"^\s*SET\s+'([^']+)'\s*=\s*'([^']*)'\s*$", re.IGNORECASE)
+
+
+class Tables(Protocol):
+    """Where a job's streams and reference tables live: each method returns a CREATE TABLE."""
+
+    def source(self, spec: StreamSpec, table: str) -> str:
+        """A source stream, declared as ``table`` (its own name, or ``<stream>__all``)."""
+        ...
+
+    def sink(self, spec: StreamSpec) -> str:
+        """A sink stream (the late stream too)."""
+        ...
+
+    def reference(self, table: TableSpec) -> str:
+        """A reference table the job joins."""
+        ...
+
+    def create_sink(self, spec: StreamSpec) -> None:
+        """Make a sink exist that is known only once Flink has planned the job (a stream no
+        spec declares, or a Python job's output)."""
+        ...
+
+    def check_sources(self, job: str, names: list[str]) -> None:
+        """Raise when a source has nothing to read."""
+        ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job read and planned: what it reads and writes, and where its late records go."""
+
+    name: str
+    origin: str  # the job file, or "SQL text": how errors name the job
+    text: str
+    plan: JobPlan
+    references: tuple[TableSpec, ...]
+    build: Build | None = None  # a Python job's build()
+    late_stream: str | None = None  # None: no late records to route
+
+    @property
+    def late_spec(self) -> StreamSpec | None:
+        return late_stream_spec(self.late_stream) if self.late_stream else None
+
+
+def job_name_of(path: Path) -> str:
+    return re.sub(r"[^\w-]", "_", path.stem)
+
+
+def read_job(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise JobError(str(path), f"cannot read the job file: {exc.strerror or exc}") from exc
+
+
+def load_job(
+    settings: Settings, path: Path, name: str | None = None, late_stream: str | None = None
+) -> Job:
+    """Read and plan a job file, SQL or Python. ``late_stream``: None for ``<job>_late``,
+    "" to let Flink drop late records."""
+    text = read_job(path)
+    build = build_function(path) if is_python_job(path) else None
+    return _planned(settings, text, name or job_name_of(path), str(path), build, late_stream)
+
+
+def load_sql(settings: Settings, text: str, name: str, late_stream: str | None = None) -> Job:
+    """Plan a job given as SQL text."""
+    return _planned(settings, text, name, "SQL text", None, late_stream)
+
+
+def _planned(
+    settings: Settings,
+    text: str,
+    name: str,
+    origin: str,
+    build: Build | None,
+    wanted: str | None,
+) -> Job:
+    if build is None:
+        plan = plan_job(text, settings)
+        event_time = uses_event_time(plan.statements)
+    else:
+        plan = JobPlan((), python_sources(text, settings), ())
+        event_time = python_uses_event_time(text)
+    late = None
+    if wanted != "" and event_time and routed_sources(plan.sources):
+        late = wanted or f"{name}{LATE_SUFFIX}"
+    references = tuple(reference_tables(text, settings))
+    return Job(name, origin, text, plan, references, build, late)
+
+
+def check_writes(job: Job) -> None:
+    """A SQL job must INSERT somewhere, or it would run and write nothing."""
+    if job.build is None and not any(INSERT_PARTS.match(s) for s in job.plan.statements):
+        raise JobError(
+            job.origin, "the job file has no INSERT INTO statement: nothing would be written"
+        )
+
+
+def job_script(job: Job, tables: Tables) -> list[str]:
+    """SET, reference tables, source and sink tables, the job's own statements, then the
+    routing of late records: each routed source is declared as ``<stream>__all`` under a view
+    of its on-time records, and its late ones go to the late stream."""
+    statements = [f"SET '{k}' = '{v}'" for k, v in JOB_OPTIONS.items()]
+    statements += [tables.reference(table) for table in job.references]
+    routed = routed_sources(job.plan.sources) if job.late_stream else []
+    for spec in job.plan.sources:
+        if spec in routed:
+            statements.append(tables.source(spec, spec.name + INNER_SUFFIX))
+            statements.append(on_time_view(spec))
+        else:
+            statements.append(tables.source(spec, spec.name))
+    late = job.late_spec
+    statements += [tables.sink(s) for s in (*job.plan.sinks, *([late] if late else []))]
+    statements += list(job.plan.statements)
+    return statements + [late_insert(spec, job.late_stream) for spec in routed if job.late_stream]
+
+
+def add_job(
+    env: Any,
+    statement_set: Any,
+    job: Job,
+    script: list[str],
+    tables: Tables,
+    settings: Settings,
+    params: dict[str, str] | None = None,
+) -> list[StreamSpec]:
+    """Run the script's SET and DDL in ``env``, put its INSERTs (and a Python job's outputs)
+    into ``statement_set``; return the specs of the job's sink streams (not the late one)."""
+    sinks = list(job.plan.sinks)
+    for statement in script:
+        setting = _SET.match(statement)
+        insert = INSERT_PARTS.match(statement)
+        if setting:  # executeSql() takes no SET: it is the SQL client's session command
+            env.get_config().set(setting.group(1), setting.group(2))
+        elif insert:
+            sink = insert.group(1)
+            if sink in job.plan.undeclared_sinks and sink not in {s.name for s in sinks}:
+                names = [n.strip().strip("`") for n in (insert.group(2) or "").split(",") if n]
+                spec = derived_spec(env.sql_query(insert.group(3)), sink, names)
+                tables.create_sink(spec)
+                env.execute_sql(tables.sink(spec))
+                sinks.append(spec)
+            statement_set.add_insert_sql(statement)
+        else:
+            env.execute_sql(statement)
+    if job.build is not None:
+        sinks += _add_outputs(env, statement_set, job, tables, settings, params)
+    return sinks
+
+
+def _add_outputs(
+    env: Any,
+    statement_set: Any,
+    job: Job,
+    tables: Tables,
+    settings: Settings,
+    params: dict[str, str] | None,
+) -> list[StreamSpec]:
+    """Call a Python job's build(); declare the stream of each table it returned and write
+    the table there."""
+    assert job.build is not None
+    outputs = call_build(job.build, env, Path(job.origin), params)
+    read = [s.name for s in job.plan.sources]
+    specs = []
+    for sink, table in outputs.items():
+        if sink in read:  # the module named it, so it was declared as a source: redeclare it
+            env.execute_sql(f"DROP TABLE IF EXISTS `{sink}`")
+        spec = settings.stream(sink) or derived_spec(table, sink, [])
+        tables.create_sink(spec)
+        env.execute_sql(tables.sink(spec))
+        statement_set.add_insert(sink, table)
+        specs.append(spec)
+    tables.check_sources(job.origin, [name for name in read if name not in outputs])
+    return specs
+
+
+def flink_message(exc: BaseException) -> str:
+    """The useful first line of a Flink/Java exception, without the Java stack trace."""
+    text = str(exc)
+    for marker in ("SqlParserException:", "ValidationException:", "TableException:"):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+            break
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith(("at ", "Caused by", "py4j", "org.apache"))]
+    if not lines:
+        return type(exc).__name__
+    return re.sub(r"^(.+?\. )\1+", r"\1", lines[0])  # Flink repeats its own prefix
+
+
+def derived_spec(table: Any, sink: str, names: list[str]) -> StreamSpec:
+    """The spec of a sink stream no spec declares: the table's own columns (renamed to
+    ``names`` if given), keyed by ``device_id`` when it has that column."""
+    columns = {}
+    for column in table._j_table.getResolvedSchema().getColumns():
+        data_type = str(column.getDataType())
+        for marker in (" *ROWTIME*", " *PROCTIME*", " NOT NULL"):
+            data_type = data_type.replace(marker, "")
+        columns[str(column.getName())] = data_type
+    if names:  # INSERT INTO sink (a, b, ...) names the columns
+        columns = dict(zip(names, columns.values(), strict=True))
+    key = "device_id" if columns.get("device_id") == "STRING" else None
+    return StreamSpec(name=sink, key_field=key, columns=columns)
