@@ -42,17 +42,10 @@ class KafkaTables:
         return file_table_ddl(table.name, table.columns, path)
 
     def create_sink(self, spec: StreamSpec) -> None:
-        ensure_stream(with_stream(self.settings, spec), spec.name)
+        ensure_stream(self.settings, self.settings.stream(spec.name) or spec)
 
     def check_sources(self, job: str, names: list[str]) -> None:
         existing = set(list_streams(self.settings))
         for name in names:
             if name not in existing:
                 raise StreamNotFoundError(name)
-
-
-def with_stream(settings: Settings, spec: StreamSpec) -> Settings:
-    """The settings with ``spec`` declared, unless a stream of its name already is."""
-    if settings.stream(spec.name):
-        return settings
-    return settings.model_copy(update={"streams": (*settings.streams, spec)})

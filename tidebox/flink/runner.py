@@ -16,7 +16,7 @@ from tidebox.core.errors import JobError, TideboxError
 from tidebox.core.settings import JobSpec, Settings
 from tidebox.core.signals import StopRequest
 from tidebox.flink.environment import checkpoint_options, make_table_env
-from tidebox.flink.kafka_tables import KafkaTables, with_stream
+from tidebox.flink.kafka_tables import KafkaTables
 from tidebox.flink.loader import (
     Job,
     add_job,
@@ -151,9 +151,6 @@ def run_job(
     tables = KafkaTables(settings, name, opts.bounded, opts.delivery)
     _prepare_streams(settings, job, tables)
     check_not_running(settings, name)
-    if job.late_spec is not None:
-        settings = with_stream(settings, job.late_spec)
-        tables = replace(tables, settings=settings)
     script = job_script(job, tables)
     extra = [job.text, json.dumps(opts.params or {}, sort_keys=True)] if job.build else []
     digest = _fingerprint(script + extra)

@@ -21,7 +21,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from tidebox.core.clients import make_admin, make_consumer
 from tidebox.core.errors import StreamExistsError, StreamNotFoundError, TideboxError
-from tidebox.core.settings import Settings
+from tidebox.core.settings import Settings, StreamSpec
 
 MS_PER_HOUR = 3_600_000
 
@@ -63,12 +63,14 @@ def list_streams(settings: Settings) -> list[str]:
 
 def create_stream(
     settings: Settings,
-    name: str,
+    stream: str | StreamSpec,
     shards: int | None = None,
     retention_hours: float | None = None,
 ) -> StreamInfo:
-    """Create a stream; shards and retention default to its tidebox.yaml spec, else 1 and 24 h."""
-    spec = settings.stream(name)
+    """Create a stream, named or given by its spec; shards and retention default to the spec
+    (a name's is looked up in the settings), else 1 and 24 h."""
+    spec = settings.stream(stream) if isinstance(stream, str) else stream
+    name = stream if isinstance(stream, str) else stream.name
     shards = shards if shards is not None else (spec.shards if spec else 1)
     hours = (
         retention_hours if retention_hours is not None else (spec.retention_hours if spec else 24.0)
@@ -92,11 +94,12 @@ def create_stream(
     return describe_stream(settings, name)
 
 
-def ensure_stream(settings: Settings, name: str) -> None:
-    """Create the stream from its spec unless it exists already."""
+def ensure_stream(settings: Settings, stream: str | StreamSpec) -> None:
+    """Create the stream (named, or given by its spec) unless it exists already."""
+    name = stream if isinstance(stream, str) else stream.name
     if name not in list_streams(settings):
         with contextlib.suppress(StreamExistsError):
-            create_stream(settings, name)
+            create_stream(settings, stream)
 
 
 def delete_stream(settings: Settings, name: str) -> None:
