@@ -78,3 +78,32 @@ def make_consumer(settings: Settings, **options: Any) -> KafkaConsumer:
     """A consumer that commits only when told to, starts at the earliest offset and reads only
     committed records."""
     return _connect(KafkaConsumer, settings, {**_CONSUMER_DEFAULTS, **options})
+
+
+def make_fast_consumer(settings: Settings, **config: Any) -> Any:
+    """A librdkafka consumer (confluent-kafka) for reading in bulk, where kafka-python reads
+    ~35k records/s here: committed records only, offsets committed only when told to.
+
+    Fetches are sized up: with librdkafka's defaults (or a queue no larger than one fetch) it
+    reads ~250k records/s on one core here, with these ~1.2M. ``config`` adds librdkafka
+    settings (``group.id``, ``client.id``, ...).
+    """
+    from confluent_kafka import Consumer
+
+    check_reachable(settings)
+    return Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": "tidebox-reader",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            # Flink jobs write in Kafka transactions: read only what their checkpoints committed
+            "isolation.level": "read_committed",
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": 32 * 1024 * 1024,
+            "queued.max.messages.kbytes": 128 * 1024,
+            "queued.min.messages": 500_000,
+            "log_level": 0,
+            **config,
+        }
+    )

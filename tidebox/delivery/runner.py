@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tidebox.core.clients import check_reachable
+from tidebox.core.clients import make_fast_consumer
 from tidebox.core.errors import (
     KafkaUnavailableError,
     StreamNotFoundError,
@@ -181,26 +181,8 @@ def _exclusive(settings: Settings, name: str) -> Iterator[None]:
 
 
 def _consumer(settings: Settings, name: str) -> Any:
-    from confluent_kafka import Consumer
-
-    check_reachable(settings)
-    return Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": sink_group(name),
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            # Flink jobs write in Kafka transactions: deliver only what they committed
-            "isolation.level": "read_committed",
-            # big fetches, and room to queue them: with the defaults (or a queue no larger than
-            # one fetch) librdkafka reads ~250k records/s on one core here, with these ~1.2M
-            "fetch.max.bytes": 64 * 1024 * 1024,
-            "max.partition.fetch.bytes": 32 * 1024 * 1024,
-            "queued.max.messages.kbytes": 128 * 1024,
-            "queued.min.messages": 500_000,
-            "client.id": f"tidebox-sink-{name}",
-            "log_level": 0,
-        }
+    return make_fast_consumer(
+        settings, **{"group.id": sink_group(name), "client.id": f"tidebox-sink-{name}"}
     )
 
 
