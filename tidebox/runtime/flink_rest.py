@@ -66,26 +66,61 @@ def cancel_job(rest_url: str, job_id: str) -> None:
         raise JobError(job_id, f"cannot cancel: {exc}") from exc
 
 
-def stop_with_savepoint(rest_url: str, job_id: str, target: str, timeout_s: float = 120) -> str:
+def tasks_running(rest_url: str, job_id: str) -> bool:
+    """True when every task of the job runs: a job is RUNNING while its tasks still deploy or
+    restore their state, and a savepoint asked for then fails."""
+    try:
+        vertices = _call(f"{rest_url.rstrip('/')}/jobs/{job_id}")["vertices"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return bool(vertices) and all(v.get("status") == "RUNNING" for v in vertices)
+
+
+def _failure(operation: dict[str, Any]) -> str:
+    """The innermost cause of a failed savepoint, in one line (Flink gives a Java trace)."""
+    cause = operation["failure-cause"]
+    lines = str(cause.get("stack-trace", "")).splitlines()
+    reasons = [ln.split("Caused by: ", 1)[1] for ln in lines if ln.startswith("Caused by: ")]
+    return (reasons or lines[:1] or [str(cause.get("class", "unknown"))])[-1].strip()
+
+
+def stop_with_savepoint(
+    rest_url: str, job_id: str, target: str, timeout_s: float = 120, attempts: int = 3
+) -> str:
     """Stop the job after a savepoint into ``target``; return the savepoint's path.
 
     Flink commits the job's pending Kafka transactions with the savepoint, so the output up
-    to it is visible to consumers reading committed data.
+    to it is visible to consumers reading committed data. A savepoint is only asked for once
+    every task runs (just after a restart the job is RUNNING while its tasks restore), and
+    one that fails while the job keeps running (a checkpoint it could not take: the job is
+    not stopped then) is asked for again, up to ``attempts`` times.
     """
     base = f"{rest_url.rstrip('/')}/jobs/{job_id}"
+    deadline = time.monotonic() + timeout_s
     try:
-        trigger = _call(f"{base}/stop", "POST", {"targetDirectory": target, "drain": False})
-        request_id = trigger["request-id"]
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            status = _call(f"{base}/savepoints/{request_id}")
-            if status["status"]["id"] == "COMPLETED":
-                operation = status.get("operation", {})
-                if "failure-cause" in operation:
-                    cause = operation["failure-cause"].get("class", "")
-                    raise JobError(job_id, f"the savepoint failed: {cause}")
+        for attempt in range(1, attempts + 1):
+            while not tasks_running(rest_url, job_id):
+                if time.monotonic() > deadline:
+                    raise JobError(job_id, f"its tasks did not all run within {timeout_s:.0f} s")
+                time.sleep(0.3)
+            trigger = _call(f"{base}/stop", "POST", {"targetDirectory": target, "drain": False})
+            operation = _await_savepoint(base, trigger["request-id"], job_id, deadline, timeout_s)
+            if "failure-cause" not in operation:
                 return str(operation["location"])
-            time.sleep(0.3)
+            if attempt == attempts or job_state(rest_url, job_id) != "RUNNING":
+                raise JobError(job_id, f"the savepoint failed: {_failure(operation)}")
     except (OSError, ValueError, KeyError) as exc:
         raise JobError(job_id, f"cannot stop with a savepoint: {exc}") from exc
+    raise JobError(job_id, "the savepoint failed")  # not reached: the last attempt raises
+
+
+def _await_savepoint(
+    base: str, request_id: str, job_id: str, deadline: float, timeout_s: float
+) -> dict[str, Any]:
+    """The finished savepoint operation: its ``location``, or its ``failure-cause``."""
+    while time.monotonic() < deadline:
+        status = _call(f"{base}/savepoints/{request_id}")
+        if status["status"]["id"] == "COMPLETED":
+            return dict(status.get("operation", {}))
+        time.sleep(0.3)
     raise JobError(job_id, f"no savepoint after {timeout_s:.0f} s")
