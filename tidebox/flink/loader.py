@@ -190,7 +190,7 @@ def add_job(
         else:
             env.execute_sql(statement)
     if job.build is not None:
-        sinks += _add_outputs(env, statement_set, job, tables, settings, params)
+        sinks += _add_outputs(env, statement_set, job, job.build, tables, settings, params)
     return sinks
 
 
@@ -198,14 +198,14 @@ def _add_outputs(
     env: Any,
     statement_set: Any,
     job: Job,
+    build: Build,
     tables: Tables,
     settings: Settings,
     params: dict[str, str] | None,
 ) -> list[StreamSpec]:
-    """Call a Python job's build(); declare the stream of each table it returned and write
+    """Call a Python job's ``build``; declare the stream of each table it returned and write
     the table there."""
-    assert job.build is not None
-    outputs = call_build(job.build, env, Path(job.origin), params)
+    outputs = call_build(build, env, Path(job.origin), params)
     read = [s.name for s in job.plan.sources]
     specs = []
     for sink, table in outputs.items():
