@@ -26,10 +26,10 @@ from typing import Any
 import orjson
 
 from tidebox.core.settings import SinkSpec
+from tidebox.delivery.arns import ACCOUNT, REGION, arn
 from tidebox.delivery.buffers import Buffer
+from tidebox.delivery.transform import function_name
 
-ACCOUNT = "000000000000"
-REGION = "local"
 FORMAT_CONVERSION_FAILED = "format-conversion-failed"
 PROCESSING_FAILED = "processing-failed"
 PARTITIONING_FAILED = "dynamic-partitioning-failed"
@@ -57,9 +57,9 @@ def by_type(failures: list[Failure]) -> dict[str, list[Failure]]:
 
 
 def lambda_arn(reference: str) -> str:
-    """The ARN a transform function stands for: the function named in ``module:function``."""
-    function = reference.rsplit(":", 1)[-1] if ":" in reference else reference
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}"
+    """The ARN of the Lambda function a transform reference stands for: the same as its
+    context's ``invoked_function_arn`` (:func:`tidebox.delivery.transform.function_name`)."""
+    return arn("lambda", f"function:{function_name(reference)}")
 
 
 def schema_table(spec: SinkSpec) -> str:
@@ -101,7 +101,7 @@ def _document(spec: SinkSpec, buffer: Buffer, failure: Failure, now: int) -> dic
                 "tableName": schema_table(spec),
                 "region": REGION,
                 "versionId": "LATEST",
-                "catalogArn": f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog",
+                "catalogArn": arn("glue", "catalog"),
             },
         }
     document = {

@@ -19,10 +19,10 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from tidebox.delivery.arns import arn
+
 DEFAULT_TIMEOUT_MS = 3_000  # Lambda's default function timeout
 DEFAULT_MEMORY_MB = 128  # Lambda's default memory size
-REGION = "local"
-ACCOUNT = "000000000000"
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class LambdaContext:
     ) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
+        self.invoked_function_arn = arn("lambda", f"function:{function_name}")
         self.memory_limit_in_mb = str(memory_mb)
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"

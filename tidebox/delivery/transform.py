@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tidebox.core.errors import ConfigError
+from tidebox.delivery.arns import REGION, arn
 from tidebox.delivery.lambda_context import DEFAULT_TIMEOUT_MS, LambdaContext
 
 RESULTS = ("Ok", "Dropped", "ProcessingFailed")
@@ -114,9 +115,8 @@ class Transformer:
         ids = [f"{i:08d}" for i in range(len(values))]
         event = {
             "invocationId": str(uuid.uuid4()),
-            "deliveryStreamArn": f"arn:aws:firehose:local:000000000000:deliverystream/"
-            f"{self.stream_name}",
-            "region": "local",
+            "deliveryStreamArn": arn("firehose", f"deliverystream/{self.stream_name}"),
+            "region": REGION,
             "records": [
                 {
                     "recordId": rid,

@@ -339,9 +339,32 @@ def test_the_transform_runs_before_conversion_and_partitions_by_its_keys(tmp_pat
     document = json.loads(failed.read_text())
     assert set(document) == PROCESSING_FIELDS
     assert document["errorCode"] == "Lambda.ProcessingFailed"
-    assert document["lambdaArn"] == "arn:aws:lambda:local:000000000000:function:handler"
+    # the function is named after its file, as the Lambda context names it
+    assert document["lambdaArn"] == "arn:aws:lambda:local:000000000000:function:fahrenheit"
     assert json.loads(base64.b64decode(document["rawData"]))["device_id"] == "fail"
     assert failed.name.endswith("-0000-000000000003-000000000003")  # its offset, 3
+
+
+ARN_PROCESSOR = """
+from pathlib import Path
+
+def handler(event, context):
+    Path(__file__).with_suffix(".arn").write_text(context.invoked_function_arn)
+    return {"records": [{"recordId": r["recordId"], "result": "ProcessingFailed",
+                         "data": r["data"]} for r in event["records"]]}
+"""
+
+
+def test_an_error_document_names_the_function_its_context_names(tmp_path: Path) -> None:
+    module = tmp_path / "enrich.py"
+    module.write_text(ARN_PROCESSOR)
+    bucket = tmp_path / "bucket"
+    ds = delivery(bucket, processor={"function": f"{module}:handler"})
+    ds.add(reading(), 0, 0, ARRIVAL)
+    ds.flush()
+    [failed] = list((bucket / "errors" / "processing-failed").iterdir())
+    document = json.loads(failed.read_text())
+    assert document["lambdaArn"] == module.with_suffix(".arn").read_text()
 
 
 def test_a_restart_removes_half_written_files_under_a_hive_prefix(tmp_path: Path) -> None:
