@@ -15,7 +15,7 @@ from typing import Any
 
 from tidebox.core.settings import SinkSpec
 from tidebox.core.stores import Store
-from tidebox.delivery.buffers import Buffers
+from tidebox.delivery.buffers import Buffer, Buffers
 from tidebox.delivery.convert import Converter, InferringConverter
 from tidebox.delivery.ledger import Ledger, ShardProgress
 from tidebox.delivery.objects import Built, DeliveredObject, ObjectBuilder, own_objects
@@ -114,6 +114,7 @@ class DeliveryStream(Sink):
         after = dict(self.progress)
         objects: Built = []
         delivered: dict[int, int] = {}
+        leftovers: dict[int, Buffer | None] = {}
         for partition in partitions or list(self.buffers.shards):
             buffer = self.buffers.shards.get(partition)
             if buffer is None or not buffer.values:
@@ -131,10 +132,13 @@ class DeliveryStream(Sink):
                 progress.next_offset = max(progress.next_offset, position)
             after[partition] = progress
             delivered[partition] = progress.next_offset
-            self.buffers.keep(partition, rest)
+            leftovers[partition] = rest
         if not delivered:
             return {}
         self.ledger.commit([(o.key, data) for o, data in objects], after)
+        # only now: a commit that raises leaves the buffers whole, for a retried flush
+        for partition, rest in leftovers.items():
+            self.buffers.keep(partition, rest)
         self.delivered.extend(o for o, _ in objects)
         return delivered
 

@@ -378,3 +378,34 @@ def test_a_restart_removes_half_written_files_under_a_hive_prefix(tmp_path: Path
     DeliveryStream(spec(**fields), COLUMNS, LocalStore(tmp_path)).recover()
     assert not half.exists()
     assert len(keys(tmp_path)) == 1  # the whole object stays
+
+
+class FailingStateStore(LocalStore):
+    """A folder whose next write of a final state (no ``pending``) fails, once, when armed."""
+
+    armed = False
+
+    def put(self, key: str, data: bytes) -> None:
+        if self.armed and key.endswith("state.json") and json.loads(data)["pending"] is None:
+            self.armed = False
+            raise OSError("the state write failed")
+        super().put(key, data)
+
+
+def test_a_flush_retried_after_its_state_write_failed_loses_and_doubles_nothing(
+    tmp_path: Path,
+) -> None:
+    store = FailingStateStore(tmp_path)
+    ds = DeliveryStream(spec(buffering_hints={"size_in_bytes": 150}), COLUMNS, store)
+    ds.recover()
+    for offset in range(4):  # about 90 bytes each: two objects of two, none left over
+        ds.add(reading(f"d{offset}"), 0, offset, ARRIVAL)
+    store.armed = True
+    with pytest.raises(OSError):
+        ds.flush(final=False)
+    assert ds.buffered_records == 4  # nothing trimmed by a flush that did not commit
+    assert ds.flush(final=False) == {0: 4}
+    assert ds.buffered_records == 0
+    rows = [r for key in keys(tmp_path) for r in pq.read_table(tmp_path / key).to_pylist()]
+    assert sorted(r["device_id"] for r in rows) == ["d0", "d1", "d2", "d3"]
+    assert (ds.progress[0].records_in, ds.progress[0].records_out) == (4, 4)
