@@ -61,7 +61,7 @@ class Buffers:
         return [
             p
             for p, b in self.shards.items()
-            if b.values and (b.size >= self.size_hint or now - b.opened >= self.interval)
+            if b.values and (b.size >= self.size_hint or self.expired(b, now))
         ]
 
     def expired(self, buffer: Buffer, now: float) -> bool:

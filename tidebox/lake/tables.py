@@ -12,6 +12,7 @@ from tidebox.core.settings import Settings
 from tidebox.lake.catalog import reading_catalog, using_catalog
 from tidebox.lake.catalog_store import CatalogTable
 from tidebox.lake.files import TableFile, discover_partitions, list_files
+from tidebox.lake.sql import quote
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,9 @@ def _rows(settings: Settings, table: CatalogTable, files: list[TableFile]) -> in
         return total
     from tidebox.lake.query import run_query
 
-    return int(run_query(settings, f'SELECT count(*) AS n FROM "{table.name}"').table[0][0].as_py())
+    return int(
+        run_query(settings, f"SELECT count(*) AS n FROM {quote(table.name)}").table[0][0].as_py()
+    )
 
 
 def repair_table(settings: Settings, name: str) -> int:

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from tidebox.core.project import suite_file as project_suite
-from tidebox.core.settings import Settings
+from tidebox.core.settings import Settings, SuiteSpec
 from tidebox.lake.query import run_query
+from tidebox.lake.sql import quote
 from tidebox.lake.tables import find_table
 from tidebox.quality.suites import CheckResult, run_suite, suite_path
 
 
-def find_suite(settings: Settings, suite: str) -> Path:
-    """The file of ``suite``: the one its tidebox.yaml entry names, else the project's
-    ``expectations/<suite>.json``, else the one packaged with tidebox (the demo's)."""
-    spec = settings.suite(suite)
+def find_suite(settings: Settings, suite: str, spec: SuiteSpec | None = None) -> Path:
+    """The file of ``suite``: the one its tidebox.yaml entry (``spec``, looked up when not
+    given) names, else the project's ``expectations/<suite>.json``, else the one packaged with
+    tidebox (the demo's)."""
+    spec = spec or settings.suite(suite)
     if spec is not None and spec.file:
         return Path(spec.file)
     return project_suite(settings.project_dir, suite) or suite_path(suite)
@@ -32,7 +34,7 @@ def check_table(
     """
     spec = settings.suite(suite)
     table_name = table or (spec.table if spec else suite)
-    path = Path(suite_file) if suite_file else find_suite(settings, suite)
+    path = Path(suite_file) if suite_file else find_suite(settings, suite, spec)
     landed = find_table(settings, table_name)
-    frame = run_query(settings, f'SELECT * FROM "{landed.name}"').table.to_pandas()
+    frame = run_query(settings, f"SELECT * FROM {quote(landed.name)}").table.to_pandas()
     return run_suite(frame, path)
