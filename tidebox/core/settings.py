@@ -214,6 +214,21 @@ class SinkSpec(_Frozen):
             raise ValueError("json output is UNCOMPRESSED or GZIP")
         return self
 
+    @model_validator(mode="after")
+    def _check_schema(self) -> SinkSpec:
+        if self.columns and self.schema_table:
+            raise ValueError(f"delivery stream {self.name}: give columns or schema_table, not both")
+        return self
+
+    @property
+    def schema_source(self) -> str:
+        """The table whose columns are the schema: the delivery's own (``columns``), else
+        ``schema_table``, else the source stream. Decided here only, for the conversion and
+        the error documents' ``dataCatalogTable`` alike."""
+        if self.columns:
+            return self.name
+        return self.schema_table or self.stream
+
     @property
     def buffer_bytes(self) -> int:
         hints = self.buffering_hints

@@ -62,14 +62,6 @@ def lambda_arn(reference: str) -> str:
     return arn("lambda", f"function:{function_name(reference)}")
 
 
-def schema_table(spec: SinkSpec) -> str:
-    """The catalog table whose columns the conversion used: ``schema_table``, else the
-    delivery's own table for inline columns, else its source stream's."""
-    if spec.schema_table:
-        return spec.schema_table
-    return spec.name if spec.columns else spec.stream
-
-
 def render_error_documents(spec: SinkSpec, buffer: Buffer, failures: list[Failure]) -> bytes:
     """The error object for ``failures`` (all of one output type) of one shard's buffer."""
     now = int(time.time() * 1000)
@@ -98,7 +90,7 @@ def _document(spec: SinkSpec, buffer: Buffer, failure: Failure, now: int) -> dic
             "dataCatalogTable": {
                 "catalogId": ACCOUNT,
                 "databaseName": "default",
-                "tableName": schema_table(spec),
+                "tableName": spec.schema_source,
                 "region": REGION,
                 "versionId": "LATEST",
                 "catalogArn": arn("glue", "catalog"),

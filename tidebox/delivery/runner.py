@@ -125,7 +125,7 @@ def sink_columns(settings: Settings, spec: SinkSpec) -> dict[str, str]:
     names (by default its source stream)."""
     if spec.columns:
         return dict(spec.columns)
-    source = spec.schema_table or spec.stream
+    source = spec.schema_source
     stream = settings.stream(source)
     if stream is not None and stream.columns:
         return dict(stream.columns)

@@ -12,6 +12,7 @@ from tidebox.core.settings import (
     DEFAULT_STREAMS,
     SENSOR_COLUMNS,
     Settings,
+    SinkSpec,
     load_settings,
     read_environment,
 )
@@ -270,3 +271,11 @@ def test_suite_lookup() -> None:
     assert suite is not None
     assert suite.table == "sensor_readings"
     assert settings.suite("nope") is None
+
+
+def test_a_delivery_stream_takes_columns_or_a_schema_table_not_both() -> None:
+    with pytest.raises(ValidationError, match="not both"):
+        SinkSpec(name="ds", stream="s", columns={"a": "INT"}, schema_table="t")
+    assert SinkSpec(name="ds", stream="s", columns={"a": "INT"}).schema_source == "ds"
+    assert SinkSpec(name="ds", stream="s", schema_table="t").schema_source == "t"
+    assert SinkSpec(name="ds", stream="s").schema_source == "s"
