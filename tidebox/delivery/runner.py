@@ -30,7 +30,7 @@ from tidebox.core.errors import (
 )
 from tidebox.core.settings import Settings, SinkSpec, StreamSpec, default_sink
 from tidebox.core.signals import StopRequest
-from tidebox.core.stores import open_store
+from tidebox.core.stores import Store, open_store
 from tidebox.delivery.convert import Converter
 from tidebox.delivery.delivery import DeliveryStream
 from tidebox.delivery.ledger import ShardProgress, state_key
@@ -145,10 +145,14 @@ def resolve_sink(settings: Settings, sink: str | SinkSpec, probe_kafka: bool = F
     return sink if isinstance(sink, SinkSpec) else find_sink(settings, sink, probe_kafka)
 
 
+def sink_store(settings: Settings, spec: SinkSpec) -> Store:
+    """The destination of delivery stream ``spec``: its own, else the bucket."""
+    return open_store(spec.destination or str(settings.bucket_path), settings.s3_endpoint)
+
+
 def open_delivery(settings: Settings, spec: SinkSpec) -> DeliveryStream:
     """The delivery stream ``spec`` bound to its destination, not yet recovered."""
-    store = open_store(spec.destination or str(settings.bucket_path), settings.s3_endpoint)
-    return DeliveryStream(spec, sink_columns(settings, spec), store)
+    return DeliveryStream(spec, sink_columns(settings, spec), sink_store(settings, spec))
 
 
 def live_path(settings: Settings, name: str) -> Path:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings, SinkSpec
-from tidebox.delivery.ledger import ShardProgress, shards_of
-from tidebox.delivery.runner import live_path, lock_path, open_delivery, resolve_sink
+from tidebox.delivery.ledger import ShardProgress, read_state, shards_of, state_key
+from tidebox.delivery.runner import live_path, lock_path, resolve_sink, sink_store
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,10 @@ def sink_status(settings: Settings, sink: str | SinkSpec) -> SinkStatus:
 
     spec = resolve_sink(settings, sink)
     name = spec.name
-    delivery = open_delivery(settings, spec)
-    state = delivery.read_state()
+    # the state only: no transform imported, no jq compiled, so a broken transform file
+    # does not hide what was delivered
+    store = sink_store(settings, spec)
+    state = read_state(store, state_key(name))
     shards = shards_of(state)
     total = ShardProgress()
     for shard in shards.values():
@@ -79,7 +81,7 @@ def sink_status(settings: Settings, sink: str | SinkSpec) -> SinkStatus:
             live = {}
     lag: int | None
     try:
-        ends = shard_offsets(settings, delivery.spec.stream)
+        ends = shard_offsets(settings, spec.stream)
         lag = 0
         for partition, (low, high) in ends.items():
             delivered = shards[partition].next_offset if partition in shards else 0
@@ -88,14 +90,14 @@ def sink_status(settings: Settings, sink: str | SinkSpec) -> SinkStatus:
         lag = None
     return SinkStatus(
         name=name,
-        stream=delivery.spec.stream,
-        destination=delivery.store.location,
+        stream=spec.stream,
+        destination=store.location,
         running=pid is not None,
         pid=pid if pid and pid > 0 else None,
         version=int(state.get("version", 1)),
         buffered_records=int(live.get("buffered_records", 0)),
         buffered_bytes=int(live.get("buffered_bytes", 0)),
-        buffer_limit_bytes=delivery.buffer_bytes,
+        buffer_limit_bytes=spec.buffer_bytes,
         lag=lag,
         records_in=total.records_in,
         records_out=total.records_out,
