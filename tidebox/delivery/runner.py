@@ -35,9 +35,8 @@ from tidebox.delivery.convert import Converter
 from tidebox.delivery.delivery import DeliveryStream
 from tidebox.delivery.ledger import ShardProgress, state_key
 from tidebox.delivery.objects import DeliveredObject
-from tidebox.lake.catalog import using_catalog
+from tidebox.lake.catalog import discover_partitions, using_catalog
 from tidebox.lake.catalog_store import CatalogTable
-from tidebox.lake.files import discover_partitions
 from tidebox.lake.glue_types import arrow_glue_type
 
 POLL_RECORDS = 10_000

@@ -6,8 +6,11 @@ table it writes when it runs, and the partitions as it delivers them), from the 
 folder (:mod:`tidebox.lake.catalog_store`).
 
 A writer registers the config's tables (and finds their partitions the first time). A reader
-(a query, ``catalog show``, ``catalog list``) writes nothing: a config table that is not yet
-registered as declared is merged in memory, with the partitions a registration would find.
+(a query, ``catalog show``, ``catalog list``) writes nothing, not even an empty catalog file: a
+config table that is not yet registered as declared is merged in memory. Until a writer
+registers such a table, reads see its partitions as found at read time: listed under its
+location when a read first asks for that table's partitions (never for tables the read does
+not touch), and kept for the rest of that read.
 
 As in Athena, a partitioned table shows only the partitions the catalog knows:
 ``catalog repair`` (``MSCK REPAIR TABLE``) adds the ones that appeared since.
@@ -23,7 +26,7 @@ from pathlib import Path
 from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings, TableSpec
 from tidebox.lake.catalog_store import Catalog, CatalogTable, ReadOnlyCatalog
-from tidebox.lake.files import discover_partitions, list_files
+from tidebox.lake.files import found_partitions
 from tidebox.lake.glue_types import glue_type
 
 
@@ -45,28 +48,32 @@ def open_catalog(settings: Settings) -> Catalog:
 
 
 def open_reader(settings: Settings) -> ReadOnlyCatalog:
-    """The catalog to read, taking no write lock: the config's tables that are not registered
-    as declared are merged in memory, with the partitions found under their locations now."""
-    stored = ReadOnlyCatalog(catalog_path(settings))
-    declared: dict[str, tuple[CatalogTable, list[str]]] = {}
+    """The catalog to read, taking no write lock and creating nothing: the config's tables
+    that are not registered as declared are merged in memory, their partitions found under
+    their locations when a read first asks for them."""
+    catalog = ReadOnlyCatalog(catalog_path(settings), lambda table: _found_now(settings, table))
     try:
         for spec in settings.tables:
-            table = config_table(spec)
-            if stored.find(table.name) == table:
-                continue  # registered as declared: its registered partitions stand
-            declared[table.name] = (table, _partitions_found(settings, table))
-    finally:
-        stored.close()
-    return ReadOnlyCatalog(catalog_path(settings), declared)
+            catalog.declare(config_table(spec))
+    except BaseException:
+        catalog.close()
+        raise
+    return catalog
 
 
-def _partitions_found(settings: Settings, table: CatalogTable) -> list[str]:
-    if not table.partition_keys:
-        return []
+def _found_now(settings: Settings, table: CatalogTable) -> list[str]:
     try:
-        return sorted({f.partition for f in list_files(settings, table)})
+        return found_partitions(settings, table)
     except TideboxError:
         return []  # a location that cannot be listed now, as a writer would leave it
+
+
+def discover_partitions(settings: Settings, catalog: Catalog, table: CatalogTable) -> int:
+    """``MSCK REPAIR TABLE``: register every Hive-style partition found under the location;
+    return how many were new."""
+    if not table.partition_keys:
+        return 0
+    return catalog.add_partitions(table.name, found_partitions(settings, table))
 
 
 @contextmanager

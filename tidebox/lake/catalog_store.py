@@ -3,8 +3,8 @@
 SQLite's locking lets several tidebox processes use the file at once: every change is one
 ``BEGIN IMMEDIATE`` transaction, and the file is in WAL mode, so readers never wait for a
 writer. A :class:`ReadOnlyCatalog` opens the file read-only (``mode=ro``): a query or
-``catalog show`` takes no write lock, and may see tables that exist only in memory (those
-``tidebox.yaml`` declares, before a writer registers them).
+``catalog show`` takes no write lock, creates no file, and may see tables that exist only in
+memory (those ``tidebox.yaml`` declares, before a writer registers them).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,21 +175,40 @@ def _table(row: tuple[Any, ...]) -> CatalogTable:
 
 
 class ReadOnlyCatalog(Catalog):
-    """The catalog file opened read-only, with ``declared`` tables (and their partitions) in
-    memory over the stored ones of the same name. It never takes a write lock."""
+    """The catalog file opened read-only, with declared tables in memory over the stored ones
+    of the same name (:meth:`declare`). It never takes a write lock, and never creates the
+    file: with no file yet, it reads an empty catalog held in memory.
+
+    A declared table's partitions are found by ``find_partitions`` when a read first asks for
+    them, and kept for the reader's life: a read that never touches the table lists nothing.
+    """
 
     def __init__(
-        self, path: Path, declared: Mapping[str, tuple[CatalogTable, list[str]]] | None = None
+        self, path: Path, find_partitions: Callable[[CatalogTable], list[str]] | None = None
     ) -> None:
-        if not path.exists():
-            Catalog(path).close()  # a new file, with its schema: nobody can hold a lock on it
         self.path = path
-        self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        self._declared = dict(declared or {})
+        if path.exists():
+            self._db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        else:  # nothing registered yet: an empty catalog, and nothing written on disk
+            self._db = sqlite3.connect(":memory:")
+            self._db.executescript(_SCHEMA)
+        self._find_partitions = find_partitions or (lambda table: [])
+        self._declared: dict[str, CatalogTable] = {}
+        self._found: dict[str, list[str]] = {}
+
+    def declare(self, table: CatalogTable) -> None:
+        """Show ``table`` over the stored one of its name, unless that is registered as
+        declared already (its registered partitions then stand)."""
+        try:
+            stored: CatalogTable | None = Catalog.table(self, table.name)
+        except TableNotFoundError:
+            stored = None
+        if stored != table:
+            self._declared[table.name] = table
 
     def tables(self) -> list[CatalogTable]:
         stored = {t.name: t for t in super().tables()}
-        stored.update({name: table for name, (table, _) in self._declared.items()})
+        stored.update(self._declared)
         return [stored[name] for name in sorted(stored)]
 
     def table(self, name: str) -> CatalogTable:
@@ -202,7 +221,9 @@ class ReadOnlyCatalog(Catalog):
 
     def partitions(self, name: str) -> list[str]:
         if name in self._declared:
-            return list(self._declared[name][1])
+            if name not in self._found:
+                self._found[name] = self._find_partitions(self._declared[name])
+            return list(self._found[name])
         return super().partitions(name)
 
     @contextmanager

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tidebox.core.settings import Settings
-from tidebox.lake.catalog_store import Catalog, CatalogTable
+from tidebox.lake.catalog_store import CatalogTable
 
 _HIVE_SEGMENT = re.compile(r"^([^=/]+)=([^/]*)$")
 
@@ -81,10 +81,9 @@ def _glob(location: str) -> list[TableFile]:
     ]
 
 
-def discover_partitions(settings: Settings, catalog: Catalog, table: CatalogTable) -> int:
-    """``MSCK REPAIR TABLE``: register every Hive-style partition found under the location;
-    return how many were new."""
+def found_partitions(settings: Settings, table: CatalogTable) -> list[str]:
+    """The Hive-style partitions (``k=v/...``) found under the table's location now, sorted;
+    none for an unpartitioned table. What ``MSCK REPAIR TABLE`` would register."""
     if not table.partition_keys:
-        return 0
-    specs = sorted({f.partition for f in list_files(settings, table)})
-    return catalog.add_partitions(table.name, specs)
+        return []
+    return sorted({f.partition for f in list_files(settings, table)})

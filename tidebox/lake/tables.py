@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings
-from tidebox.lake.catalog import reading_catalog, using_catalog
+from tidebox.lake.catalog import discover_partitions, reading_catalog, using_catalog
 from tidebox.lake.catalog_store import CatalogTable
-from tidebox.lake.files import TableFile, discover_partitions, list_files
+from tidebox.lake.files import TableFile, list_files
 from tidebox.lake.sql import quote
 
 

@@ -59,6 +59,47 @@ def test_the_config_tables_are_registered(tmp_path: Path) -> None:
         drop_table(settings, "ref")
 
 
+def test_a_read_creates_no_catalog_file(tmp_path: Path) -> None:
+    month_of_readings(tmp_path / "ref", days=1, rows=5)
+    spec = TableSpec(
+        name="ref",
+        location=str(tmp_path / "ref"),
+        partition_keys={"dt": "STRING", "hour": "STRING"},
+    )
+    settings = Settings(state_dir=tmp_path / "state", tables=(spec,))
+    rows = run_query(settings, "SELECT count(*) AS n FROM ref").table.to_pylist()
+    assert rows == [{"n": 120}]
+    assert not catalog_path(settings).exists()
+
+
+def test_a_read_lists_a_declared_table_only_when_asked_and_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tidebox.lake.catalog as lake_catalog
+
+    listed: list[str] = []
+    real = lake_catalog.found_partitions
+
+    def counting(settings: Settings, table: CatalogTable) -> list[str]:
+        listed.append(table.name)
+        return real(settings, table)
+
+    monkeypatch.setattr(lake_catalog, "found_partitions", counting)
+    month_of_readings(tmp_path / "a", days=1, rows=1)
+    keys = {"dt": "STRING", "hour": "STRING"}
+    tables = (
+        TableSpec(name="a", location=str(tmp_path / "a"), partition_keys=keys),
+        TableSpec(name="b", location=str(tmp_path / "b"), partition_keys=keys),
+    )
+    settings = Settings(state_dir=tmp_path / "state", tables=tables)
+    with lake_catalog.reading_catalog(settings) as catalog:
+        assert [t.name for t in catalog.tables()] == ["a", "b"]
+        assert listed == []
+        assert len(catalog.partitions("a")) == 24
+        assert len(catalog.partitions("a")) == 24
+    assert listed == ["a"]
+
+
 def test_a_reference_csv_the_project_declares_is_a_table(tmp_path: Path) -> None:
     settings = repo_settings(state_dir=tmp_path / "state")
     assert describe_table(settings, "devices").table.format == "csv"

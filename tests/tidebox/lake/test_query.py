@@ -11,9 +11,8 @@ import pytest
 from tests.support import month_of_readings
 from tidebox.core.errors import QueryError, TableNotFoundError
 from tidebox.core.settings import Settings
-from tidebox.lake.catalog import catalog_path
+from tidebox.lake.catalog import catalog_path, discover_partitions
 from tidebox.lake.catalog_store import Catalog, CatalogTable
-from tidebox.lake.files import discover_partitions
 from tidebox.lake.query import MB, billed_bytes, query, run_query
 from tidebox.lake.session import EmptyTableError
 
