@@ -97,7 +97,7 @@ def sink_create(
 def sink_list(ctx: typer.Context) -> None:
     """The delivery streams: declared, built in and created."""
     from tidebox.core.settings import created_sink_path
-    from tidebox.delivery.status import is_running
+    from tidebox.delivery.lock import is_running
 
     settings = settings_of(ctx)
     table = Table("name", "stream", "destination", "prefix", "origin", "running")

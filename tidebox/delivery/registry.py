@@ -10,7 +10,7 @@ import json
 
 from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings, SinkSpec, created_sink_path
-from tidebox.delivery.runner import open_delivery
+from tidebox.delivery.specs import open_delivery
 
 
 def create_sink(settings: Settings, spec: SinkSpec) -> SinkSpec:

@@ -7,14 +7,14 @@ offsets against the offsets delivery has recorded.
 
 from __future__ import annotations
 
-import fcntl
 import json
 from dataclasses import dataclass
 
 from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings, SinkSpec
 from tidebox.delivery.ledger import ShardProgress, read_state, shards_of, state_key
-from tidebox.delivery.runner import live_path, lock_path, resolve_sink, sink_store
+from tidebox.delivery.lock import is_running, live_path
+from tidebox.delivery.specs import resolve_sink, sink_store
 
 
 @dataclass(frozen=True)
@@ -40,22 +40,6 @@ class SinkStatus:
     @property
     def buffer_fill(self) -> float:
         return self.buffered_bytes / self.buffer_limit_bytes if self.buffer_limit_bytes else 0.0
-
-
-def is_running(settings: Settings, name: str) -> int | None:
-    """The pid of the process running delivery stream ``name``, or None."""
-    lock = lock_path(settings, name)
-    if not lock.exists():
-        return None
-    with open(lock, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            text = handle.read().strip()
-            return int(text) if text.isdigit() else -1
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return None
 
 
 def sink_status(settings: Settings, sink: str | SinkSpec) -> SinkStatus:

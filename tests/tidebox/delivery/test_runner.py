@@ -17,7 +17,9 @@ from tests.support import TIDEBOX, cli_env, produce, unique, with_stream
 from tidebox.core.clients import make_admin
 from tidebox.core.errors import StreamNotFoundError, TideboxError
 from tidebox.core.settings import Settings, SinkSpec, StreamSpec
-from tidebox.delivery.runner import SinkNotFoundError, SinkRunningError, run_sink, sink_group
+from tidebox.delivery.lock import SinkRunningError
+from tidebox.delivery.runner import run_sink, sink_group
+from tidebox.delivery.specs import SinkNotFoundError
 from tidebox.lake.query import run_query
 from tidebox.streams.admin import create_stream, recreate_stream
 from tidebox.streams.generate import GenerateSpec, write_dataset

@@ -14,7 +14,7 @@ import pytest
 from tests.support import unique
 from tests.support.jobs import running, start, wait_for
 from tidebox.core.settings import BufferingHints, Settings, default_sink
-from tidebox.delivery.runner import live_path
+from tidebox.delivery.lock import live_path
 from tidebox.streams.admin import create_stream, describe_stream
 from tidebox.streams.generate import GenerateSpec, write_dataset
 from tidebox.streams.replay import replay
