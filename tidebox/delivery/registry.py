@@ -7,6 +7,7 @@ A created delivery stream is kept as JSON under the state folder and read by
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings, SinkSpec, created_sink_path
@@ -14,7 +15,9 @@ from tidebox.delivery.specs import open_delivery
 
 
 def create_sink(settings: Settings, spec: SinkSpec) -> SinkSpec:
-    """Check ``spec`` (prefixes, schema, transform) and keep it; refuse a name in use."""
+    """Check ``spec`` (prefixes, schema, transform) and keep it, with its local paths made
+    absolute; refuse a name in use."""
+    spec = absolute_paths(spec)
     path = created_sink_path(settings.state_dir, spec.name)
     if any(s.name == spec.name for s in settings.sinks) or path.exists():
         raise TideboxError(f"delivery stream '{spec.name}' already exists")
@@ -32,3 +35,17 @@ def delete_sink(settings: Settings, name: str) -> None:
         where = "it is declared in tidebox.yaml or built in" if declared else "no such one"
         raise TideboxError(f"cannot delete delivery stream '{name}': {where}")
     path.unlink()
+
+
+def absolute_paths(spec: SinkSpec) -> SinkSpec:
+    """``spec`` with a local ``destination`` and a ``file.py:function`` transform made absolute:
+    they were typed relative to the folder ``sink create`` ran in, and are read from any."""
+    update: dict[str, object] = {}
+    if spec.destination and "://" not in spec.destination:
+        update["destination"] = str(Path(spec.destination).resolve())
+    if spec.processor is not None:
+        target, sep, name = spec.processor.function.rpartition(":")
+        if sep and target.endswith(".py"):
+            function = f"{Path(target).resolve()}:{name}"
+            update["processor"] = spec.processor.model_copy(update={"function": function})
+    return spec.model_copy(update=update) if update else spec
