@@ -147,8 +147,18 @@ def count_records(
     return sum(_count_committed(settings, name, start, end, timeout_s).values())
 
 
-def _shards(consumer: KafkaConsumer, name: str) -> list[TopicPartition]:
+def _shards(consumer: KafkaConsumer, name: str, settle_s: float = 0.0) -> list[TopicPartition]:
+    """The stream's shards as ``consumer`` sees them. A client's metadata may not list a topic
+    created a moment ago, so a missing one is asked for again with fresh metadata, and, for a
+    stream known to exist (``settle_s`` > 0), again for up to ``settle_s``."""
+    deadline = time.monotonic() + settle_s
     partitions = consumer.partitions_for_topic(name)
+    while not partitions:
+        if name in consumer.topics():  # topics() refreshes the client's metadata
+            partitions = consumer.partitions_for_topic(name)
+        if partitions or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
     if not partitions:
         raise StreamNotFoundError(name)
     return [TopicPartition(name, p) for p in sorted(partitions)]
@@ -218,7 +228,7 @@ def describe_stream(settings: Settings, name: str, timeout_s: float = 30) -> Str
     retention_ms = int(configs["topic"][name]["retention.ms"]["value"])
     consumer = make_consumer(settings)
     try:
-        tps = _shards(consumer, name)
+        tps = _shards(consumer, name, settle_s=10.0)  # the admin client has just seen it
         first = consumer.beginning_offsets(tps)
         last = consumer.end_offsets(tps)  # the last stable offset, under read_committed
     finally:
