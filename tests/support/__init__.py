@@ -106,7 +106,7 @@ def write_config(
         if items
     }
     path = folder / "tidebox.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(config, sort_keys=False))  # columns keep their order
     return path
 
 
