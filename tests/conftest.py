@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import S3_CREDENTIALS, TEST_STATE, free_port_pair
+from tests.support import S3_CREDENTIALS, TEST_STATE, free_port, free_port_pair, wait_for
 from tidebox.core.settings import Settings
 from tidebox.runtime import start_broker, stop_broker
 
@@ -42,11 +42,7 @@ def kafka_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
 @pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real S3 HTTP server on 127.0.0.1 (moto in server mode), for the whole session."""
-    import time
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     log = tmp_path_factory.mktemp("moto") / "server.log"
     server = Path(sys.executable).parent / "moto_server"
     with open(log, "wb") as output:
@@ -55,16 +51,18 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     saved = {k: os.environ.get(k) for k in S3_CREDENTIALS}
     os.environ.update(S3_CREDENTIALS)
+
+    def listening() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto_server did not start: {log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            return False
+        return True
+
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"moto_server did not start: {log.read_text()}") from None
-                time.sleep(0.1)
+        wait_for(listening, 30, f"moto_server to listen on port {port}")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

@@ -12,11 +12,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.support import JOBS, cli_env, committed_count, run_cli, unique
-from tests.support.jobs import running, start_job, wait_for
+from tests.support import (
+    JOBS,
+    cli_env,
+    committed_count,
+    read_stream,
+    run_cli,
+    unique,
+    wait_for,
+    write_config,
+)
+from tests.support.jobs import running, start_job
 from tidebox.anomaly import RandomCutForest
 from tidebox.anomaly.forest import ForestParams
-from tidebox.core.clients import make_consumer
 from tidebox.core.settings import SENSOR_COLUMNS, SENSORS, Settings, StreamSpec
 from tidebox.flink.harness import run_job_on_rows
 from tidebox.flink.runner import run_job
@@ -67,17 +75,12 @@ def test_each_device_gets_its_own_forest_scoring_in_time_order() -> None:
 
 def committed(settings: Settings, stream: str) -> dict[tuple[str, str], tuple[float, float]]:
     """Scores by (device, event time), failing on any reading scored twice."""
-    consumer = make_consumer(settings, consumer_timeout_ms=3000)
-    consumer.subscribe([stream])
     found: dict[tuple[str, str], tuple[float, float]] = {}
-    try:
-        for record in consumer:
-            row = json.loads(record.value)
-            key = (row["device_id"], row["event_time"])
-            assert key not in found, f"scored twice: {key}"
-            found[key] = (row["anomaly_score"], row["anomaly_grade"])
-    finally:
-        consumer.close()
+    for record in read_stream(settings, stream):
+        row = json.loads(record.value)
+        key = (row["device_id"], row["event_time"])
+        assert key not in found, f"scored twice: {key}"
+        found[key] = (row["anomaly_score"], row["anomaly_grade"])
     return found
 
 
@@ -95,9 +98,10 @@ def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
         columns=SENSOR_COLUMNS,
     )
     settings = kafka_settings.model_copy(update={"streams": (*kafka_settings.streams, spec)})
-    (tmp_path / "tidebox.yaml").write_text(
-        f"streams:\n  - {spec.model_dump_json()}\njobs:\n  - name: rcfjob\n"
-        f"    file: {tmp_path / 'rcfjob.py'}\n    params: {json.dumps(SMALL)}\n"
+    write_config(
+        tmp_path,
+        streams=[spec],
+        jobs=[{"name": "rcfjob", "file": str(tmp_path / "rcfjob.py"), "params": SMALL}],
     )
     text = JOB.read_text().replace('"sensor_readings"', f'"{source}"')
     job = tmp_path / "rcfjob.py"

@@ -1,5 +1,6 @@
 """Helpers shared by the tests: the repository's paths, a real broker's settings in isolation,
-the ``tidebox`` command as a user runs it, and data landed or generated for a test."""
+the ``tidebox`` command as a user runs it, data landed or generated for a test, streams read
+back to their end, and waiting on a condition instead of a fixed time."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tidebox.core.settings import Settings, StreamSpec, load_settings
+from tidebox.core.settings import Settings, SinkSpec, StreamSpec, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = REPO / "jobs"
@@ -23,12 +26,27 @@ TEST_STATE = REPO / ".tidebox" / "test"
 TIDEBOX = str(Path(sys.executable).parent / "tidebox")  # the installed console script
 
 
+def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    """Poll ``condition`` until it holds; fail the test naming ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that is free now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def free_port_pair() -> int:
     """A port p on 127.0.0.1 such that p and p + 1 are both free (broker and controller)."""
     for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         if port >= 65535:
             continue
         with socket.socket() as second:
@@ -54,6 +72,76 @@ def unique(prefix: str) -> str:
 def with_stream(settings: Settings, spec: StreamSpec, **changes: object) -> Settings:
     """The same settings with one more declared stream (and any other field changed)."""
     return settings.model_copy(update={"streams": (*settings.streams, spec), **changes})
+
+
+def readings_spec(settings: Settings, prefix: str, shards: int | None = None) -> StreamSpec:
+    """The sensor_readings stream's spec under a unique name starting with ``prefix`` (with
+    ``shards`` shards, or as many as sensor_readings)."""
+    base = settings.stream("sensor_readings")
+    assert base is not None
+    changes: dict[str, object] = {"name": unique(prefix)}
+    if shards is not None:
+        changes["shards"] = shards
+    return base.model_copy(update=changes)
+
+
+def write_config(
+    folder: Path,
+    streams: Sequence[StreamSpec] = (),
+    sinks: Sequence[SinkSpec | dict[str, Any]] = (),
+    jobs: Sequence[dict[str, Any]] = (),
+) -> Path:
+    """A ``folder``/tidebox.yaml declaring these streams, delivery streams and jobs, for the
+    CLI run in ``folder``; its path."""
+    import json
+
+    import yaml
+
+    def plain(item: StreamSpec | SinkSpec | dict[str, Any]) -> Any:
+        return item if isinstance(item, dict) else json.loads(item.model_dump_json())
+
+    config = {
+        key: [plain(item) for item in items]
+        for key, items in (("streams", streams), ("sinks", sinks), ("jobs", jobs))
+        if items
+    }
+    path = folder / "tidebox.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))  # columns keep their order
+    return path
+
+
+def read_stream(settings: Settings, stream: str, timeout_s: float = 60) -> list[Any]:
+    """Every committed record of the stream (kafka-python ConsumerRecords, partition by
+    partition), read up to the end offsets it has now: no record written later, none left
+    out. Fails the test if ``timeout_s`` pass without the reader getting any further."""
+    from kafka import TopicPartition
+
+    from tidebox.core.clients import make_consumer
+
+    consumer = make_consumer(settings, isolation_level="read_committed")
+    try:
+        shards = consumer.partitions_for_topic(stream)
+        assert shards, f"no stream {stream!r}"
+        partitions = [TopicPartition(stream, p) for p in sorted(shards)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        end = consumer.end_offsets(partitions)  # the last stable offsets, under read_committed
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < end[tp] for tp in partitions):
+            batches = consumer.poll(timeout_ms=500)
+            for messages in batches.values():
+                records.extend(messages)
+            if batches:
+                deadline = time.monotonic() + timeout_s
+            else:
+                positions = {tp.partition: consumer.position(tp) for tp in partitions}
+                assert time.monotonic() < deadline, (
+                    f"reading {stream!r} stalled at {positions} before {end}"
+                )
+    finally:
+        consumer.close()
+    return sorted(records, key=lambda r: (r.partition, r.offset))
 
 
 def committed_count(settings: Settings, stream: str) -> int:
@@ -176,16 +264,12 @@ def produce(
 def land_readings_stream(settings: Settings, folder: Path, devices: int = 3) -> str:
     """A new stream shaped like sensor_readings, declared in ``folder``/tidebox.yaml for the CLI,
     holding ``devices`` x 1 h of readings every 30 s; its name."""
-    import json
-
     from tidebox.streams.admin import create_stream
     from tidebox.streams.generate import GenerateSpec, write_dataset
     from tidebox.streams.replay import replay
 
-    base = settings.stream("sensor_readings")
-    assert base is not None
-    spec = base.model_copy(update={"name": unique("readings"), "shards": 2})
-    (folder / "tidebox.yaml").write_text(f"streams:\n  - {json.dumps(spec.model_dump())}\n")
+    spec = readings_spec(settings, "readings", shards=2)
+    write_config(folder, streams=[spec])
     with_it = with_stream(settings, spec)
     create_stream(with_it, spec.name)
     data = write_dataset(

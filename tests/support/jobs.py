@@ -1,26 +1,15 @@
-"""Helpers for tests of running jobs and sinks: the ``tidebox`` command in the background, a
-job's own copy of the demo's streams, and waiting on a condition instead of a fixed time."""
+"""Helpers for tests of running jobs and sinks: the ``tidebox`` command in the background and
+a job's own copy of the demo's streams."""
 
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.support import TIDEBOX, cli_env, unique
+from tests.support import TIDEBOX, cli_env, unique, write_config
+from tests.support import wait_for as wait_for  # where it was first; tests import it from there
 from tidebox.core.settings import Settings
 from tidebox.templates import DEMO_JOB
-
-
-def wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
-    """Poll ``condition`` until it holds; fail the test naming ``what`` after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {seconds:g} s waiting for {what}")
 
 
 def start(args: list[str], settings: Settings, cwd: Path) -> subprocess.Popen[str]:
@@ -57,20 +46,19 @@ def running(settings: Settings, name: str, process: subprocess.Popen[str] | None
 
 
 def isolated(
-    settings: Settings, tmp_path: Path, name: str = "ckjob"
+    settings: Settings, tmp_path: Path, name: str = "ckjob", **changes: object
 ) -> tuple[Settings, Path, str, str]:
     """The demo's job as ``tmp_path/NAME.sql`` over streams of its own (declared in
-    ``tmp_path/tidebox.yaml`` too, for the CLI): settings, job file, source and sink."""
+    ``tmp_path/tidebox.yaml`` too, for the CLI): settings (with any other field changed), job
+    file, source and sink."""
     source, sink = unique("ck_readings"), unique("ck_stats")
     specs = []
     for spec in settings.streams:
         if spec.name in ("sensor_readings", "device_stats_1m"):
             renamed = source if spec.name == "sensor_readings" else sink
             specs.append(spec.model_copy(update={"name": renamed}))
-    own = settings.model_copy(update={"streams": (*settings.streams, *specs)})
-    (tmp_path / "tidebox.yaml").write_text(
-        "streams:\n" + "".join(f"  - {s.model_dump_json()}\n" for s in specs)
-    )
+    own = settings.model_copy(update={"streams": (*settings.streams, *specs), **changes})
+    write_config(tmp_path, streams=specs)
     job = tmp_path / f"{name}.sql"
     job.write_text(
         DEMO_JOB.read_text().replace("sensor_readings", source).replace("device_stats_1m", sink)

@@ -11,9 +11,17 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-import yaml
 
-from tests.support import TIDEBOX, cli_env, produce, unique, with_stream
+from tests.support import (
+    TIDEBOX,
+    cli_env,
+    produce,
+    readings_spec,
+    unique,
+    wait_for,
+    with_stream,
+    write_config,
+)
 from tidebox.core.clients import make_admin
 from tidebox.core.errors import StreamNotFoundError, TideboxError
 from tidebox.core.settings import Settings, SinkSpec, StreamSpec
@@ -28,19 +36,11 @@ from tidebox.streams.replay import replay
 pytestmark = pytest.mark.integration
 
 
-def readings_stream(settings: Settings, tmp_path: Path) -> tuple[Settings, str]:
-    base = settings.stream("sensor_readings")
-    assert base is not None
-    name = unique("landing")
-    spec = base.model_copy(update={"name": name, "shards": 2})
-    return with_stream(settings, spec, bucket=tmp_path / "bucket"), name
-
-
-def write_config(folder: Path, stream: StreamSpec | None, sinks: list[dict[str, Any]]) -> None:
-    """A tidebox.yaml in ``folder`` declaring the stream and delivery streams, for the CLI."""
-    assert stream is not None
-    config = {"streams": [json.loads(stream.model_dump_json())], "sinks": sinks}
-    (folder / "tidebox.yaml").write_text(yaml.safe_dump(config))
+def readings_stream(settings: Settings, tmp_path: Path) -> tuple[Settings, StreamSpec]:
+    """Settings declaring a new stream shaped like sensor_readings, with a bucket of the test's
+    own; and the stream."""
+    spec = readings_spec(settings, "landing", shards=2)
+    return with_stream(settings, spec, bucket=tmp_path / "bucket"), spec
 
 
 def counts(settings: Settings, stream: str) -> tuple[int, int]:
@@ -55,7 +55,8 @@ def counts(settings: Settings, stream: str) -> tuple[int, int]:
 def test_the_default_delivery_lands_replayed_rows_once_by_event_hour(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    settings, stream = readings_stream(kafka_settings, tmp_path)
+    settings, spec = readings_stream(kafka_settings, tmp_path)
+    stream = spec.name
     first = write_dataset(GenerateSpec(devices=3, hours=2, interval_seconds=30), tmp_path / "a.csv")
     replay(settings, [first.path], stream)
 
@@ -79,7 +80,8 @@ def test_the_default_delivery_lands_replayed_rows_once_by_event_hour(
 
 
 def test_the_size_hint_cuts_objects(kafka_settings: Settings, tmp_path: Path) -> None:
-    settings, stream = readings_stream(kafka_settings, tmp_path)
+    settings, spec = readings_stream(kafka_settings, tmp_path)
+    stream = spec.name
     create_stream(settings, stream, shards=1)
     values = [
         json.dumps({"device_id": "d1", "event_time": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z"})
@@ -102,7 +104,8 @@ def test_the_size_hint_cuts_objects(kafka_settings: Settings, tmp_path: Path) ->
 def test_interval_flushes_status_and_sigterm_flush(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    settings, stream = readings_stream(kafka_settings, tmp_path)
+    settings, spec = readings_stream(kafka_settings, tmp_path)
+    stream = spec.name
     create_stream(settings, stream, shards=1)
     every_second = {
         "name": "every_second",
@@ -110,7 +113,7 @@ def test_interval_flushes_status_and_sigterm_flush(
         "prefix": "ticks/",
         "buffering_hints": {"interval_in_seconds": 1},
     }
-    write_config(tmp_path, settings.stream(stream), [every_second])
+    write_config(tmp_path, streams=[spec], sinks=[every_second])
     env = cli_env(settings)
     running = subprocess.Popen(
         [TIDEBOX, "sink", "run", "every_second"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
@@ -147,26 +150,25 @@ def test_interval_flushes_status_and_sigterm_flush(
 
 
 def wait_for_objects(folder: Path, count: int, timeout: float = 20) -> list[Path]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = sorted(folder.rglob("*.parquet"))
-        if len(found) >= count:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"fewer than {count} objects under {folder} after {timeout} s")
+    def enough() -> bool:
+        return len(list(folder.rglob("*.parquet"))) >= count
+
+    wait_for(enough, timeout, f"{count} objects under {folder}")
+    return sorted(folder.rglob("*.parquet"))
 
 
 def test_two_delivery_streams_of_one_stream_run_at_once(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    settings, stream = readings_stream(kafka_settings, tmp_path)
+    settings, spec = readings_stream(kafka_settings, tmp_path)
+    stream = spec.name
     data = write_dataset(GenerateSpec(devices=4, hours=2, interval_seconds=20), tmp_path / "a.csv")
     replay(settings, [data.path], stream)
     sinks = [
         {"name": f"{stream}_a", "stream": stream, "prefix": "a/"},
         {"name": f"{stream}_b", "stream": stream, "prefix": "b/!{timestamp:yyyy}/"},
     ]
-    write_config(tmp_path, settings.stream(stream), sinks)
+    write_config(tmp_path, streams=[spec], sinks=sinks)
     env = cli_env(settings)
     runs = [
         subprocess.Popen(
@@ -196,9 +198,10 @@ def test_one_process_at_a_time_and_a_clean_stop_delivers_the_buffer(
 ) -> None:
     from tidebox.delivery.status import sink_status
 
-    settings, stream = readings_stream(kafka_settings, tmp_path)
+    settings, spec = readings_stream(kafka_settings, tmp_path)
+    stream = spec.name
     create_stream(settings, stream, shards=1)
-    write_config(tmp_path, settings.stream(stream), [])
+    write_config(tmp_path, streams=[spec])
     env = cli_env(settings)
     running = subprocess.Popen(
         [TIDEBOX, "sink", "run", stream], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
@@ -206,10 +209,9 @@ def test_one_process_at_a_time_and_a_clean_stop_delivers_the_buffer(
     try:
         reading = b'{"device_id": "d1", "event_time": "2026-01-01T00:00:00Z"}'
         produce(settings, stream, [reading] * 7)
-        deadline = time.monotonic() + 20
-        while sink_status(settings, stream).buffered_records < 7:  # Firehose's 300 s, 128 MB
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_for(  # Firehose's 300 s, 128 MB: buffered, not delivered
+            lambda: sink_status(settings, stream).buffered_records >= 7, 20, "7 buffered records"
+        )
         status = sink_status(settings, stream)
         assert status.running and status.pid == running.pid and status.buffered_bytes > 0
         assert status.records_out == 0 and status.lag == 7
@@ -237,7 +239,8 @@ def test_a_recreated_stream_is_named_and_delivers_again_once_dropped(
 ) -> None:
     from tidebox.delivery.runner import drop_sink
 
-    settings, stream = readings_stream(kafka_settings, tmp_path)
+    settings, spec = readings_stream(kafka_settings, tmp_path)
+    stream = spec.name
     big = write_dataset(GenerateSpec(devices=2, hours=1), tmp_path / "big.csv")
     replay(settings, [big.path], stream)
     run_sink(settings, stream)
@@ -336,7 +339,7 @@ def run_kill_test(settings: Settings, tmp_path: Path, destination: str | None, s
     ]
     produce(settings, stream.name, values, keys=[f"d{i % 50}".encode() for i in range(total)])
     size = 500_000 if destination else 150_000  # fewer, larger objects on the slower S3 server
-    write_config(tmp_path, stream, [kill_test_sink(stream, destination, size)])
+    write_config(tmp_path, streams=[stream], sinks=[kill_test_sink(stream, destination, size)])
     env = cli_env(settings)
     if destination:
         env["TIDEBOX_S3_ENDPOINT"] = settings.s3_endpoint or ""

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import unique
-from tests.support.jobs import running, start, wait_for
+from tests.support import readings_spec, wait_for, with_stream, write_config
+from tests.support.jobs import isolated, running, start
 from tidebox.core.settings import BufferingHints, Settings, default_sink
 from tidebox.delivery.lock import live_path
 from tidebox.streams.admin import create_stream, describe_stream
 from tidebox.streams.generate import GenerateSpec, write_dataset
 from tidebox.streams.replay import replay
-from tidebox.templates import DEMO_JOB
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -54,19 +53,7 @@ def open_ports_not_on_loopback(pid: int) -> list[str]:
 def test_a_continuous_job_processes_records_that_arrive_later(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    source, sink = unique("live_readings"), unique("live_stats")
-    job = tmp_path / "live.sql"
-    shipped = DEMO_JOB.read_text()
-    job.write_text(shipped.replace("sensor_readings", source).replace("device_stats_1m", sink))
-    specs = []
-    for spec in kafka_settings.streams:
-        if spec.name in ("sensor_readings", "device_stats_1m"):
-            new = source if spec.name == "sensor_readings" else sink
-            specs.append(spec.model_copy(update={"name": new}))
-    settings = kafka_settings.model_copy(update={"streams": tuple(specs)})
-    (tmp_path / "tidebox.yaml").write_text(
-        "streams:\n" + "".join(f"  - {s.model_dump_json()}\n" for s in specs)
-    )
+    settings, job, source, sink = isolated(kafka_settings, tmp_path, "live")
     create_stream(settings, source)
 
     command = ["job", "run", str(job), "--continuous", "--checkpoint-interval", "2"]
@@ -90,19 +77,13 @@ def test_a_continuous_job_processes_records_that_arrive_later(
 def test_a_continuous_sink_lands_new_records_and_flushes_on_sigterm(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    base = kafka_settings.stream("sensor_readings")
-    assert base is not None
-    stream = unique("live_landing")
-    spec = base.model_copy(update={"name": stream})
-    settings = kafka_settings.model_copy(
-        update={"streams": (*kafka_settings.streams, spec), "bucket": tmp_path / "bucket"}
-    )
+    spec = readings_spec(kafka_settings, "live_landing")
+    stream = spec.name
+    settings = with_stream(kafka_settings, spec, bucket=tmp_path / "bucket")
     sink = default_sink(spec).model_copy(
         update={"buffering_hints": BufferingHints(interval_in_seconds=1)}
     )
-    (tmp_path / "tidebox.yaml").write_text(
-        f"streams:\n  - {spec.model_dump_json()}\nsinks:\n  - {sink.model_dump_json()}\n"
-    )
+    write_config(tmp_path, streams=[spec], sinks=[sink])
     create_stream(settings, stream)
     process = start(["sink", "run", stream], settings, tmp_path)
     try:

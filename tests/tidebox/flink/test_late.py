@@ -9,8 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.support import committed_count, unique, with_stream
-from tidebox.core.clients import make_consumer
+from tests.support import committed_count, read_stream, unique, wait_for, with_stream
 from tidebox.core.settings import SENSOR_COLUMNS, Settings, StreamSpec
 from tidebox.flink.late import late_insert, on_time_view, uses_event_time
 from tidebox.flink.runner import render_job_sql, run_job
@@ -34,12 +33,7 @@ def test_only_event_time_operators_route_late_records() -> None:
 
 
 def read_all(settings: Settings, stream: str) -> list[dict[str, object]]:
-    consumer = make_consumer(settings, consumer_timeout_ms=3000)
-    consumer.subscribe([stream])
-    try:
-        return [json.loads(record.value) for record in consumer]
-    finally:
-        consumer.close()
+    return [json.loads(record.value) for record in read_stream(settings, stream)]
 
 
 def out_of_order_file(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
@@ -148,7 +142,7 @@ def test_an_idle_shard_does_not_hold_windows_back(kafka_settings: Settings, tmp_
     the continuous job would ever close."""
     import signal
 
-    from tests.support.jobs import isolated, start_job, wait_for
+    from tests.support.jobs import isolated, start_job
     from tidebox.streams.admin import create_stream, shard_offsets
 
     settings, job, source, sink = isolated(kafka_settings, tmp_path, "idle")

@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.support import cli_env, run_cli, unique
-from tests.support.jobs import isolated, running, start_job, wait_for
-from tidebox.core.clients import make_consumer
+from tests.support import cli_env, read_stream, run_cli, unique, wait_for
+from tests.support.jobs import isolated, running, start_job
 from tidebox.core.settings import Settings
 from tidebox.flink.runner import run_job
 from tidebox.flink.snapshots import latest_snapshot
@@ -27,12 +26,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.flink, pytest.mark.slow]
 
 
 def committed_rows(settings: Settings, stream: str) -> list[tuple[object, ...]]:
-    consumer = make_consumer(settings, consumer_timeout_ms=3000)
-    consumer.subscribe([stream])
-    try:
-        return sorted(tuple(sorted(json.loads(r.value).items())) for r in consumer)
-    finally:
-        consumer.close()
+    return sorted(tuple(sorted(json.loads(r.value).items())) for r in read_stream(settings, stream))
 
 
 def checkpoints_after_now(settings: Settings, job: str, count: int = 2) -> Callable[[], bool]:

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.support import JOBS, unique
+from tests.support.jobs import isolated
 from tidebox.core.errors import JobError, StreamNotFoundError
 from tidebox.core.settings import SENSORS, Settings
 from tidebox.delivery.runner import run_sink
@@ -17,28 +18,13 @@ from tidebox.flink.runner import run_job
 from tidebox.lake.query import run_query
 from tidebox.streams.generate import GenerateSpec, write_dataset
 from tidebox.streams.replay import replay
-from tidebox.templates import DEMO_JOB
 
 pytestmark = [pytest.mark.integration, pytest.mark.flink, pytest.mark.slow]
 
-JOB = DEMO_JOB
-
 
 def isolated_job(settings: Settings, tmp_path: Path) -> tuple[Settings, Path, str, str]:
-    """The shipped job file with its two streams renamed, so this test owns its streams."""
-    source, sink = unique("readings"), unique("stats")
-    renamed = []
-    for spec in settings.streams:
-        if spec.name == "sensor_readings":
-            renamed.append(spec.model_copy(update={"name": source}))
-        elif spec.name == "device_stats_1m":
-            renamed.append(spec.model_copy(update={"name": sink}))
-    job = tmp_path / "job.sql"
-    job.write_text(
-        JOB.read_text().replace("sensor_readings", source).replace("device_stats_1m", sink)
-    )
-    own = settings.model_copy(update={"streams": tuple(renamed), "bucket": tmp_path / "bucket"})
-    return own, job, source, sink
+    """The shipped job over streams of its own, landing in a bucket of the test's own."""
+    return isolated(settings, tmp_path, "job", bucket=tmp_path / "bucket")
 
 
 def expected_windows(csv: Path) -> dict[tuple[str, str], dict[str, float]]:

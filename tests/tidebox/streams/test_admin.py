@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.support import unique
+from tests.support import unique, wait_for
 from tidebox.core.clients import make_producer
 from tidebox.core.errors import StreamExistsError, StreamNotFoundError, TideboxError
 from tidebox.core.settings import Settings
@@ -37,9 +37,7 @@ def test_create_describe_list_delete(kafka_settings: Settings) -> None:
     assert sum(1 for s in described.shards if s.records) <= 3
 
     delete_stream(kafka_settings, name)
-    deadline = time.monotonic() + 20
-    while name in list_streams(kafka_settings) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_for(lambda: name not in list_streams(kafka_settings), 20, f"{name} to be deleted")
     assert name not in list_streams(kafka_settings)
 
 

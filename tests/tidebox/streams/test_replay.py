@@ -8,10 +8,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from kafka import TopicPartition
 
-from tests.support import unique, with_stream
-from tidebox.core.clients import make_consumer
+from tests.support import read_stream, readings_spec, unique, with_stream
 from tidebox.core.errors import InputFileError, TideboxError
 from tidebox.core.settings import Settings
 from tidebox.streams.admin import list_streams
@@ -25,26 +23,16 @@ SMALL = GenerateSpec(devices=4, hours=0.25, interval_seconds=5, seed=7)
 
 def sensor_stream(settings: Settings, shards: int = 3) -> tuple[Settings, str]:
     """Settings that declare a fresh stream shaped like sensor_readings."""
-    base = settings.stream("sensor_readings")
-    assert base is not None
-    name = unique("readings")
-    return with_stream(settings, base.model_copy(update={"name": name, "shards": shards})), name
+    spec = readings_spec(settings, "readings", shards)
+    return with_stream(settings, spec), spec.name
 
 
 def read_back(settings: Settings, stream: str) -> list[tuple[int, bytes | None, dict, int]]:
     """Every record of the stream as (partition, key, value, timestamp), partition by partition."""
-    consumer = make_consumer(settings)
-    partitions = [TopicPartition(stream, p) for p in sorted(consumer.partitions_for_topic(stream))]
-    consumer.assign(partitions)
-    consumer.seek_to_beginning()
-    end = consumer.end_offsets(partitions)
-    records = []
-    while any(consumer.position(tp) < end[tp] for tp in partitions):
-        for tp, messages in consumer.poll(timeout_ms=1000).items():
-            for m in messages:
-                records.append((tp.partition, m.key, json.loads(m.value), m.timestamp))
-    consumer.close()
-    return records
+    return [
+        (r.partition, r.key, json.loads(r.value), r.timestamp)
+        for r in read_stream(settings, stream)
+    ]
 
 
 def test_replay_keeps_event_time_order_per_key_and_sends_each_record_once(
