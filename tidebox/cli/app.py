@@ -69,7 +69,8 @@ def init(
 ) -> None:
     """Write a new sandbox project: tidebox.yaml and jobs/, producers/, sinks/, expectations/
     with one working example each. Overwrites nothing."""
-    from tidebox.cli.init import NEXT_STEPS, write_project
+    from tidebox.cli.init import NEXT_STEPS
+    from tidebox.core.scaffold import write_project
 
     written = write_project(folder)
     out.print(f"wrote a tidebox project in {written.folder}:")
