@@ -27,14 +27,7 @@ from tidebox.flink.loader import (
 )
 from tidebox.flink.pyjob import is_python_job
 from tidebox.flink.registry import RunningJob, check_not_running, register_job, unregister_job
-from tidebox.flink.snapshots import (
-    checkpoint_dir,
-    clear_snapshots,
-    is_snapshot,
-    latest_snapshot,
-    record_fingerprint,
-    snapshot_fingerprint,
-)
+from tidebox.flink.snapshots import checkpoint_dir, record_fingerprint, restore_point
 from tidebox.streams.admin import count_records, shard_offsets
 
 DELIVERY_MODES = ("exactly-once", "at-least-once")
@@ -125,23 +118,6 @@ def _fingerprint(statements: list[str]) -> str:
     return hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()
 
 
-def _restore_point(settings: Settings, name: str, restore: str | Path, digest: str) -> Path | None:
-    """The snapshot a run resumes from: the newest one of the same job SQL, an explicit
-    folder, or none."""
-    if restore == "none":
-        clear_snapshots(settings, name)
-        return None
-    if restore == "latest":
-        snapshot = latest_snapshot(settings, name)
-        if snapshot is None or snapshot_fingerprint(snapshot) != digest:
-            return None  # the job changed: its old state may not fit; resume it explicitly
-        return snapshot
-    path = Path(restore)
-    if not is_snapshot(path):
-        raise JobError(str(path), "not a savepoint or checkpoint folder (no _metadata in it)")
-    return path.resolve()
-
-
 def run_job(
     settings: Settings,
     job: str | Path,
@@ -170,7 +146,7 @@ def run_job(
     script = job_script(loaded, tables)
     extra = [loaded.text, json.dumps(opts.params or {}, sort_keys=True)] if loaded.build else []
     digest = _fingerprint(script + extra)
-    restore = _restore_point(settings, name, opts.restore, digest)
+    restore = restore_point(settings, name, opts.restore, digest)
     interval = opts.checkpoint_seconds or settings.checkpoint_seconds
 
     cluster = opts.cluster or settings.flink_cluster
