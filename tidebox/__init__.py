@@ -18,7 +18,7 @@ _API = {
     "Settings": "tidebox.core.settings",
     "TideboxError": "tidebox.core.errors",
     "run_demo": "tidebox.cli.demo",
-    "write_project": "tidebox.cli.init",
+    "write_project": "tidebox.core.scaffold",
     "start_broker": "tidebox.runtime",
     "stop_broker": "tidebox.runtime",
     "create_stream": "tidebox.streams.admin",

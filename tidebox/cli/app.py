@@ -69,7 +69,8 @@ def init(
 ) -> None:
     """Write a new sandbox project: tidebox.yaml and jobs/, producers/, sinks/, expectations/
     with one working example each. Overwrites nothing."""
-    from tidebox.cli.init import NEXT_STEPS, write_project
+    from tidebox.cli.init import NEXT_STEPS
+    from tidebox.core.scaffold import write_project
 
     written = write_project(folder)
     out.print(f"wrote a tidebox project in {written.folder}:")
@@ -197,8 +198,10 @@ def stream_delete(ctx: typer.Context, name: str) -> None:
 @app.command()
 def generate(
     ctx: typer.Context,
-    out_path: Path = typer.Option(
-        Path("data/sensor_readings.csv"), "--out", help=".csv/.jsonl/.parquet"
+    out_path: Path | None = typer.Option(
+        None,
+        "--out",
+        help=".csv/.jsonl/.parquet (default: the project's data/sensor_readings.csv).",
     ),
     spec_file: str | None = typer.Option(
         None, "--spec", help="A generator spec file, or NAME for the project's producers/NAME.yaml."
@@ -234,7 +237,9 @@ def generate(
         spec = read_generate_spec(find_spec_file(settings_of(ctx), spec_file), given)
     else:
         spec = GenerateSpec(**{k: v for k, v in given.items() if v is not None})
-    result = write_dataset(spec, out_path)
+    # the default is the project's, not the working folder's: the same file from any folder
+    target = out_path or settings_of(ctx).project_dir / "data" / "sensor_readings.csv"
+    result = write_dataset(spec, target)
     out.print(
         f"wrote {result.rows:,} readings of {result.devices} devices to {result.path} "
         f"({result.start:%Y-%m-%d %H:%M} to {result.end:%Y-%m-%d %H:%M} UTC, "

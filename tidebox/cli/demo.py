@@ -25,7 +25,6 @@ from tidebox.streams.replay import replay
 from tidebox.templates import DEMO_JOB, DEMO_SUITES
 
 SOURCE, STATS = "sensor_readings", "device_stats_1m"
-JOB_FILE = DEMO_JOB
 SUITE_FILE = DEMO_SUITES / f"{SOURCE}.json"  # the demo's own, whatever the project's says
 DEMO_QUERY = (
     "SELECT device_id, COUNT(*) AS windows, ROUND(MAX(vibration_max), 2) AS peak_vibration, "
@@ -85,7 +84,7 @@ def run_demo(
     done()
 
     done = step("job")
-    job = run_job(settings, JOB_FILE, bounded=True, restore="none")
+    job = run_job(settings, DEMO_JOB, bounded=True, restore="none")
     done()
 
     done = step("sink")

@@ -47,32 +47,30 @@ def job_run(
     ),
 ) -> None:
     """Run a Flink job (.sql or .py) on the local Flink mini-cluster (or one with --cluster)."""
-    from tidebox.flink.runner import RunOptions, resolve_job, run_job
+    from tidebox.flink.loader import resolve_job
+    from tidebox.flink.runner import RunOptions, run_job
 
     settings = settings_of(ctx)
-    path, spec = resolve_job(settings, job)
-    if delivery not in (None, "exactly-once", "at-least-once"):
-        raise typer.BadParameter("--delivery is exactly-once or at-least-once")
-    params = dict(spec.params) if spec else {}
+    params: dict[str, str] = {}
     for pair in param:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise typer.BadParameter(f"--param takes KEY=VALUE, got {pair!r}")
         params[key.strip()] = value
     options = RunOptions(
-        bounded=bounded if bounded is not None else (spec.bounded if spec else True),
-        parallelism=parallelism or (spec.parallelism if spec else None),
-        name=name or (spec.name if spec else None),
-        checkpoint_seconds=checkpoint_seconds or (spec.checkpoint_seconds if spec else None),
-        delivery=delivery or (spec.delivery if spec else "exactly-once"),
+        bounded=bounded,
+        parallelism=parallelism,
+        name=name,
+        checkpoint_seconds=checkpoint_seconds,
+        delivery=delivery,
         restore=from_savepoint or ("none" if fresh else "latest"),
         cluster=cluster,
-        late_stream=spec.late_stream if spec else None,
         params=params or None,
     )
+    path, _ = resolve_job(settings, job)  # only to say which file runs
     where = f"the Flink cluster at {cluster}" if cluster else "a local Flink mini-cluster"
     with err.status(f"running {path} on {where}..."):
-        result = run_job(settings, path, options)
+        result = run_job(settings, job, options)
     if result.restored_from:
         err.print(f"resumed from {result.restored_from}")
     written = ", ".join(f"{n:,} records to {s}" for s, n in result.records_out.items())
@@ -117,13 +115,15 @@ def job_stop(
 @job_app.command("sql")
 def job_sql(
     ctx: typer.Context,
-    job_file: Path,
+    job: str = typer.Argument(
+        ..., help="A job file, or NAME: a job in tidebox.yaml, else the project's jobs/NAME.sql."
+    ),
     bounded: bool = typer.Option(False, "--bounded/--continuous"),
 ) -> None:
     """Print the job as one SQL script (table DDL included) for Flink's SQL client."""
     from tidebox.flink.runner import render_job_sql
 
-    sys.stdout.write(render_job_sql(settings_of(ctx), job_file, bounded))
+    sys.stdout.write(render_job_sql(settings_of(ctx), job, bounded))
 
 
 # -- sinks --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 from rich.table import Table
 
 from tidebox.cli.console import err, out
+from tidebox.lake.results import save_result
 
 
 def show_result(settings: Any, sql: str, fmt: str, output: Path | None) -> None:
@@ -43,36 +44,6 @@ def _size(count: int) -> str:
         if count >= size:
             return f"{count / size:.2f} {unit}"
     return f"{count} B"
-
-
-def save_result(result: Any, output: Path, fmt: str) -> Path:
-    """Write the rows where asked: a file, or (a folder) ``<query-id>.<ext>`` plus a
-    ``.metadata`` file, as Athena's result location holds."""
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    kind = "csv" if fmt == "table" else fmt
-    folder = output.is_dir() or str(output).endswith("/")
-    path = output / f"{result.query_id}.{kind}" if folder else output
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "parquet":
-        pq.write_table(result.table, path)
-    elif kind == "json":
-        with open(path, "w") as handle:
-            for row in result.table.to_pylist():
-                handle.write(json.dumps(row, default=str) + "\n")
-    else:
-        pacsv.write_csv(result.table, path)
-    if folder:
-        meta = {
-            "queryId": result.query_id,
-            "columns": [{"name": f.name, "type": str(f.type)} for f in result.table.schema],
-            "rows": result.rows,
-            "dataScannedInBytes": result.bytes_scanned,
-            "runTimeSeconds": result.seconds,
-        }
-        path.with_name(path.name + ".metadata").write_text(json.dumps(meta, indent=2))
-    return path
 
 
 def print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:

@@ -28,9 +28,8 @@ from tidebox.core.errors import ConfigError
 
 CONFIG_FILE = "tidebox.yaml"
 JOBS, PRODUCERS, SINKS, EXPECTATIONS = "jobs", "producers", "sinks", "expectations"
-FOLDERS = (JOBS, PRODUCERS, SINKS, EXPECTATIONS)
 JOB_SUFFIXES = (".sql", ".py")
-SINK_SUFFIXES = (".yaml", ".yml")
+YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def find_project(start: Path | None = None) -> Path | None:
@@ -94,7 +93,7 @@ def suite_file(project_dir: Path, name: str) -> Path | None:
 
 def producer_spec(project_dir: Path, name: str) -> Path | None:
     """The project's ``producers/NAME.yaml`` (or ``.yml``), if there is one."""
-    for suffix in SINK_SUFFIXES:
+    for suffix in YAML_SUFFIXES:
         path = project_dir / PRODUCERS / f"{name}{suffix}"
         if path.is_file():
             return path
@@ -125,7 +124,7 @@ def read_sink_files(project_dir: Path) -> dict[str, tuple[Path, dict[str, Any]]]
     folder = project_dir / SINKS
     if not folder.is_dir():
         return found
-    paths = sorted(p for p in folder.iterdir() if p.suffix in SINK_SUFFIXES and p.is_file())
+    paths = sorted(p for p in folder.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
     for path in paths:
         entry = read_yaml_mapping(path)
         name = entry.setdefault("name", path.stem)

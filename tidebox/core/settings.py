@@ -67,7 +67,6 @@ ENV_FIELDS = {
     "CHECKPOINT_SECONDS": "checkpoint_seconds",
     "S3_ENDPOINT": "s3_endpoint",
 }
-DEFAULT_CONFIG_FILE = CONFIG_FILE
 DEFAULT_STATE_DIR = ".tidebox"
 
 # Column types are Flink SQL type names: the job runner uses them verbatim in table DDL,
@@ -250,10 +249,6 @@ class TableSpec(_Frozen):
     partition_keys: dict[str, str] = Field(default_factory=dict)  # Hive-style k=v folders
 
 
-def _shipped_job(name: str) -> str:
-    return str(DEMO_JOB.parent / f"{name}.sql")
-
-
 DEFAULT_STREAMS: tuple[StreamSpec, ...] = (
     StreamSpec(
         name="sensor_readings",
@@ -273,9 +268,7 @@ DEFAULT_STREAMS: tuple[StreamSpec, ...] = (
 DEFAULT_SUITES: tuple[SuiteSpec, ...] = (
     SuiteSpec(name="sensor_readings", table="sensor_readings"),
 )
-DEFAULT_JOBS: tuple[JobSpec, ...] = (
-    JobSpec(name="device_stats_1m", file=_shipped_job("device_stats_1m")),
-)
+DEFAULT_JOBS: tuple[JobSpec, ...] = (JobSpec(name="device_stats_1m", file=str(DEMO_JOB)),)
 # Tables are the project's own: this repository declares its reference data in its tidebox.yaml.
 DEFAULT_TABLES: tuple[TableSpec, ...] = ()
 
@@ -434,8 +427,8 @@ def locate_config(config_path: str | Path | None, environ: Mapping[str, str]) ->
         return path, path.resolve().parent
     project = find_project()
     if project is None:
-        return Path(DEFAULT_CONFIG_FILE), Path.cwd().resolve()
-    return project / DEFAULT_CONFIG_FILE, project
+        return Path(CONFIG_FILE), Path.cwd().resolve()
+    return project / CONFIG_FILE, project
 
 
 def _named_sections(

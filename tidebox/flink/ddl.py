@@ -81,10 +81,10 @@ def columns_ddl(
 ) -> str:
     """The column lines of a CREATE TABLE, with a watermark on ``time_field`` when it is a
     millisecond timestamp (pass no time field for a table without event time)."""
-    lines = [f"  {_quote(c)} {t}" for c, t in columns.items()]
+    lines = [f"  {quote(c)} {t}" for c, t in columns.items()]
     if time_field and columns.get(time_field, "").upper() in _WATERMARK_TYPES:
         lag = f"{watermark_seconds:.3f}"
-        field = _quote(time_field)
+        field = quote(time_field)
         lines.append(f"  WATERMARK FOR {field} AS {field} - INTERVAL '{lag}' SECOND")
     return ",\n".join(lines)
 
@@ -105,7 +105,8 @@ def plan_job(text: str, settings: Settings) -> JobPlan:
     return JobPlan(tuple(statements), tuple(sources), tuple(sinks), undeclared)
 
 
-def _quote(name: str) -> str:
+def quote(name: str) -> str:
+    """A Flink SQL identifier in backquotes, so that any name (a keyword too) can be used."""
     return f"`{name}`"
 
 
@@ -159,5 +160,5 @@ def table_ddl(
             options["key.format"] = "raw"
             options["key.fields"] = spec.key_field
             options["value.fields-include"] = "ALL"
-    name = _quote(table_name or spec.name)
+    name = quote(table_name or spec.name)
     return f"CREATE TABLE {name} (\n{body}\n) WITH (\n  {_options(options)}\n)"

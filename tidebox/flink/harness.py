@@ -27,17 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from tidebox.core.errors import JobError
-from tidebox.core.settings import Settings, StreamSpec, TableSpec
+from tidebox.core.settings import Settings, StreamSpec, TableSpec, load_settings
 from tidebox.flink.environment import make_table_env
 from tidebox.flink.filetables import Rows, file_table_ddl, write_rows
 from tidebox.flink.loader import (
     Job,
     add_job,
-    check_writes,
-    flink_message,
+    flink_errors,
     job_script,
     load_job,
     load_sql,
+    prepare,
+    resolve_job,
 )
 
 Record = dict[str, Any]
@@ -106,48 +107,57 @@ def run_job_on_rows(
     settings: Settings | None = None,
     params: Mapping[str, str] | None = None,
 ) -> JobOutput:
-    """Run a job file (SQL or Python, or SQL text) over in-memory rows; return the output
-    rows per sink stream, and the late stream's rows as ``.late``.
+    """Run a job over in-memory rows; return the output rows per sink stream, and the late
+    stream's rows as ``.late``.
 
-    ``inputs`` maps each source stream the job reads to its rows: dicts, a DataFrame, or a
-    CSV/JSON Lines/Parquet file; and may give a reference table's rows in place of its file.
-    Times may be ISO-8601 text or timestamps. ``params`` go to a Python job's
-    ``build(env, params)``.
+    ``job`` is a job file (SQL or Python), the name of a job in tidebox.yaml or the
+    project's jobs/ (whose ``late_stream`` and ``params`` apply, as with ``job run``), or SQL
+    text. ``inputs`` maps each source stream the job reads to its rows: dicts, a DataFrame,
+    or a CSV/JSON Lines/Parquet file; and may give a reference table's rows in place of its
+    file. Times may be ISO-8601 text or timestamps. ``params`` go to a Python job's
+    ``build(env, params)``, over the declared job's. ``settings`` default to the project's
+    (:func:`load_settings`).
+
+    The job runs with parallelism 1, whatever the settings say: one subtask per operator
+    writes its rows in a fixed order, so a test sees the same rows in the same order on
+    every run.
     """
-    settings = settings or Settings()
-    loaded = _load(settings, job)
+    settings = settings or load_settings()
+    loaded, declared = _load(settings, job)
+    job_params = {**declared, **(params or {})}
     with tempfile.TemporaryDirectory(prefix="tidebox-harness-") as scratch:
         tables = RowTables(inputs, Path(scratch))
-        if loaded.build is None:
-            tables.check_sources(loaded.origin, [s.name for s in loaded.plan.sources])
-            check_writes(loaded)
+        prepare(loaded, tables)
         env, _ = make_table_env(settings, loaded.name, 1)
         if any(s.watermark_emit == "on-event" for s in loaded.plan.sources):
             # a watermark after every row: Flink's watermark assigner emits one whenever the
             # watermark moves by more than this interval
             env.get_config().set("pipeline.auto-watermark-interval", "0 ms")
-        try:
+        with flink_errors(loaded.origin):
             statement_set = env.create_statement_set()
             script = job_script(loaded, tables)
-            sinks = add_job(
-                env, statement_set, loaded, script, tables, settings, dict(params or {})
-            )
+            sinks = add_job(env, statement_set, loaded, script, tables, settings, job_params)
             statement_set.execute().wait()
-        except JobError:
-            raise
-        except Exception as exc:  # PyFlink wraps Java errors in many exception types
-            raise JobError(loaded.origin, flink_message(exc)) from exc
         output = JobOutput({s.name: tables.read_sink(s) for s in sinks}, loaded.late_stream)
         if loaded.late_spec is not None:
             output.late = tables.read_sink(loaded.late_spec)
     return output
 
 
-def _load(settings: Settings, job: str | Path) -> Job:
-    """A job file (``.sql`` or ``.py``), or SQL text."""
-    if Path(str(job)).suffix in (".sql", ".py"):
-        return load_job(settings, Path(job))
-    return load_sql(settings, str(job), "job")
+_NAME = re.compile(r"^[\w-]+$")
+
+
+def _load(settings: Settings, job: str | Path) -> tuple[Job, dict[str, str]]:
+    """A job file (``.sql`` or ``.py``), a declared job's name, or SQL text; with the declared
+    job's params (none for a file or text)."""
+    text = str(job)
+    is_name = _NAME.match(text) is not None and settings.job(text) is not None
+    if isinstance(job, Path) or Path(text).suffix in (".sql", ".py") or is_name:
+        path, spec = resolve_job(settings, job)
+        if spec is None:
+            return load_job(settings, path), {}
+        return load_job(settings, path, spec.name, spec.late_stream), dict(spec.params)
+    return load_sql(settings, text, "job"), {}
 
 
 def _part_order(path: Path) -> tuple[str, int]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from tidebox.core.settings import StreamSpec
+from tidebox.flink.ddl import quote
 
 LATE_SUFFIX = "_late"
 INNER_SUFFIX = "__all"
@@ -51,26 +52,22 @@ def routed_sources(sources: tuple[StreamSpec, ...]) -> list[StreamSpec]:
 
 
 def on_time_view(spec: StreamSpec) -> str:
-    ts, inner = _quote(spec.time_field or ""), _quote(spec.name + INNER_SUFFIX)
+    ts, inner = quote(spec.time_field or ""), quote(spec.name + INNER_SUFFIX)
     return (
-        f"CREATE TEMPORARY VIEW {_quote(spec.name)} AS SELECT * FROM {inner} "
+        f"CREATE TEMPORARY VIEW {quote(spec.name)} AS SELECT * FROM {inner} "
         f"WHERE CURRENT_WATERMARK({ts}) IS NULL OR {ts} > CURRENT_WATERMARK({ts})"
     )
 
 
 def late_insert(spec: StreamSpec, late_stream: str) -> str:
     """INSERT of the source's late records into the late stream, each with its reason."""
-    ts, inner = _quote(spec.time_field or ""), _quote(spec.name + INNER_SUFFIX)
-    pairs = ", ".join(f"KEY '{c}' VALUE {_quote(c)}" for c in spec.columns)
+    ts, inner = quote(spec.time_field or ""), quote(spec.name + INNER_SUFFIX)
+    pairs = ", ".join(f"KEY '{c}' VALUE {quote(c)}" for c in spec.columns)
     return (
-        f"INSERT INTO {_quote(late_stream)} SELECT CURRENT_TIMESTAMP, 'LATE_RECORD', "
+        f"INSERT INTO {quote(late_stream)} SELECT CURRENT_TIMESTAMP, 'LATE_RECORD', "
         f"CONCAT('event time ', CAST({ts} AS STRING), ' is at or behind the watermark ', "
         f"CAST(CURRENT_WATERMARK({ts}) AS STRING), ' of stream {spec.name}'), "
         f"'{spec.name}', {ts}, CURRENT_WATERMARK({ts}), "
         f"JSON_OBJECT({pairs} NULL ON NULL) "
         f"FROM {inner} WHERE {ts} <= CURRENT_WATERMARK({ts})"
     )
-
-
-def _quote(name: str) -> str:
-    return f"`{name}`"

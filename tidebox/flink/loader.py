@@ -15,12 +15,14 @@ folders it reads back. The statement set, the DDL around it and the late routing
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from tidebox.core.errors import JobError
-from tidebox.core.settings import Settings, StreamSpec, TableSpec
+from tidebox.core.errors import JobError, TideboxError
+from tidebox.core.settings import JobSpec, Settings, StreamSpec, TableSpec
 from tidebox.flink.ddl import INSERT_PARTS, JobPlan, plan_job
 from tidebox.flink.environment import JOB_OPTIONS
 from tidebox.flink.filetables import reference_tables
@@ -87,6 +89,15 @@ class Job:
         return late_stream_spec(self.late_stream) if self.late_stream else None
 
 
+def resolve_job(settings: Settings, job: str | Path) -> tuple[Path, JobSpec | None]:
+    """A job file path, or the name of a job declared in tidebox.yaml (a file path wins)."""
+    path = Path(job)
+    spec = settings.job(str(job))
+    if spec is not None and not path.is_file():
+        return Path(spec.file), spec
+    return path, None
+
+
 def job_name_of(path: Path) -> str:
     return re.sub(r"[^\w-]", "_", path.stem)
 
@@ -140,6 +151,31 @@ def check_writes(job: Job) -> None:
         raise JobError(
             job.origin, "the job file has no INSERT INTO statement: nothing would be written"
         )
+
+
+def prepare(job: Job, tables: Tables) -> None:
+    """The checks and sinks a run needs before Flink starts, the same for ``job run`` and the
+    harness: a SQL job's sources have something to read and it writes somewhere (a Python
+    job's sources are checked once build() said which are outputs); every sink the plan
+    names, and the late stream, exists."""
+    if job.build is None:
+        tables.check_sources(job.origin, [spec.name for spec in job.plan.sources])
+        check_writes(job)
+    late = job.late_spec
+    for spec in (*job.plan.sinks, *([late] if late else [])):
+        tables.create_sink(spec)
+
+
+@contextmanager
+def flink_errors(origin: str) -> Iterator[None]:
+    """Let tidebox's own errors through; turn anything else raised while Flink plans or runs
+    the job (PyFlink wraps Java errors in many exception types) into a one-line JobError."""
+    try:
+        yield
+    except TideboxError:
+        raise
+    except Exception as exc:
+        raise JobError(origin, flink_message(exc)) from exc
 
 
 def job_script(job: Job, tables: Tables) -> list[str]:

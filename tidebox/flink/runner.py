@@ -12,47 +12,43 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tidebox.core.errors import JobError, TideboxError
+from tidebox.core.errors import ConfigError, JobError
 from tidebox.core.settings import JobSpec, Settings
 from tidebox.core.signals import StopRequest
 from tidebox.flink.environment import checkpoint_options, make_table_env
 from tidebox.flink.kafka_tables import KafkaTables
 from tidebox.flink.loader import (
-    Job,
     add_job,
-    check_writes,
-    flink_message,
+    flink_errors,
     job_script,
     load_job,
+    prepare,
+    resolve_job,
 )
 from tidebox.flink.pyjob import is_python_job
 from tidebox.flink.registry import RunningJob, check_not_running, register_job, unregister_job
-from tidebox.flink.snapshots import (
-    checkpoint_dir,
-    clear_snapshots,
-    is_snapshot,
-    latest_snapshot,
-    record_fingerprint,
-    snapshot_fingerprint,
-)
-from tidebox.streams.admin import count_records, ensure_stream, shard_offsets
+from tidebox.flink.snapshots import checkpoint_dir, record_fingerprint, restore_point
+from tidebox.streams.admin import count_records, shard_offsets
+
+DELIVERY_MODES = ("exactly-once", "at-least-once")
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to run a job; ``None`` fields fall back to the job's spec, then the settings."""
+    """How to run a job; ``None`` fields fall back to the job's spec in tidebox.yaml, then
+    the defaults (bounded, exactly-once) and the settings."""
 
-    bounded: bool = True
+    bounded: bool | None = None
     parallelism: int | None = None
     name: str | None = None
     checkpoint_seconds: float | None = None
-    delivery: str = "exactly-once"
+    delivery: str | None = None
     # "latest": resume from the job's newest checkpoint or savepoint, if it has one and the
     # job's SQL is unchanged since; "none": start afresh; else a snapshot folder to resume from
     restore: str | Path = "latest"
     cluster: str | None = None
     late_stream: str | None = None  # None: <job>_late; "": let Flink drop late records
-    params: dict[str, str] | None = None  # a Python job's build(env, params)
+    params: dict[str, str] | None = None  # a Python job's build(env, params), over the spec's
 
 
 @dataclass(frozen=True)
@@ -71,42 +67,50 @@ class JobResult:
     job_id: str | None = None
 
 
-def resolve_job(settings: Settings, job: str | Path) -> tuple[Path, JobSpec | None]:
-    """A job file path, or the name of a job declared in tidebox.yaml (a file path wins)."""
-    path = Path(job)
-    spec = settings.job(str(job))
-    if spec is not None and not path.is_file():
-        return Path(spec.file), spec
-    return path, None
-
-
 def _sink_offsets(settings: Settings, sinks: list[str]) -> dict[str, dict[int, int]]:
     return {s: {p: hi for p, (_, hi) in shard_offsets(settings, s).items()} for s in sinks}
 
 
-def _prepare_streams(settings: Settings, job: Job, tables: KafkaTables) -> None:
-    """Check a SQL job's sources exist and that it writes somewhere (a Python job's sources
-    are checked once build() said which are outputs); create the sinks and the late stream."""
-    if job.build is None:
-        tables.check_sources(job.origin, [spec.name for spec in job.plan.sources])
-        check_writes(job)
-    for spec in job.plan.sinks:
-        ensure_stream(settings, spec.name)
-    if job.late_spec is not None:
-        tables.create_sink(job.late_spec)
+def job_options(spec: JobSpec | None, options: RunOptions) -> RunOptions:
+    """``options`` with each unset field filled from the job's spec in tidebox.yaml (if it
+    has one), then the defaults; ``params`` are the spec's, updated by the options' own.
+    Raises ConfigError for an unknown ``delivery``."""
+    params = {**(spec.params if spec else {}), **(options.params or {})}
+    filled = replace(
+        options,
+        bounded=_first(options.bounded, spec.bounded if spec else None, True),
+        parallelism=options.parallelism or (spec.parallelism if spec else None),
+        name=options.name or (spec.name if spec else None),
+        checkpoint_seconds=options.checkpoint_seconds
+        or (spec.checkpoint_seconds if spec else None),
+        delivery=options.delivery or (spec.delivery if spec else None) or "exactly-once",
+        late_stream=_first(options.late_stream, spec.late_stream if spec else None),
+        params=params or None,
+    )
+    if filled.delivery not in DELIVERY_MODES:
+        modes = " or ".join(DELIVERY_MODES)
+        raise ConfigError(f"delivery is {modes}, not {filled.delivery!r}")
+    return filled
 
 
-def render_job_sql(settings: Settings, job_file: str | Path, bounded: bool = False) -> str:
-    """The whole job as one SQL script (SET, CREATE TABLE, then the file's statements).
+def _first(*values: Any) -> Any:
+    """The first value that is not None (None if all are)."""
+    return next((v for v in values if v is not None), None)
+
+
+def render_job_sql(settings: Settings, job: str | Path, bounded: bool = False) -> str:
+    """The whole job (a file, or the name of a job in tidebox.yaml or jobs/) as one SQL
+    script: SET, CREATE TABLE, then the file's statements.
 
     It is exactly what the runner executes, and it runs as it is in Flink's SQL client,
     for example on the docker-compose cluster.
     """
-    path = Path(job_file)
+    path, spec = resolve_job(settings, job)
     if is_python_job(path):
         raise JobError(str(path), "a Python job is no SQL script: run it with 'tidebox job run'")
-    job = load_job(settings, path)
-    script = job_script(job, KafkaTables(settings, job.name, bounded))
+    opts = job_options(spec, RunOptions())
+    loaded = load_job(settings, path, opts.name, opts.late_stream)
+    script = job_script(loaded, KafkaTables(settings, loaded.name, bounded))
     return ";\n\n".join(script) + ";\n"
 
 
@@ -114,47 +118,35 @@ def _fingerprint(statements: list[str]) -> str:
     return hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()
 
 
-def _restore_point(settings: Settings, name: str, restore: str | Path, digest: str) -> Path | None:
-    """The snapshot a run resumes from: the newest one of the same job SQL, an explicit
-    folder, or none."""
-    if restore == "none":
-        clear_snapshots(settings, name)
-        return None
-    if restore == "latest":
-        snapshot = latest_snapshot(settings, name)
-        if snapshot is None or snapshot_fingerprint(snapshot) != digest:
-            return None  # the job changed: its old state may not fit; resume it explicitly
-        return snapshot
-    path = Path(restore)
-    if not is_snapshot(path):
-        raise JobError(str(path), "not a savepoint or checkpoint folder (no _metadata in it)")
-    return path.resolve()
-
-
 def run_job(
     settings: Settings,
-    job_file: str | Path,
+    job: str | Path,
     options: RunOptions | None = None,
     **changes: Any,
 ) -> JobResult:
-    """Run a job file (SQL or Python) to completion (bounded: up to the offsets present at
+    """Run a job (SQL or Python) to completion (bounded: up to the offsets present at
     start) or until stopped; ``changes`` override fields of ``options``
     (``run_job(s, f, bounded=False)``).
+
+    ``job`` is a job file, or the name of a job in tidebox.yaml or the project's jobs/
+    (``run_job(settings, "device_stats_1m")``); the options it leaves unset come from that
+    job's spec, as with ``tidebox job run NAME``.
 
     SIGINT (Ctrl-C) or SIGTERM cancels the job and returns a result with ``stopped`` set;
     its last checkpoint is kept, and the next run of the job resumes from it.
     """
-    opts = replace(options or RunOptions(), **changes)
-    path = Path(job_file)
-    job = load_job(settings, path, opts.name, opts.late_stream)
-    name, late = job.name, job.late_stream
-    tables = KafkaTables(settings, name, opts.bounded, opts.delivery)
-    _prepare_streams(settings, job, tables)
+    path, spec = resolve_job(settings, job)
+    opts = job_options(spec, replace(options or RunOptions(), **changes))
+    bounded = bool(opts.bounded)
+    loaded = load_job(settings, path, opts.name, opts.late_stream)
+    name, late = loaded.name, loaded.late_stream
+    tables = KafkaTables(settings, name, bounded, opts.delivery or "exactly-once")
+    prepare(loaded, tables)
     check_not_running(settings, name)
-    script = job_script(job, tables)
-    extra = [job.text, json.dumps(opts.params or {}, sort_keys=True)] if job.build else []
+    script = job_script(loaded, tables)
+    extra = [loaded.text, json.dumps(opts.params or {}, sort_keys=True)] if loaded.build else []
     digest = _fingerprint(script + extra)
-    restore = _restore_point(settings, name, opts.restore, digest)
+    restore = restore_point(settings, name, opts.restore, digest)
     interval = opts.checkpoint_seconds or settings.checkpoint_seconds
 
     cluster = opts.cluster or settings.flink_cluster
@@ -166,41 +158,38 @@ def run_job(
     started = time.monotonic()
     job_id = None
     try:
-        statement_set = env.create_statement_set()
-        specs = add_job(env, statement_set, job, script, tables, settings, opts.params)
-        sinks = [spec.name for spec in specs]
-        before = _sink_offsets(settings, sinks + ([late] if late else []))
-        result = statement_set.execute()
-        client = result.get_job_client()
-        job_id = str(client.get_job_id())
-        record_fingerprint(checkpoint_dir(settings, name) / job_id, digest)
-        register_job(
-            settings,
-            RunningJob(
-                name=name,
-                job_id=job_id,
-                rest_url=rest_url,
-                pid=os.getpid(),
-                file=str(path),
-                target="cluster" if cluster else "local",
-                started=time.time(),
-                fingerprint=digest,
-            ),
-        )
-        state = _wait(result, client)
-    except TideboxError:
-        raise
-    except Exception as exc:  # PyFlink wraps Java errors in many exception types
-        raise JobError(str(path), flink_message(exc)) from exc
+        with flink_errors(str(path)):
+            statement_set = env.create_statement_set()
+            specs = add_job(env, statement_set, loaded, script, tables, settings, opts.params)
+            sinks = [spec.name for spec in specs]
+            before = _sink_offsets(settings, sinks + ([late] if late else []))
+            result = statement_set.execute()
+            client = result.get_job_client()
+            job_id = str(client.get_job_id())
+            record_fingerprint(checkpoint_dir(settings, name) / job_id, digest)
+            register_job(
+                settings,
+                RunningJob(
+                    name=name,
+                    job_id=job_id,
+                    rest_url=rest_url,
+                    pid=os.getpid(),
+                    file=str(path),
+                    target="cluster" if cluster else "local",
+                    started=time.time(),
+                    fingerprint=digest,
+                ),
+            )
+            state = _wait(result, client)
     finally:
         if job_id:
             unregister_job(settings, name, job_id)
     return JobResult(
         job=name,
-        bounded=opts.bounded,
-        stopped=state != "FINISHED" or not opts.bounded,
+        bounded=bounded,
+        stopped=state != "FINISHED" or not bounded,
         seconds=time.monotonic() - started,
-        sources=tuple(s.name for s in job.plan.sources if s.name not in sinks),
+        sources=tuple(s.name for s in loaded.plan.sources if s.name not in sinks),
         records_out={s: count_records(settings, s, before[s]) for s in sinks},
         restored_from=str(restore) if restore else None,
         late_stream=late,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from tidebox.core.errors import JobError
 from tidebox.core.settings import Settings
 
 # a file beside a job's snapshots: the digest of the job SQL that wrote them
@@ -65,3 +66,20 @@ def snapshot_fingerprint(snapshot: Path) -> str | None:
         if (folder / FINGERPRINT).is_file():
             return (folder / FINGERPRINT).read_text().strip()
     return None
+
+
+def restore_point(settings: Settings, name: str, restore: str | Path, digest: str) -> Path | None:
+    """The snapshot a run resumes from: the newest one of the same job SQL, an explicit
+    folder, or none."""
+    if restore == "none":
+        clear_snapshots(settings, name)
+        return None
+    if restore == "latest":
+        snapshot = latest_snapshot(settings, name)
+        if snapshot is None or snapshot_fingerprint(snapshot) != digest:
+            return None  # the job changed: its old state may not fit; resume it explicitly
+        return snapshot
+    path = Path(restore)
+    if not is_snapshot(path):
+        raise JobError(str(path), "not a savepoint or checkpoint folder (no _metadata in it)")
+    return path.resolve()

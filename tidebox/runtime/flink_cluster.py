@@ -36,7 +36,7 @@ def cluster_url(port: int = DEFAULT_REST_PORT) -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def _config(rest_port: int, slots: int) -> str:
+def cluster_config(rest_port: int, slots: int) -> str:
     """config.yaml of the cluster: every address is loopback; Python UDFs use this Python."""
     shipped = (flink_home() / "conf" / "config.yaml").read_text()
     java_opts = shipped.split("all:", 1)[1].splitlines()[0].strip()
@@ -96,7 +96,7 @@ def start_flink_cluster(
     (folder / "log").mkdir(exist_ok=True)
     for name in ("log4j.properties", "log4j-console.properties", "log4j-cli.properties"):
         shutil.copy(flink_home() / "conf" / name, conf / name)
-    (conf / "config.yaml").write_text(_config(rest_port, slots))
+    (conf / "config.yaml").write_text(cluster_config(rest_port, slots))
     _daemon(settings, "jobmanager.sh", "start")
     _daemon(settings, "taskmanager.sh", "start")
     deadline = time.monotonic() + timeout_s

@@ -76,7 +76,7 @@ def tasks_running(rest_url: str, job_id: str) -> bool:
     return bool(vertices) and all(v.get("status") == "RUNNING" for v in vertices)
 
 
-def _failure(operation: dict[str, Any]) -> str:
+def savepoint_failure(operation: dict[str, Any]) -> str:
     """The innermost cause of a failed savepoint, in one line (Flink gives a Java trace)."""
     cause = operation["failure-cause"]
     lines = str(cause.get("stack-trace", "")).splitlines()
@@ -108,7 +108,7 @@ def stop_with_savepoint(
             if "failure-cause" not in operation:
                 return str(operation["location"])
             if attempt == attempts or job_state(rest_url, job_id) != "RUNNING":
-                raise JobError(job_id, f"the savepoint failed: {_failure(operation)}")
+                raise JobError(job_id, f"the savepoint failed: {savepoint_failure(operation)}")
     except (OSError, ValueError, KeyError) as exc:
         raise JobError(job_id, f"cannot stop with a savepoint: {exc}") from exc
     raise JobError(job_id, "the savepoint failed")  # not reached: the last attempt raises

@@ -65,6 +65,17 @@ def test_generate_writes_the_data_set(tmp_path: Path) -> None:
     assert "wrote 360 readings of 2 devices" in done.stdout
 
 
+def test_generate_writes_into_the_project_by_default(tmp_path: Path) -> None:
+    """Without --out the data set goes to the project's data/, from any folder inside it."""
+    (tmp_path / "tidebox.yaml").write_text("{}\n")
+    inside = tmp_path / "jobs"
+    inside.mkdir()
+    done = run_cli(["generate", "--devices", "1", "--hours", "0.1"], inside)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "data" / "sensor_readings.csv").is_file()
+    assert not (inside / "data").exists()
+
+
 @pytest.mark.integration
 def test_replay_bad_input(kafka_settings: Settings, tmp_path: Path) -> None:
     env = env_for(kafka_settings)

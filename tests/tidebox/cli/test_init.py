@@ -9,8 +9,9 @@ import pytest
 
 from tests.support import run_cli
 from tests.tidebox.cli.test_app import assert_one_clear_line
-from tidebox.cli.init import NEXT_STEPS, write_project
+from tidebox.cli.init import NEXT_STEPS
 from tidebox.core.errors import ProjectExistsError
+from tidebox.core.scaffold import write_project
 from tidebox.core.settings import load_settings
 
 EXPECTED = {

@@ -137,7 +137,7 @@ def test_a_job_is_found_by_name_in_the_project_jobs_folder(tmp_path: Path) -> No
     assert other is not None and Path(other.file).suffix == ".py"
     assert settings.job("absent") is None
     assert settings.job("jobs/mine") is None  # names, not paths: a path is run as a path
-    from tidebox.flink.runner import resolve_job  # what `tidebox job run NAME` does
+    from tidebox.flink.loader import resolve_job  # what `tidebox job run NAME` does
 
     assert resolve_job(settings, "mine") == (Path(mine.file), mine)
 

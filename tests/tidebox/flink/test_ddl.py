@@ -184,7 +184,7 @@ def test_stream_without_columns_cannot_be_declared() -> None:
 
 
 def test_a_declared_job_name_resolves_to_its_file(tmp_path: Path) -> None:
-    from tidebox.flink.runner import resolve_job
+    from tidebox.flink.loader import resolve_job
 
     settings = Settings()
     path, spec = resolve_job(settings, "device_stats_1m")

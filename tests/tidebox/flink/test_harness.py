@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tidebox.core.errors import JobError
-from tidebox.core.settings import SENSOR_COLUMNS, Settings, StreamSpec
+from tidebox.core.settings import SENSOR_COLUMNS, JobSpec, Settings, StreamSpec
 from tidebox.flink.harness import run_job_on_rows
 from tidebox.streams.generate import GenerateSpec, generate_frame
 from tidebox.templates import DEMO_JOB
@@ -92,3 +92,18 @@ def test_late_rows_go_to_the_late_stream_as_on_kafka() -> None:
     windows = {w["window_start"].minute: w for w in out["device_stats_1m"]}
     assert [windows[m]["readings"] for m in range(3)] == [6, 7, 6]
     assert windows[1]["temperature_max"] == 1002.0
+
+
+def test_a_declared_job_runs_by_name_with_its_late_stream() -> None:
+    """A name resolves as in ``tidebox job run NAME``: to the job's file, with the
+    ``late_stream`` (and ``params``) its spec declares."""
+    settings = Settings()
+    spec = JobSpec(name="stats", file=str(DEMO_JOB), late_stream="stats_late_rows")
+    settings = settings.model_copy(update={"jobs": (*settings.jobs, spec)})
+    rows = [{"device_id": "d1", "event_time": "2026-01-01T00:00:05Z", "temperature": 20.0}]
+
+    by_name = run_job_on_rows("device_stats_1m", {"sensor_readings": rows}, settings)
+    assert [w["readings"] for w in by_name["device_stats_1m"]] == [1]
+    assert run_job_on_rows("stats", {"sensor_readings": rows}, settings).late_stream == (
+        "stats_late_rows"
+    )

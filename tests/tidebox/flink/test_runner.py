@@ -12,7 +12,7 @@ import pytest
 from tests.support import JOBS, unique
 from tests.support.jobs import isolated
 from tidebox.core.errors import JobError, StreamNotFoundError
-from tidebox.core.settings import SENSORS, Settings
+from tidebox.core.settings import SENSORS, JobSpec, Settings
 from tidebox.delivery.runner import run_sink
 from tidebox.flink.runner import run_job
 from tidebox.lake.query import run_query
@@ -89,6 +89,22 @@ def test_a_sql_error_names_the_job_and_the_problem(
     assert str(job) in str(failure.value)
     assert "\n" not in str(failure.value)
     assert "Encountered" in str(failure.value) or "parse" in str(failure.value).lower()
+
+
+def test_a_declared_job_runs_by_name_with_its_spec(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    """``run_job(settings, NAME)`` runs the declared job's file with its spec's options."""
+    settings, job, source, sink = isolated_job(kafka_settings, tmp_path)
+    spec = JobSpec(name=unique("named"), file=str(job), late_stream="")
+    settings = settings.model_copy(update={"jobs": (*settings.jobs, spec)})
+    data = write_dataset(GenerateSpec(devices=1, hours=0.02), tmp_path / "in.csv")
+    replay(settings, [data.path], source)
+
+    result = run_job(settings, spec.name, restore="none")
+
+    assert (result.job, result.bounded, result.late_stream) == (spec.name, True, None)
+    assert result.records_out[sink] > 0
 
 
 def test_an_unknown_source_stream_is_refused_before_flink_starts(

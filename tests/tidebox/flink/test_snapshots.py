@@ -50,15 +50,15 @@ def test_a_folder_without_metadata_is_refused_before_flink_starts(tmp_path: Path
     import pytest
 
     from tidebox.core.errors import JobError
-    from tidebox.flink.runner import _restore_point
+    from tidebox.flink.snapshots import restore_point
 
     settings = Settings(state_dir=tmp_path)
     with pytest.raises(JobError, match="no _metadata"):
-        _restore_point(settings, "j", tmp_path / "not-a-savepoint", "digest")
+        restore_point(settings, "j", tmp_path / "not-a-savepoint", "digest")
     saved = make_snapshot(savepoint_dir(settings, "j") / "savepoint-1", 100)
-    assert _restore_point(settings, "j", saved, "digest") == saved.resolve()
-    assert _restore_point(settings, "j", "latest", "digest") is None  # no matching SQL digest
+    assert restore_point(settings, "j", saved, "digest") == saved.resolve()
+    assert restore_point(settings, "j", "latest", "digest") is None  # no matching SQL digest
     (saved / "tidebox.sha256").write_text("digest")
-    assert _restore_point(settings, "j", "latest", "digest") == saved
-    assert _restore_point(settings, "j", "none", "digest") is None
+    assert restore_point(settings, "j", "latest", "digest") == saved
+    assert restore_point(settings, "j", "none", "digest") is None
     assert latest_snapshot(settings, "j") is None  # --fresh forgot it

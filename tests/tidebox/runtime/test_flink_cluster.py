@@ -28,9 +28,9 @@ def test_every_address_of_the_cluster_is_loopback() -> None:
     (tests/test_readme.py), which starts one with ``tidebox flink up``."""
     import yaml
 
-    from tidebox.runtime.flink_cluster import _config, cluster_url
+    from tidebox.runtime.flink_cluster import cluster_config, cluster_url
 
-    config = yaml.safe_load(_config(8091, 4))
+    config = yaml.safe_load(cluster_config(8091, 4))
     assert cluster_url(8091) == "http://127.0.0.1:8091"
     assert config["jobmanager"]["bind-host"] == config["taskmanager"]["host"] == "127.0.0.1"
     assert config["rest"]["bind-address"] == config["jobmanager"]["rpc"]["address"] == "127.0.0.1"
