@@ -41,14 +41,19 @@ def test_tables_persist_and_unknown_ones_are_named(settings: Settings) -> None:
     again.close()
 
 
-def test_the_config_tables_are_registered(tmp_path: Path) -> None:
+def hourly_table_settings(tmp_path: Path) -> Settings:
+    """Settings declaring `ref`: a day of hourly readings under tmp_path/ref, keyed dt/hour."""
     month_of_readings(tmp_path / "ref", days=1, rows=5)
     spec = TableSpec(
         name="ref",
         location=str(tmp_path / "ref"),
         partition_keys={"dt": "STRING", "hour": "STRING"},
     )
-    settings = Settings(state_dir=tmp_path / "state", tables=(spec,))
+    return Settings(state_dir=tmp_path / "state", tables=(spec,))
+
+
+def test_the_config_tables_are_registered(tmp_path: Path) -> None:
+    settings = hourly_table_settings(tmp_path)
     [table] = list_tables(settings)
     assert (table.name, table.source, table.partition_names) == ("ref", "config", ["dt", "hour"])
     assert describe_table(settings, "ref").partitions[:2] == [
@@ -60,13 +65,7 @@ def test_the_config_tables_are_registered(tmp_path: Path) -> None:
 
 
 def test_a_read_creates_no_catalog_file(tmp_path: Path) -> None:
-    month_of_readings(tmp_path / "ref", days=1, rows=5)
-    spec = TableSpec(
-        name="ref",
-        location=str(tmp_path / "ref"),
-        partition_keys={"dt": "STRING", "hour": "STRING"},
-    )
-    settings = Settings(state_dir=tmp_path / "state", tables=(spec,))
+    settings = hourly_table_settings(tmp_path)
     rows = run_query(settings, "SELECT count(*) AS n FROM ref").table.to_pylist()
     assert rows == [{"n": 120}]
     assert not catalog_path(settings).exists()
