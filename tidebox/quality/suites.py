@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     import pandas as pd
     from great_expectations.core import ExpectationSuite
 
-SUITE_DIR = DEMO_SUITES
 _SUITE_KEYS = {"name", "expectations", "suite_parameters", "meta", "notes", "id"}
 
 
@@ -60,7 +59,7 @@ class CheckResult:
 
 def suite_path(name: str, folder: Path | None = None) -> Path:
     """The file of suite ``name`` (``<name>.json`` in ``folder``, default expectations/)."""
-    path = (folder if folder is not None else SUITE_DIR) / f"{name}.json"
+    path = (folder if folder is not None else DEMO_SUITES) / f"{name}.json"
     if not path.is_file():
         raise ConfigError(f"no suite file for suite '{name}'", source=str(path))
     return path
