@@ -99,6 +99,11 @@ def _stats_columns() -> dict[str, str]:
     return columns
 
 
+def is_name(value: str) -> bool:
+    """Whether ``value`` can name a stream or a delivery stream: letters, digits, _ - . only."""
+    return bool(value) and all(c.isalnum() or c in "_-." for c in value)
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -122,7 +127,7 @@ class StreamSpec(_Frozen):
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str) -> str:
-        if not value or not all(c.isalnum() or c in "_-." for c in value):
+        if not is_name(value):
             raise ValueError(f"stream name '{value}' may hold only letters, digits, _ - .")
         return value
 
@@ -197,7 +202,7 @@ class SinkSpec(_Frozen):
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str) -> str:
-        if not value or not all(c.isalnum() or c in "_-." for c in value) or len(value) > 64:
+        if not is_name(value) or len(value) > 64:
             raise ValueError(f"delivery stream name '{value}' may hold only letters, digits, _ - .")
         return value
 

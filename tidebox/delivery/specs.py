@@ -8,7 +8,7 @@ columns inferred from the records.
 from __future__ import annotations
 
 from tidebox.core.errors import KafkaUnavailableError, TideboxError
-from tidebox.core.settings import Settings, SinkSpec, StreamSpec, default_sink
+from tidebox.core.settings import Settings, SinkSpec, StreamSpec, default_sink, is_name
 from tidebox.core.stores import Store, open_store
 from tidebox.delivery.delivery import DeliveryStream
 from tidebox.delivery.ledger import state_key
@@ -31,16 +31,12 @@ def find_sink(settings: Settings, name: str, probe_kafka: bool = False) -> SinkS
     spec = settings.sink(name)
     if spec is not None:
         return spec
-    undeclared = default_sink(StreamSpec(name=name)) if _is_name(name) else None
-    if undeclared is not None:
-        store = open_store(str(settings.bucket_path))
-        if store.exists(state_key(name)) or (probe_kafka and _stream_exists(settings, name)):
+    if is_name(name):
+        undeclared = default_sink(StreamSpec(name=name))
+        delivered = sink_store(settings, undeclared).exists(state_key(name))
+        if delivered or (probe_kafka and _stream_exists(settings, name)):
             return undeclared
     raise SinkNotFoundError(name, sorted({s.name for s in settings.sinks}))
-
-
-def _is_name(name: str) -> bool:
-    return bool(name) and all(c.isalnum() or c in "_-." for c in name)
 
 
 def _stream_exists(settings: Settings, name: str) -> bool:
