@@ -14,6 +14,13 @@ stack ``free[tree, :]`` holds unused node slots.
 The sampler keeps, per tree, the ``sample_size`` points of smallest weight
 ``-lambda * t + ln(-ln u)`` (time-decayed weighted reservoir sampling): a new point enters when
 its weight is below the largest weight held, which it then evicts.
+
+Every floating-point result here is meant to be reproducible bit for bit by the Java port
+(``tidebox/java/io/tidebox/anomaly/RandomCutForest.java``): plain IEEE operations in a fixed
+order (Numba fuses no multiply-adds without ``fastmath``), and the logarithms that reach a
+result (the sampler's weight, the scores' log2) from ``_fdlibm``, which Java's
+``StrictMath.log`` matches, instead of the C library's. A change here needs the same change
+there; ``tests/tidebox/anomaly/test_java_forest.py`` compares the two.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from tidebox.anomaly._fdlibm import log, log2
 
 LEFT, RIGHT, PARENT, DIM, MASS = 0, 1, 2, 3, 4
 ROOT, FREE, COUNT, MASS_TOTAL, HEAVIEST = 0, 1, 2, 3, 4
@@ -324,7 +333,7 @@ def score_tree(
     total_mass = meta[tree, MASS_TOTAL]
     inside = _same_point(lo, tree, node, point)
     if inside:
-        score = (1.0 - mass / (2.0 * total_mass)) / (depth + math.log2(mass + 1.0))
+        score = (1.0 - mass / (2.0 * total_mass)) / (depth + log2(mass + 1.0))
         if attribute:
             for i in range(dims):
                 high[i] = score / (2 * dims)
@@ -396,14 +405,31 @@ def _split_by_gap(
 # -- the forest: sampling and the score-then-update loop ---------------------------------------
 GATE_LOW, GATE_UNTIL = 0, 1
 GATE_SPAN = 4096  # sequence numbers one pair of bounds covers
-GATE_MARGIN = 1e-9  # relative safety margin, far above the rounding error of exp and log
+GATE_MARGIN = 1e-9  # relative margin on u: covers exp's rounding of a bound close to 1
+GATE_SLACK = 2.0**-48  # relative margin on the weights: covers the rounding of -decay * t
 
 
 @njit(cache=True)
 def _open_gate(gate: np.ndarray, tree: int, heaviest: float, sequence: int, decay: float) -> None:
-    """Bound, for the next GATE_SPAN sequence numbers, the draws that cannot be accepted."""
+    """Bound, for the next GATE_SPAN sequence numbers, the draws that cannot be accepted.
+
+    The bound only ever refuses a draw that the exact test in ``update_tree`` (computed
+    weight >= W) would refuse too, so it never changes an outcome and ``math.exp`` (the C
+    library's, not fdlibm's) is good enough here; Java may use any exp within an ulp. Why it
+    is safe: a draw is refused for sure when ln(-ln u) >= W + decay * t (then the computed
+    weight rounds to >= W, rounding being monotone) up to the rounding of ``-decay * t``, at
+    most 2**-53 * decay * t. ``GATE_SLACK`` widens the bound on the weights' scale by
+    2**-48 * (|W| + decay * last + 1), more than the rounding of that product, of the sum
+    ``W + decay * last`` and of the logarithms (an ulp each); the factor 1 - GATE_MARGIN on
+    u covers exp's rounding, which matters most when the bound lies within a few ulps of 1
+    (its relative error there is ~2**-52, far below 1e-9). Without GATE_SLACK the bound was
+    only safe while decay * t stayed small (below ~1e6: ulp(decay * t) under GATE_MARGIN's
+    share of the weights' scale).
+    """
     last = sequence + GATE_SPAN
-    low = math.exp(-math.exp(heaviest + decay * last))
+    reach = decay * last
+    bound = heaviest + reach + GATE_SLACK * (abs(heaviest) + reach + 1.0)
+    low = math.exp(-math.exp(bound))
     gate[tree, GATE_LOW] = low * (1.0 - GATE_MARGIN)
     gate[tree, GATE_UNTIL] = float(last)
 
@@ -444,7 +470,7 @@ def update_tree(
             _open_gate(gate, tree, weights[tree, heaviest], sequence, decay)
         if u < gate[tree, GATE_LOW]:
             return  # refused for sure: the common case once the sample is full
-    weight = -decay * sequence + math.log(-math.log(u))
+    weight = -decay * sequence + log(-log(u))
     if count < capacity:
         slot = count
         meta[tree, COUNT] = count + 1
@@ -493,7 +519,7 @@ def score_point(
     for tree in range(trees):
         if meta[tree, ROOT] == NONE:
             continue
-        scale = math.log2(meta[tree, MASS_TOTAL] + 1.0)
+        scale = log2(meta[tree, MASS_TOTAL] + 1.0)
         total += scale * score_tree(
             ints, cut, lo, hi, meta, tree, point, path, tree_high, tree_low, attribute
         )

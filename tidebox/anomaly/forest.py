@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from tidebox.anomaly import _fdlibm
 from tidebox.anomaly import _kernels as k
 from tidebox.core.errors import TideboxError
 
@@ -175,10 +175,20 @@ class RandomCutForest:
             return scores, None, None
         high = np.zeros((len(array), self.params.columns))
         low = np.zeros((len(array), self.params.columns))
-        shape = (len(point_scores), self.params.shingle_size, self.params.columns)
-        high[filling:] = highs.reshape(shape).sum(axis=1)
-        low[filling:] = lows.reshape(shape).sum(axis=1)
+        high[filling:] = self._per_column(highs)
+        low[filling:] = self._per_column(lows)
         return scores, high, low
+
+    def _per_column(self, shares: np.ndarray) -> np.ndarray:
+        """Sum each column's shares over the shingle positions, oldest first, one position at
+        a time: a fixed order that the Java port repeats (``ndarray.sum`` switches to pairwise
+        summation along a contiguous axis, which one column with a long shingle would be)."""
+        size, columns = self.params.shingle_size, self.params.columns
+        positions = shares.reshape(len(shares), size, columns)
+        total = positions[:, 0].copy()
+        for position in range(1, size):
+            total += positions[:, position]
+        return total
 
     def score(self, row: np.ndarray | list[float]) -> float:
         """The score the next row would get, without learning it."""
@@ -271,5 +281,6 @@ class RandomCutForest:
 
     @property
     def normaliser(self) -> float:
-        """log2(subSampleSize): divides scores onto NAB's [0, 1] scale, as NAB's run did."""
-        return math.log2(self.params.sub_sample_size)
+        """log2(subSampleSize): divides scores onto NAB's [0, 1] scale, as NAB's run did
+        (fdlibm's, as the kernels' scores use: see _fdlibm.log2)."""
+        return float(_fdlibm.log2(float(self.params.sub_sample_size)))

@@ -11,13 +11,13 @@ DIRECTION (0.5: both ways alike, 1: all one way).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from tidebox.anomaly._fdlibm import log2
 from tidebox.anomaly.forest import ForestError, ForestParams, RandomCutForest
 from tidebox.anomaly.threshold import Thresholder
 from tidebox.core.errors import InputFileError
@@ -37,11 +37,15 @@ TUNED_THRESHOLD: dict[str, float] = {"suppression": 500}
 
 
 def thresholder_for(preset: str, params: ForestParams) -> Thresholder:
-    """The grading of a preset: the plain adaptive threshold, or the tuned one."""
+    """The grading of a preset: the plain adaptive threshold, or the tuned one.
+
+    The tuned scale is fdlibm's log2 (as the forest's own), which Java's port
+    (``Thresholder.forPreset``) computes identically: ``math.log2`` may differ in the last bit.
+    """
     if preset == "tuned":
         return Thresholder(
             suppression=int(TUNED_THRESHOLD["suppression"]),
-            scale=math.log2(params.sub_sample_size),
+            scale=float(log2(float(params.sub_sample_size))),
         )
     return Thresholder()
 
