@@ -26,6 +26,8 @@ from tidebox.core.settings import JobSpec, Settings, StreamSpec, TableSpec
 from tidebox.flink.ddl import INSERT_PARTS, JobPlan, plan_job
 from tidebox.flink.environment import JOB_OPTIONS
 from tidebox.flink.filetables import reference_tables
+from tidebox.flink.functions import add_functions_jar, function_statements, uses_functions
+from tidebox.flink.kinesis_calls import has_cursor_call, rewrite
 from tidebox.flink.late import (
     INNER_SUFFIX,
     LATE_SUFFIX,
@@ -183,6 +185,8 @@ def job_script(job: Job, tables: Tables) -> list[str]:
     routing of late records: each routed source is declared as ``<stream>__all`` under a view
     of its on-time records, and its late ones go to the late stream."""
     statements = [f"SET '{k}' = '{v}'" for k, v in JOB_OPTIONS.items()]
+    if uses_functions(job.text):
+        statements += function_statements()
     statements += [tables.reference(table) for table in job.references]
     routed = routed_sources(job.plan.sources) if job.late_stream else []
     for spec in job.plan.sources:
@@ -209,7 +213,12 @@ def add_job(
     """Run the script's SET and DDL in ``env``, put its INSERTs (and a Python job's outputs)
     into ``statement_set``; return the specs of the job's sink streams (not the late one)."""
     sinks = list(job.plan.sinks)
+    if uses_functions(job.text):
+        add_functions_jar(env, settings)
+    views = _CursorViews(env)
     for statement in script:
+        if has_cursor_call(statement):
+            statement = rewrite(statement, job.origin, views.define)
         setting = _SET.match(statement)
         insert = INSERT_PARTS.match(statement)
         if setting:  # executeSql() takes no SET: it is the SQL client's session command
@@ -228,6 +237,21 @@ def add_job(
     if job.build is not None:
         sinks += _add_outputs(env, statement_set, job, job.build, tables, settings, params)
     return sinks
+
+
+class _CursorViews:
+    """Creates the temporary views that stand for Kinesis Analytics cursors in a job."""
+
+    def __init__(self, env: Any) -> None:
+        self.env = env
+        self.count = 0
+
+    def define(self, query: str) -> tuple[str, list[tuple[str, str]]]:
+        self.count += 1
+        name = f"__rcf_cursor_{self.count}"
+        self.env.execute_sql(f"CREATE TEMPORARY VIEW `{name}` AS {query}")
+        schema = self.env.from_path(name)._j_table.getResolvedSchema()
+        return name, [(str(c.getName()), str(c.getDataType())) for c in schema.getColumns()]
 
 
 def _add_outputs(
@@ -259,6 +283,9 @@ def _add_outputs(
 def flink_message(exc: BaseException) -> str:
     """The useful first line of a Flink/Java exception, without the Java stack trace."""
     text = str(exc)
+    causes = re.findall(r"ValidationException: (.+)", text)
+    if causes and "Invalid function call:" in causes[0] and len(causes) > 1:
+        return causes[-1].strip()  # a function's own check says what is wrong with the call
     for marker in ("SqlParserException:", "ValidationException:", "TableException:"):
         if marker in text:
             text = text.split(marker, 1)[1]

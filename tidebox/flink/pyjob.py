@@ -33,7 +33,7 @@ Build = Callable[..., Mapping[str, Any]]
 # Python API calls that need event time: a job using them drops late records by itself
 _EVENT_TIME_CALLS = re.compile(
     r"\b(Tumble|Slide|Session|Over)\.|\bTumblingEventTimeWindows\b|\bSlidingEventTimeWindows\b"
-    r"|\bEventTimeSessionWindows\b|\bregister_event_time_timer\b"
+    r"|\bEventTimeSessionWindows\b|\bregister_event_time_timer\b|\bRANDOM_CUT_FOREST"
 )
 
 

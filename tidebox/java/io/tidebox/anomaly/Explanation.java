@@ -24,6 +24,16 @@ public final class Explanation {
 
     /** The explanation of one row: {@code high[i]}/{@code low[i]} are column i's shares. */
     public static String explain(String[] columns, double[] high, double[] low) {
+        return explain(columns, high, low, true);
+    }
+
+    /**
+     * As {@link #explain(String[], double[], double[])}; without {@code directionality} each
+     * column has only its ATTRIBUTION_SCORE, as RANDOM_CUT_FOREST_WITH_EXPLANATION writes it
+     * when withDirectionality is false.
+     */
+    public static String explain(
+            String[] columns, double[] high, double[] low, boolean directionality) {
         StringBuilder json = new StringBuilder(64 * columns.length);
         json.append('{');
         boolean first = true;
@@ -40,6 +50,10 @@ public final class Explanation {
             }
             first = false;
             quote(json, columns[i]);
+            if (!directionality) {
+                json.append(": {\"ATTRIBUTION_SCORE\": ").append(rounded(total, 6)).append('}');
+                continue;
+            }
             json.append(": {\"DIRECTION\": \"").append(up >= down ? "HIGH" : "LOW");
             json.append("\", \"STRENGTH\": ");
             if (total > 0) {

@@ -1,0 +1,288 @@
+package io.tidebox.flink;
+
+import org.apache.flink.table.api.dataview.ListView;
+import org.apache.flink.table.api.dataview.MapView;
+import org.apache.flink.table.functions.ProcessTableFunction;
+import org.apache.flink.table.functions.TableSemantics;
+import org.apache.flink.table.types.logical.RowType;
+import org.apache.flink.types.Row;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * What RANDOM_CUT_FOREST does with each row, shared by both functions.
+ *
+ * <p><b>Order.</b> Rows wait in state until the watermark passes their time, then each key's
+ * rows are scored in event-time order (rows of one key at the same time: by their scored values,
+ * then their text), so the scores do not depend on how partitions interleave and a restored job
+ * scores exactly as an uninterrupted one. A timer per distinct time fires them; each output row
+ * keeps its own time as {@code rowtime}.
+ *
+ * <p><b>State.</b> A forest of 100 trees x 256 points is megabytes; reading and writing that in
+ * Flink state for every row would cost more than the scoring. So each key's live model stays in
+ * memory (a cache bounded by {@code tidebox.rcf.cache-mb}), and Flink state holds what is needed
+ * to rebuild it exactly: a saved copy ({@code snapshot}, rewritten every {@code
+ * tidebox.rcf.snapshot-rows} learned rows) and the values of the rows learned since ({@code
+ * journal}). A model missing from the cache, after a restore or an eviction, is the saved copy
+ * with the journal replayed; {@code progress.learned} tells whether a cached model is current.
+ */
+final class ForestScorer {
+    private static final int CHUNK = 1 << 20; // snapshot bytes per state entry
+
+    private final boolean explains;
+    private final long cacheBytes;
+    private final int snapshotRows;
+    private final boolean noOp;
+    private ForestCall call;
+    private int[] scored;
+    private String[] scoredNames;
+    private int[] keys;
+    private boolean[] isKey;
+    private Map<String, KeyModel> models;
+    private double[] values;
+
+    ForestScorer(boolean explains, long cacheBytes, int snapshotRows, boolean noOp) {
+        this.noOp = noOp;
+        this.explains = explains;
+        this.cacheBytes = cacheBytes;
+        this.snapshotRows = snapshotRows;
+    }
+
+    /** A row arrives: keep it until the watermark passes its time. */
+    void add(
+            ProcessTableFunction.Context ctx,
+            Row progress,
+            MapView<Long, Row[]> pending,
+            Row input,
+            ForestCall arguments)
+            throws Exception {
+        if (call == null) {
+            prepare(arguments, ctx.tableSemanticsFor("input"));
+        }
+        if (progress.getField("call") == null) {
+            progress.setField("call", call.encode());
+            progress.setField("learned", 0L);
+            progress.setField("journaled", 0);
+            progress.setField("chunks", 0);
+        }
+        ProcessTableFunction.TimeContext<Long> time = ctx.timeContext(Long.class);
+        long at = time.time();
+        Row[] waiting = pending.get(at);
+        Row[] now;
+        if (waiting == null) {
+            now = new Row[] {input};
+            time.registerOnTime(at);
+        } else {
+            now = Arrays.copyOf(waiting, waiting.length + 1);
+            now[waiting.length] = input;
+        }
+        pending.put(at, now);
+    }
+
+    /** The watermark passed a time some rows of this key have: score them, in order. */
+    void fire(
+            ProcessTableFunction.OnTimerContext ctx,
+            Row progress,
+            MapView<Long, Row[]> pending,
+            MapView<Integer, byte[]> snapshot,
+            ListView<byte[]> journal,
+            Consumer<Row> out)
+            throws Exception {
+        long at = ctx.timeContext(Long.class).time();
+        Row[] rows = pending.get(at);
+        if (rows == null) {
+            return;
+        }
+        pending.remove(at);
+        if (call == null) {
+            prepare(ForestCall.decode(progress.getFieldAs("call")), ctx.tableSemanticsFor("input"));
+        }
+        if (rows.length > 1) {
+            Arrays.sort(rows, tieOrder());
+        }
+        if (noOp) {
+            for (Row row : rows) {
+                out.accept(output(row, read(row) ? 0.0 : null, null, null));
+            }
+            return;
+        }
+        String key = keyOf(rows[0]);
+        KeyModel model = model(key, progress, snapshot, journal);
+        int journaled = progress.<Integer>getFieldAs("journaled");
+        for (Row row : rows) {
+            if (!read(row)) {
+                out.accept(output(row, null, null, null));
+                continue;
+            }
+            double score = model.scoreAndLearn(values, explains);
+            Double grade = model.thresholder == null ? null : model.grade(score);
+            String explanation =
+                    explains ? model.explanation(scoredNames, call.directionality) : null;
+            journal.add(pack(values));
+            journaled++;
+            out.accept(output(row, score, grade, explanation));
+        }
+        if (journaled >= snapshotRows) {
+            progress.setField("chunks", save(model.toBytes(), snapshot, progress));
+            journal.clear();
+            journaled = 0;
+        }
+        progress.setField("learned", model.learned);
+        progress.setField("journaled", journaled);
+    }
+
+    private void prepare(ForestCall arguments, TableSemantics semantics) {
+        call = arguments;
+        RowType type = (RowType) semantics.dataType().getLogicalType();
+        keys = semantics.partitionByColumns();
+        isKey = new boolean[type.getFieldCount()];
+        for (int key : keys) {
+            isKey[key] = true;
+        }
+        scored = call.scoredPositions(type, keys);
+        scoredNames = new String[scored.length];
+        for (int i = 0; i < scored.length; i++) {
+            scoredNames[i] = type.getFieldNames().get(scored[i]);
+        }
+        values = new double[scored.length];
+        long each = Math.max(1, KeyModel.footprint(call, scored.length));
+        int capacity = (int) Math.max(1, Math.min(Integer.MAX_VALUE, cacheBytes / each));
+        models =
+                new LinkedHashMap<>(16, 0.75f, true) {
+                    @Override
+                    protected boolean removeEldestEntry(Map.Entry<String, KeyModel> eldest) {
+                        return size() > capacity;
+                    }
+                };
+    }
+
+    /** The key's live model: from the cache if current, else rebuilt from state. */
+    private KeyModel model(
+            String key,
+            Row progress,
+            MapView<Integer, byte[]> snapshot,
+            ListView<byte[]> journal)
+            throws Exception {
+        long learned = progress.<Long>getFieldAs("learned");
+        KeyModel cached = models.get(key);
+        if (cached != null && cached.learned == learned) {
+            return cached;
+        }
+        int chunks = progress.<Integer>getFieldAs("chunks");
+        KeyModel model =
+                chunks == 0
+                        ? KeyModel.fresh(call, scored.length)
+                        : KeyModel.fromBytes(load(snapshot, chunks), scored.length);
+        double[] replayed = new double[scored.length];
+        for (byte[] entry : journal.get()) {
+            ByteBuffer.wrap(entry).asDoubleBuffer().get(replayed);
+            double score = model.scoreAndLearn(replayed, false);
+            if (model.thresholder != null) {
+                model.grade(score);
+            }
+        }
+        if (model.learned != learned) {
+            throw new IllegalStateException(
+                    "RANDOM_CUT_FOREST state of key '" + key + "' holds " + model.learned
+                            + " rows, not " + learned);
+        }
+        models.put(key, model);
+        return model;
+    }
+
+    private static int save(byte[] bytes, MapView<Integer, byte[]> snapshot, Row progress)
+            throws Exception {
+        int chunks = (bytes.length + CHUNK - 1) / CHUNK;
+        for (int i = 0; i < chunks; i++) {
+            snapshot.put(i, Arrays.copyOfRange(bytes, i * CHUNK, Math.min(bytes.length, (i + 1) * CHUNK)));
+        }
+        int before = progress.<Integer>getFieldAs("chunks");
+        for (int i = chunks; i < before; i++) {
+            snapshot.remove(i);
+        }
+        return chunks;
+    }
+
+    private static byte[] load(MapView<Integer, byte[]> snapshot, int chunks) throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(chunks * CHUNK);
+        for (int i = 0; i < chunks; i++) {
+            bytes.write(snapshot.get(i));
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Read the scored columns into {@link #values}; false when one is NULL or not finite. */
+    private boolean read(Row row) {
+        for (int i = 0; i < scored.length; i++) {
+            Object value = row.getField(scored[i]);
+            if (value == null) {
+                return false;
+            }
+            double number = ((Number) value).doubleValue();
+            if (!Double.isFinite(number)) {
+                return false;
+            }
+            values[i] = number;
+        }
+        return true;
+    }
+
+    private static byte[] pack(double[] values) {
+        ByteBuffer buffer = ByteBuffer.allocate(values.length * 8);
+        buffer.asDoubleBuffer().put(values);
+        return buffer.array();
+    }
+
+    private Row output(Row row, Double score, Double grade, String explanation) {
+        int extra = 1 + (call.grade != null ? 1 : 0) + (explains ? 1 : 0);
+        Object[] fields = new Object[row.getArity() - keys.length + extra];
+        int next = 0;
+        for (int i = 0; i < row.getArity(); i++) {
+            if (!isKey[i]) {
+                fields[next++] = row.getField(i);
+            }
+        }
+        fields[next++] = score;
+        if (call.grade != null) {
+            fields[next++] = grade;
+        }
+        if (explains) {
+            fields[next] = explanation;
+        }
+        return Row.of(fields);
+    }
+
+    private String keyOf(Row row) {
+        StringBuilder key = new StringBuilder();
+        for (int position : keys) {
+            key.append(row.getField(position)).append('\u001f');
+        }
+        return key.toString();
+    }
+
+    /** Rows of one key at one time: by scored values, then by their text. */
+    private Comparator<Row> tieOrder() {
+        return (a, b) -> {
+            for (int position : scored) {
+                int order = compareNumbers(a.getField(position), b.getField(position));
+                if (order != 0) {
+                    return order;
+                }
+            }
+            return String.valueOf(a).compareTo(String.valueOf(b));
+        };
+    }
+
+    private static int compareNumbers(Object a, Object b) {
+        if (a == null || b == null) {
+            return a == null ? (b == null ? 0 : -1) : 1;
+        }
+        return Double.compare(((Number) a).doubleValue(), ((Number) b).doubleValue());
+    }
+}

@@ -1,0 +1,72 @@
+package io.tidebox.flink;
+
+import org.apache.flink.table.api.dataview.ListView;
+import org.apache.flink.table.api.dataview.MapView;
+import org.apache.flink.table.catalog.DataTypeFactory;
+import org.apache.flink.table.functions.FunctionContext;
+import org.apache.flink.table.functions.ProcessTableFunction;
+import org.apache.flink.table.types.inference.TypeInference;
+import org.apache.flink.types.ColumnList;
+import org.apache.flink.types.Row;
+
+/**
+ * RANDOM_CUT_FOREST_WITH_EXPLANATION: {@link RandomCutForestFunction} plus ANOMALY_EXPLANATION,
+ * Kinesis Analytics' JSON of each scored column's share of the score ({@code
+ * ATTRIBUTION_SCORE}) and, with {@code with_directionality => TRUE}, its {@code DIRECTION} and
+ * {@code STRENGTH}.
+ */
+public class RandomCutForestWithExplanationFunction extends ProcessTableFunction<Row> {
+    private static final long serialVersionUID = 1L;
+
+    private transient ForestScorer scorer;
+
+    @Override
+    public TypeInference getTypeInference(DataTypeFactory factory) {
+        return ForestTypes.inference(true);
+    }
+
+    @Override
+    public void open(FunctionContext context) {
+        scorer = Settings.scorer(context, true);
+    }
+
+    public void eval(
+            Context ctx,
+            Row progress,
+            MapView<Long, Row[]> pending,
+            MapView<Integer, byte[]> snapshot,
+            ListView<byte[]> journal,
+            Row input,
+            Integer numberOfTrees,
+            Integer subSampleSize,
+            Integer timeDecay,
+            Integer shingleSize,
+            Boolean withDirectionality,
+            ColumnList columns,
+            String grade,
+            Integer seed)
+            throws Exception {
+        ForestCall call =
+                ForestCall.of(
+                        numberOfTrees,
+                        subSampleSize,
+                        timeDecay,
+                        shingleSize,
+                        withDirectionality,
+                        columns,
+                        grade,
+                        seed,
+                        true);
+        scorer.add(ctx, progress, pending, input, call);
+    }
+
+    public void onTimer(
+            OnTimerContext ctx,
+            Row progress,
+            MapView<Long, Row[]> pending,
+            MapView<Integer, byte[]> snapshot,
+            ListView<byte[]> journal)
+            throws Exception {
+        scorer.fire(ctx, progress, pending, snapshot, journal, this::collect);
+    }
+}
