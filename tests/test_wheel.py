@@ -53,6 +53,9 @@ def test_the_wheel_holds_tidebox_alone_with_its_templates(wheel: Path) -> None:
     packed = {n.split("templates/project/", 1)[1] for n in names if "templates/project/" in n}
     assert packed == templates
     assert "tidebox/runtime/kafka-broker.xml" in names
+    java = {n for n in names if n.startswith("tidebox/java/")}
+    assert "tidebox/java/io/tidebox/anomaly/RandomCutForest.java" in java  # the forest's port
+    assert all(n.endswith(".java") for n in java)  # sources only, never build output
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "tidebox = tidebox.cli.app:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

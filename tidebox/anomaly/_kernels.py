@@ -413,18 +413,23 @@ GATE_SLACK = 2.0**-48  # relative margin on the weights: covers the rounding of 
 def _open_gate(gate: np.ndarray, tree: int, heaviest: float, sequence: int, decay: float) -> None:
     """Bound, for the next GATE_SPAN sequence numbers, the draws that cannot be accepted.
 
-    The bound only ever refuses a draw that the exact test in ``update_tree`` (computed
-    weight >= W) would refuse too, so it never changes an outcome and ``math.exp`` (the C
-    library's, not fdlibm's) is good enough here; Java may use any exp within an ulp. Why it
-    is safe: a draw is refused for sure when ln(-ln u) >= W + decay * t (then the computed
-    weight rounds to >= W, rounding being monotone) up to the rounding of ``-decay * t``, at
-    most 2**-53 * decay * t. ``GATE_SLACK`` widens the bound on the weights' scale by
-    2**-48 * (|W| + decay * last + 1), more than the rounding of that product, of the sum
-    ``W + decay * last`` and of the logarithms (an ulp each); the factor 1 - GATE_MARGIN on
-    u covers exp's rounding, which matters most when the bound lies within a few ulps of 1
-    (its relative error there is ~2**-52, far below 1e-9). Without GATE_SLACK the bound was
-    only safe while decay * t stayed small (below ~1e6: ulp(decay * t) under GATE_MARGIN's
-    share of the weights' scale).
+    The gate refuses only draws that the exact test in ``update_tree`` (computed weight >= W)
+    refuses too, so it never changes an outcome: hence ``math.exp`` (the C library's, not
+    fdlibm's) may stay here, and the Java port may bound with its own exp.
+
+    Why it is safe, for t <= last: with L the computed ln(-ln u), the draw is refused if
+    ``-decay * t + L >= W`` in real numbers (rounding is monotone, so the computed weight is
+    then >= W too), which holds once L >= W + decay * last * (1 + 2**-53), the product
+    ``decay * t`` rounding by at most 2**-53 of itself. The gate refuses u below
+    exp(-exp(B)) * (1 - GATE_MARGIN) with B = W + decay * last + GATE_SLACK * (|W| +
+    decay * last + 1): that slack is several times the rounding of the product, of the sums
+    and of the two logarithms in L (an ulp each, of numbers no larger than that sum). The
+    factor 1 - GATE_MARGIN covers the two exps' rounding, which counts when exp(-exp(B)) is
+    close to 1 (an ulp of u there, ~1e-16, is no longer small beside 1 - u).
+
+    Before GATE_SLACK the only margin was GATE_MARGIN, worth about 1e-9 / exp(B) on the
+    weights' scale: the rounding of ``decay * t`` outgrows that once decay * t passes 1e4 to
+    1e7 (after some million rows with a timeDecay of a few hundred).
     """
     last = sequence + GATE_SPAN
     reach = decay * last

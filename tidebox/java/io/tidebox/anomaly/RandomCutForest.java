@@ -48,6 +48,8 @@ public final class RandomCutForest {
     private static final double GATE_MARGIN = 1e-9;
     private static final double GATE_SLACK = 0x1.0p-48;
 
+    private static final int LANES = 4; // trees descended side by side (see descend)
+
     private static final int MAGIC = 0x54425246; // "TBRF"
     private static final byte FORMAT_VERSION = 1;
 
@@ -83,7 +85,9 @@ public final class RandomCutForest {
     private long rowsSeen;
 
     // scratch, so that a row allocates nothing
-    private final int[] path;
+    private final int[] path; // LANES paths of up to `nodes` nodes each
+    private final int[] laneLeaf;
+    private final int[] laneDepth;
     private final double[] pointHigh;
     private final double[] pointLow;
     private final double[] treeHigh;
@@ -116,7 +120,9 @@ public final class RandomCutForest {
         gateLow = new double[trees];
         gateUntil = new long[trees];
         shingle = new double[shingleSize * columns];
-        path = new int[nodes];
+        path = new int[LANES * nodes];
+        laneLeaf = new int[LANES];
+        laneDepth = new int[LANES];
         pointHigh = new double[dims];
         pointLow = new double[dims];
         treeHigh = new double[dims];
@@ -411,19 +417,48 @@ public final class RandomCutForest {
     // -- scoring ------------------------------------------------------------------------------
 
     /**
-     * Amazon's expected-inverse-depth score of a point in one tree (not yet normalised); with
-     * {@code attribute}, treeHigh/treeLow receive each dimension's share of it.
+     * Descend trees {@code first} to {@code first + lanes - 1} to the leaves
+     * the point reaches, recording each one's path: a level of every tree at a time, so that
+     * the memory reads of different trees overlap instead of waiting for each other (a
+     * descent is a chain of dependent reads, and the trees do not fit in the CPU's caches).
      */
-    private double scoreTree(int tree, double[] point, boolean attribute) {
-        int base = tree * nodes;
-        int node = root[tree];
-        int depth = 0;
-        while (ints[(base + node) * FIELDS + DIM] != NONE) {
-            int at = (base + node) * FIELDS;
-            path[depth] = node;
-            depth += 1;
-            node = point[ints[at + DIM]] <= cut[base + node] ? ints[at + LEFT] : ints[at + RIGHT];
+    private void descend(int first, int lanes, double[] point) {
+        for (int lane = 0; lane < lanes; lane++) {
+            laneLeaf[lane] = root[first + lane];
+            laneDepth[lane] = 0;
         }
+        boolean moving = true;
+        while (moving) {
+            moving = false;
+            for (int lane = 0; lane < lanes; lane++) {
+                int base = (first + lane) * nodes;
+                int node = laneLeaf[lane];
+                if (node == NONE) { // an empty tree
+                    continue;
+                }
+                int at = (base + node) * FIELDS;
+                int dim = ints[at + DIM];
+                if (dim == NONE) {
+                    continue;
+                }
+                path[lane * nodes + laneDepth[lane]] = node;
+                laneDepth[lane] += 1;
+                laneLeaf[lane] = point[dim] <= cut[base + node] ? ints[at + LEFT] : ints[at + RIGHT];
+                moving = true;
+            }
+        }
+    }
+
+    /**
+     * Amazon's expected-inverse-depth score of a point in one tree (not yet normalised), from
+     * the leaf and path {@link #descend} found in {@code lane}; with {@code attribute},
+     * treeHigh/treeLow receive each dimension's share of it.
+     */
+    private double scoreTree(int tree, int lane, double[] point, boolean attribute) {
+        int base = tree * nodes;
+        int node = laneLeaf[lane];
+        int depth = laneDepth[lane];
+        int pathBase = lane * nodes;
         int mass = ints[(base + node) * FIELDS + MASS];
         if (sameAsLeaf(tree, node, point, 0)) {
             double score =
@@ -441,7 +476,7 @@ public final class RandomCutForest {
             splitByGap(tree, node, point, score, true);
         }
         for (int level = depth - 1; level >= 0; level--) {
-            node = path[level];
+            node = path[pathBase + level];
             int box = (base + node) * dims;
             double grown = 0.0;
             double spread = 0.0;
@@ -506,17 +541,22 @@ public final class RandomCutForest {
             Arrays.fill(pointHigh, 0.0);
             Arrays.fill(pointLow, 0.0);
         }
-        for (int tree = 0; tree < trees; tree++) {
-            if (root[tree] == NONE) {
-                continue;
-            }
-            double scale = log2OfMassPlusOne[massTotal[tree]];
-            total += scale * scoreTree(tree, point, attribute);
-            used += 1;
-            if (attribute) {
-                for (int i = 0; i < dims; i++) {
-                    pointHigh[i] += scale * treeHigh[i];
-                    pointLow[i] += scale * treeLow[i];
+        for (int first = 0; first < trees; first += LANES) {
+            int lanes = Math.min(LANES, trees - first);
+            descend(first, lanes, point);
+            for (int lane = 0; lane < lanes; lane++) { // in tree order, as Python sums
+                int tree = first + lane;
+                if (root[tree] == NONE) {
+                    continue;
+                }
+                double scale = log2OfMassPlusOne[massTotal[tree]];
+                total += scale * scoreTree(tree, lane, point, attribute);
+                used += 1;
+                if (attribute) {
+                    for (int i = 0; i < dims; i++) {
+                        pointHigh[i] += scale * treeHigh[i];
+                        pointLow[i] += scale * treeLow[i];
+                    }
                 }
             }
         }
