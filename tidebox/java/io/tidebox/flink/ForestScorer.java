@@ -9,10 +9,14 @@ import org.apache.flink.types.Row;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
@@ -21,8 +25,9 @@ import java.util.function.Consumer;
  * <p><b>Order.</b> Rows wait in state until the watermark passes their time, then each key's
  * rows are scored in event-time order (rows of one key at the same time: by their scored values,
  * then their text), so the scores do not depend on how partitions interleave and a restored job
- * scores exactly as an uninterrupted one. A timer per distinct time fires them; each output row
- * keeps its own time as {@code rowtime}.
+ * scores exactly as an uninterrupted one. A timer per distinct time emits them, so each output
+ * row keeps its own time as {@code rowtime}; the key's first timer of a watermark scores all
+ * the key's rows that watermark passed in one go (see {@link #fire}).
  *
  * <p><b>State.</b> A forest of 100 trees x 256 points is megabytes; reading and writing that in
  * Flink state for every row would cost more than the scoring. So each key's live model stays in
@@ -34,6 +39,8 @@ import java.util.function.Consumer;
  */
 final class ForestScorer {
     private static final int CHUNK = 1 << 20; // snapshot bytes per state entry
+    static final int CALL = 0; // entries of the key's "about" state
+    static final int KEY = 1;
 
     private final boolean explains;
     private final long cacheBytes;
@@ -45,6 +52,7 @@ final class ForestScorer {
     private int[] keys;
     private boolean[] isKey;
     private Map<String, KeyModel> models;
+    private final Map<String, TreeMap<Long, List<Row>>> ready = new HashMap<>(); // scored, unsent
     private double[] values;
 
     ForestScorer(boolean explains, long cacheBytes, int snapshotRows, boolean noOp) {
@@ -58,6 +66,7 @@ final class ForestScorer {
     void add(
             ProcessTableFunction.Context ctx,
             Row progress,
+            MapView<Integer, String> about,
             MapView<Long, Row[]> pending,
             Row input,
             ForestCall arguments)
@@ -65,8 +74,9 @@ final class ForestScorer {
         if (call == null) {
             prepare(arguments, ctx.tableSemanticsFor("input"));
         }
-        if (progress.getField("call") == null) {
-            progress.setField("call", call.encode());
+        if (progress.getField("learned") == null) { // the key's first row
+            about.put(CALL, call.encode());
+            about.put(KEY, keyOf(input));
             progress.setField("learned", 0L);
             progress.setField("journaled", 0);
             progress.setField("chunks", 0);
@@ -85,56 +95,100 @@ final class ForestScorer {
         pending.put(at, now);
     }
 
-    /** The watermark passed a time some rows of this key have: score them, in order. */
+    /**
+     * The watermark passed a time some rows of this key have. The first such timer of a
+     * watermark scores every row of the key the watermark passed, in order (one forest at a
+     * time stays in the CPU's caches; switching forests on every row made scoring several times
+     * slower), and emits those of its own time; the key's later timers of the same watermark
+     * emit theirs, so every row keeps its own time as {@code rowtime}. All timers up to a
+     * watermark fire before Flink takes a checkpoint, so no row is ever scored but unsent when
+     * state is saved.
+     */
     void fire(
             ProcessTableFunction.OnTimerContext ctx,
             Row progress,
+            MapView<Integer, String> about,
             MapView<Long, Row[]> pending,
             MapView<Integer, byte[]> snapshot,
             ListView<byte[]> journal,
             Consumer<Row> out)
             throws Exception {
-        long at = ctx.timeContext(Long.class).time();
-        Row[] rows = pending.get(at);
-        if (rows == null) {
-            return;
-        }
-        pending.remove(at);
+        ProcessTableFunction.TimeContext<Long> time = ctx.timeContext(Long.class);
+        long at = time.time();
         if (call == null) {
-            prepare(ForestCall.decode(progress.getFieldAs("call")), ctx.tableSemanticsFor("input"));
+            prepare(ForestCall.decode(about.get(CALL)), ctx.tableSemanticsFor("input"));
         }
-        if (rows.length > 1) {
-            Arrays.sort(rows, tieOrder());
+        String key = about.get(KEY);
+        TreeMap<Long, List<Row>> scored = ready.get(key);
+        if (scored == null || !scored.containsKey(at)) {
+            Long watermark = time.currentWatermark();
+            long until = watermark == null ? at : Math.max(at, watermark);
+            scored = score(key, until, progress, pending, snapshot, journal);
         }
-        if (noOp) {
-            for (Row row : rows) {
-                out.accept(output(row, read(row) ? 0.0 : null, null, null));
+        List<Row> rows = scored.remove(at);
+        if (rows != null) {
+            rows.forEach(out);
+        }
+        if (scored.isEmpty()) {
+            ready.remove(key);
+        }
+    }
+
+    /** Score the key's rows up to {@code until}, in order; their outputs by time. */
+    private TreeMap<Long, List<Row>> score(
+            String key,
+            long until,
+            Row progress,
+            MapView<Long, Row[]> pending,
+            MapView<Integer, byte[]> snapshot,
+            ListView<byte[]> journal)
+            throws Exception {
+        TreeMap<Long, Row[]> due = new TreeMap<>();
+        for (Map.Entry<Long, Row[]> entry : pending.entries()) {
+            if (entry.getKey() <= until) {
+                due.put(entry.getKey(), entry.getValue());
             }
-            return;
         }
-        String key = keyOf(rows[0]);
-        KeyModel model = model(key, progress, snapshot, journal);
+        for (Long at : due.keySet()) {
+            pending.remove(at);
+        }
+        TreeMap<Long, List<Row>> scored = new TreeMap<>();
+        ready.put(key, scored);
+        KeyModel model = noOp ? null : model(key, progress, snapshot, journal);
         int journaled = progress.<Integer>getFieldAs("journaled");
-        for (Row row : rows) {
-            if (!read(row)) {
-                out.accept(output(row, null, null, null));
-                continue;
+        for (Map.Entry<Long, Row[]> entry : due.entrySet()) {
+            Row[] rows = entry.getValue();
+            if (rows.length > 1) {
+                Arrays.sort(rows, tieOrder());
             }
-            double score = model.scoreAndLearn(values, explains);
-            Double grade = model.thresholder == null ? null : model.grade(score);
-            String explanation =
-                    explains ? model.explanation(scoredNames, call.directionality) : null;
-            journal.add(pack(values));
-            journaled++;
-            out.accept(output(row, score, grade, explanation));
+            List<Row> outputs = new ArrayList<>(rows.length);
+            for (Row row : rows) {
+                if (!read(row)) {
+                    outputs.add(output(row, null, null, null));
+                } else if (model == null) {
+                    outputs.add(output(row, 0.0, null, null));
+                } else {
+                    double score = model.scoreAndLearn(values, explains);
+                    Double grade = model.thresholder == null ? null : model.grade(score);
+                    String explanation =
+                            explains ? model.explanation(scoredNames, call.directionality) : null;
+                    journal.add(pack(values));
+                    journaled++;
+                    outputs.add(output(row, score, grade, explanation));
+                }
+            }
+            scored.put(entry.getKey(), outputs);
         }
-        if (journaled >= snapshotRows) {
-            progress.setField("chunks", save(model.toBytes(), snapshot, progress));
-            journal.clear();
-            journaled = 0;
+        if (model != null) {
+            if (journaled >= snapshotRows) {
+                progress.setField("chunks", save(model.toBytes(), snapshot, progress));
+                journal.clear();
+                journaled = 0;
+            }
+            progress.setField("learned", model.learned);
+            progress.setField("journaled", journaled);
         }
-        progress.setField("learned", model.learned);
-        progress.setField("journaled", journaled);
+        return scored;
     }
 
     private void prepare(ForestCall arguments, TableSemantics semantics) {

@@ -45,6 +45,7 @@ public class RandomCutForestFunction extends ProcessTableFunction<Row> {
     public void eval(
             Context ctx,
             Row progress,
+            MapView<Integer, String> about,
             MapView<Long, Row[]> pending,
             MapView<Integer, byte[]> snapshot,
             ListView<byte[]> journal,
@@ -68,16 +69,17 @@ public class RandomCutForestFunction extends ProcessTableFunction<Row> {
                         grade,
                         seed,
                         false);
-        scorer.add(ctx, progress, pending, input, call);
+        scorer.add(ctx, progress, about, pending, input, call);
     }
 
     public void onTimer(
             OnTimerContext ctx,
             Row progress,
+            MapView<Integer, String> about,
             MapView<Long, Row[]> pending,
             MapView<Integer, byte[]> snapshot,
             ListView<byte[]> journal)
             throws Exception {
-        scorer.fire(ctx, progress, pending, snapshot, journal, this::collect);
+        scorer.fire(ctx, progress, about, pending, snapshot, journal, this::collect);
     }
 }

@@ -33,6 +33,7 @@ public class RandomCutForestWithExplanationFunction extends ProcessTableFunction
     public void eval(
             Context ctx,
             Row progress,
+            MapView<Integer, String> about,
             MapView<Long, Row[]> pending,
             MapView<Integer, byte[]> snapshot,
             ListView<byte[]> journal,
@@ -57,16 +58,17 @@ public class RandomCutForestWithExplanationFunction extends ProcessTableFunction
                         grade,
                         seed,
                         true);
-        scorer.add(ctx, progress, pending, input, call);
+        scorer.add(ctx, progress, about, pending, input, call);
     }
 
     public void onTimer(
             OnTimerContext ctx,
             Row progress,
+            MapView<Integer, String> about,
             MapView<Long, Row[]> pending,
             MapView<Integer, byte[]> snapshot,
             ListView<byte[]> journal)
             throws Exception {
-        scorer.fire(ctx, progress, pending, snapshot, journal, this::collect);
+        scorer.fire(ctx, progress, about, pending, snapshot, journal, this::collect);
     }
 }
