@@ -1,5 +1,6 @@
 """The per-device anomaly job (SQL with RANDOM_CUT_FOREST): its scores are the offline forest's,
-bit for bit, and a job killed and restored changes none of them."""
+bit for bit, and a job killed (SIGKILL) and restored, then stopped with a savepoint and restored
+from it, changes none of them."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def committed(settings: Settings, stream: str) -> dict[tuple[str, str], tuple[fl
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
+def test_a_killed_then_savepointed_scoring_job_changes_no_score(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
     source, output = unique("rcf_in"), unique("rcf_scores")
@@ -107,11 +108,18 @@ def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
     job = tmp_path / "rcfjob.sql"
     job.write_text(text.replace("INTO device_anomaly_scores", f"INTO {output}"))
     frame = generate_frame(GenerateSpec(devices=4, hours=3, interval_seconds=10, seed=9))
-    # the first two hours arrive while the job runs, the last one only after it was killed:
-    # the kill lands mid-stream however fast or slow this machine is
-    middle = frame.event_time.min() + pd.Timedelta(hours=2)
-    frame[frame.event_time < middle].to_csv(tmp_path / "in.csv", index=False)
-    frame[frame.event_time >= middle].to_csv(tmp_path / "later.csv", index=False)
+    # three parts: the first arrives while the first job runs (killed with SIGKILL), the second
+    # while the job restored from its checkpoint runs (stopped with a savepoint), the third
+    # after that: each stop lands mid-stream however fast or slow this machine is
+    start = frame.event_time.min()
+    cuts = [start + pd.Timedelta(hours=h) for h in (1.5, 2.25)]
+    parts = [
+        frame[frame.event_time < cuts[0]],
+        frame[(frame.event_time >= cuts[0]) & (frame.event_time < cuts[1])],
+        frame[frame.event_time >= cuts[1]],
+    ]
+    for n, part in enumerate(parts):
+        part.to_csv(tmp_path / f"part{n}.csv", index=False)
     flush = frame.groupby("device_id").tail(1).copy()  # moves the watermark past every reading
     flush["event_time"] = flush["event_time"] + pd.Timedelta(hours=1)
     flush.to_csv(tmp_path / "flush.csv", index=False)
@@ -121,10 +129,11 @@ def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
     reference = tmp_path / "reference.sql"
     reference.write_text(text.replace("INTO device_anomaly_scores", f"INTO {reference_out}"))
 
+    # 1. start, feed slowly, kill -9 once a checkpoint and some committed scores exist
     first = start_job(settings, Path("rcfjob"), tmp_path)
     wait_for(lambda: running(settings, "rcfjob", first), 120, "the job to run")
     feeder = threading.Thread(
-        target=replay, args=(settings, [tmp_path / "in.csv"], source, ReplayOptions(rate=400))
+        target=replay, args=(settings, [tmp_path / "part0.csv"], source, ReplayOptions(rate=400))
     )
     feeder.start()
     wait_for(
@@ -138,10 +147,21 @@ def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
     feeder.join()
-    replay(settings, [tmp_path / "later.csv"], source)
-    replay(settings, [tmp_path / "flush.csv"], source)
 
+    # 2. restart from the checkpoint, feed the second part, stop with a savepoint (rows the
+    # watermark has not passed yet stay in it, unscored)
     second = start_job(settings, Path("rcfjob"), tmp_path)
+    wait_for(lambda: running(settings, "rcfjob", second), 120, "the restarted job to run")
+    replay(settings, [tmp_path / "part1.csv"], source)
+    stopped = run_cli(["job", "stop", "rcfjob", "--savepoint"], tmp_path, cli_env(settings))
+    assert stopped.returncode == 0 and "savepoint at" in stopped.stdout, stopped
+    _, err = second.communicate(timeout=60)
+    assert "resumed from" in err and "chk-" in err, err
+
+    # 3. the rest, then restart from the savepoint
+    replay(settings, [tmp_path / "part2.csv"], source)
+    replay(settings, [tmp_path / "flush.csv"], source)
+    third = start_job(settings, Path("rcfjob"), tmp_path)
     try:
         run_job(settings, reference, bounded=True)
         # the uninterrupted run also scored the flush readings, which the continuous one holds
@@ -154,9 +174,9 @@ def test_a_killed_scoring_job_restores_its_forests_and_changes_no_score(
             lambda: committed_count(settings, output) >= len(want), 180, "every reading scored"
         )
     finally:
-        second.send_signal(signal.SIGINT)
-        _, err = second.communicate(timeout=60)
-    assert "resumed from" in err, err
+        third.send_signal(signal.SIGINT)
+        _, err = third.communicate(timeout=60)
+    assert "resumed from" in err and "savepoints" in err, err
     got = committed(settings, output)
     assert set(got) == set(want)
     assert got == want  # every score and grade, bit for bit
