@@ -202,3 +202,17 @@ def build(env: StreamTableEnvironment) -> dict[str, Table]:
     scores, _, _ = forest.score_and_update(first[["flow"]].to_numpy())
     got = sorted((r for r in rows if r["pump_id"] == "pump-0"), key=lambda r: r["read_at"])
     assert [r["score"] for r in got] == scores.tolist()
+
+
+def test_job_parameters_reach_the_function(settings: Settings) -> None:
+    """``tidebox.rcf.*`` settings are job parameters; the benchmark's no-op scorer shows they
+    arrive (every score 0, the rows still ordered and passed through)."""
+    sql = """
+    SET 'pipeline.global-job-parameters' = 'tidebox.rcf.no-op-scorer:true';
+    INSERT INTO pump_scores
+    SELECT read_at, ANOMALY_SCORE AS score FROM RANDOM_CUT_FOREST(
+      input => TABLE pumps, on_time => DESCRIPTOR(read_at), sub_sample_size => 10)
+    """
+    rows = run_job_on_rows(sql, {"pumps": pump_rows(rows=30)}, settings=settings)["pump_scores"]
+    assert len(rows) == 60 and {r["score"] for r in rows} == {0.0}
+    assert [r["read_at"] for r in rows] == sorted(r["read_at"] for r in rows)
