@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -43,6 +44,15 @@ def test_read_csv(tmp_path: Path) -> None:
     assert frame["device_id"].tolist() == ["007", "008"]
     assert frame["temperature"].iloc[0] == 20.5
     assert pd.isna(frame["temperature"].iloc[1])
+
+
+def test_full_precision_numbers_read_back_exactly(tmp_path: Path) -> None:
+    """A CSV pandas wrote reads back to the same doubles (pandas' default parser is off by an
+    ulp on some), so replaying a file sends exactly the file's values."""
+    values = 40 + np.cumsum(np.random.default_rng(8).normal(0, 0.3, 400))
+    path = tmp_path / "in.csv"
+    pd.DataFrame({"event_time": "2024-01-01T00:00:00Z", "flow": values}).to_csv(path, index=False)
+    assert read_records(path)["flow"].tolist() == values.tolist()
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".json", ".ndjson", ".JSONL"])
