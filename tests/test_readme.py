@@ -52,7 +52,7 @@ def test_quickstart_is_two_make_commands_and_ci_runs_the_second() -> None:
 
 
 def test_yaml_example_is_a_valid_config(tmp_path: Path) -> None:
-    [example] = blocks("yaml")
+    [example] = [block for block in blocks("yaml") if "machine_events" in block]
     config = tmp_path / "tidebox.yaml"
     config.write_text(example)
     settings = load_settings(config_path=config, environ={})
@@ -127,17 +127,22 @@ def test_the_cluster_block_runs_as_written(tmp_path: Path) -> None:
         "tidebox replay data.csv --stream sensor_readings",
     ]
     lines = setup + [ln.replace("8091", port) for ln in block.strip().splitlines()]
+    # 2 devices x 30 minutes: 60 one-minute windows; 360 readings, each scored
+    written = {"device_stats_1m": 60, "device_anomaly_scores": 360}
+    ran: list[str] = []
     try:
         for line in lines:
-            stdout = run_line(line, tmp_path, env)
-            if "--cluster" in line:
+            if line.startswith("tidebox flink down"):
                 from tidebox.runtime.flink_rest import list_jobs
 
-                assert "60 records to device_stats_1m" in stdout, stdout
                 cluster = f"http://127.0.0.1:{port}"
-                assert [(j["name"], j["state"]) for j in list_jobs(cluster)] == [
-                    ("device_stats_1m", "FINISHED")
-                ]
+                jobs = sorted((j["name"], j["state"]) for j in list_jobs(cluster))
+                assert jobs == [(name, "FINISHED") for name in sorted(ran)]
+            stdout = run_line(line, tmp_path, env)
+            if "--cluster" in line:
+                ran.append(Path(line.split()[3]).stem)
+                assert f"{written[ran[-1]]} records to {ran[-1]}" in stdout, stdout
+        assert sorted(ran) == sorted(written)
     finally:
         subprocess.run([TIDEBOX, "flink", "down"], cwd=tmp_path, env=env, capture_output=True)
         subprocess.run([TIDEBOX, "down"], cwd=tmp_path, env=env, capture_output=True)
@@ -196,3 +201,85 @@ def test_the_catalog_and_athena_blocks_run_as_written(tmp_path: Path, s3_endpoin
         [TIDEBOX, "catalog", "drop", "readings"], cwd=tmp_path, env=env, capture_output=True
     )
     assert dropped.returncode == 0
+
+
+@pytest.mark.integration
+@pytest.mark.flink
+@pytest.mark.slow
+def test_the_own_stream_block_scores_a_new_stream_without_python(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    """The pumps example as written: its tidebox.yaml, its SQL job and its three commands, on
+    the session broker; the scores are each pump's offline forest's, bit for bit."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from tests.support import read_stream, unique
+    from tidebox.anomaly.forest import ForestParams, RandomCutForest
+    from tidebox.anomaly.scoring import thresholder_for
+
+    text = section("The stages").split("**Your own stream.**", 1)[1]
+    config = re.findall(r"```yaml\n(.*?)```", text, re.S)[0]
+    sql = re.findall(r"```sql\n(.*?)```", text, re.S)[0]
+    commands = re.findall(r"```bash\n(.*?)```", text, re.S)[0]
+    stream, output = unique("pumps"), unique("pump_anomalies")
+    (tmp_path / "tidebox.yaml").write_text(config.replace("name: pumps", f"name: {stream}"))
+    (tmp_path / "jobs").mkdir()
+    job = sql.replace("TABLE pumps", f"TABLE {stream}").replace("pump_anomalies", output)
+    (tmp_path / "jobs" / "pump_anomalies.sql").write_text(job)
+    rng = np.random.default_rng(8)
+    frames = []
+    for pump in ("p-1", "p-2"):
+        flow = 40 + np.cumsum(rng.normal(0, 0.3, 400))
+        flow[330] += 25  # a burst the forest should notice
+        start = pd.Timestamp("2024-05-01", tz="UTC")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "pump_id": pump,
+                    "read_at": start + pd.to_timedelta(np.arange(400), unit="s"),
+                    "flow": flow,
+                    "rpm": rng.integers(1400, 1500, 400),
+                    "site": "north",
+                }
+            )
+        )
+    readings = pd.concat(frames)
+    readings.to_csv(tmp_path / "pumps.csv", index=False)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "jars").symlink_to(TEST_STATE / "jars")
+    env = cli_env(kafka_settings, TIDEBOX_STATE_DIR=str(state))
+    for line in commands.strip().splitlines():
+        line = line.replace("create pumps", f"create {stream}")
+        run_line(line.replace("--stream pumps", f"--stream {stream}"), tmp_path, env)
+
+    rows = [json.loads(record.value) for record in read_stream(kafka_settings, output)]
+    assert len(rows) == 800
+    params = ForestParams(columns=2)  # flow and rpm; site is text, pump_id the key
+    for pump, group in readings.groupby("pump_id"):
+        scores, _, _ = RandomCutForest(params).score_and_update(
+            group[["flow", "rpm"]].to_numpy(dtype=float)
+        )
+        grading = thresholder_for("tuned", params)
+        got = sorted((r for r in rows if r["pump_id"] == pump), key=lambda r: r["read_at"])
+        assert [r["score"] for r in got] == scores.tolist()
+        assert [r["grade"] for r in got] == [grading.grade_and_update(s) for s in scores]
+        assert any(score > 0 for score in scores)
+
+    # the README's one-line error, from a job that asks for no trees
+    example = re.findall(r"```text\n\$ (tidebox job run jobs/bad_forest.sql)\n(.*?)\n```", README)
+    [(command, message)] = example
+    bad = job.replace("grade => 'tuned'", "grade => 'tuned', number_of_trees => 0")
+    (tmp_path / "jobs" / "bad_forest.sql").write_text(bad)
+    done = subprocess.run(
+        command.replace("tidebox", TIDEBOX, 1).split(),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == message
