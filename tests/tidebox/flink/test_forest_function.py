@@ -176,6 +176,13 @@ def test_a_cursor_without_event_time_is_refused(settings: Settings) -> None:
         run_job_on_rows(sql, {"pumps": pump_rows(rows=5)}, settings=settings)
 
 
+def test_a_call_without_event_time_is_told_to_name_on_time(settings: Settings) -> None:
+    sql = """INSERT INTO pump_scores SELECT * FROM RANDOM_CUT_FOREST(
+      input => TABLE pumps PARTITION BY pump_id)"""
+    with pytest.raises(JobError, match=r"requires a time attribute.*on_time => DESCRIPTOR"):
+        run_job_on_rows(sql, {"pumps": pump_rows(rows=5)}, settings=settings)
+
+
 def test_a_python_job_calls_the_function_through_the_table_api(
     settings: Settings, tmp_path: Path
 ) -> None:
