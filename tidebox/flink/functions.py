@@ -27,12 +27,25 @@ def uses_functions(text: str) -> bool:
     return bool(_CALLED.search(text))
 
 
-def function_statements() -> list[str]:
-    """The statements that make the functions callable in a job's SQL."""
+def function_statements(jar: str | None = None) -> list[str]:
+    """The statements that make the functions callable in a job's SQL; with ``jar`` (a URI)
+    they load the functions' jar themselves, as a script for Flink's SQL client must."""
+    using = f" USING JAR '{jar}'" if jar else ""
     return [
-        f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {name} AS '{cls}' LANGUAGE JAVA"
+        f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {name} AS '{cls}' LANGUAGE JAVA{using}"
         for name, cls in FUNCTIONS.items()
     ]
+
+
+def self_contained(script: list[str], settings: Settings) -> list[str]:
+    """``script`` with its function statements loading the functions' jar (built if need be),
+    for a script that runs outside tidebox."""
+    plain = function_statements()
+    if not any(statement in plain for statement in script):
+        return script
+    jar = functions_jar(settings.state_dir).as_uri()
+    loading = dict(zip(plain, function_statements(jar), strict=True))
+    return [loading.get(statement, statement) for statement in script]
 
 
 def add_functions_jar(env: Any, settings: Settings) -> None:

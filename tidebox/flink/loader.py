@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from tidebox.core.errors import JobError, TideboxError
 from tidebox.core.settings import JobSpec, Settings, StreamSpec, TableSpec
 from tidebox.flink.ddl import INSERT_PARTS, JobPlan, plan_job
-from tidebox.flink.environment import JOB_OPTIONS
+from tidebox.flink.environment import JOB_OPTIONS, make_table_env
 from tidebox.flink.filetables import reference_tables
 from tidebox.flink.functions import add_functions_jar, function_statements, uses_functions
 from tidebox.flink.kinesis_calls import has_cursor_call, rewrite
@@ -240,18 +240,41 @@ def add_job(
 
 
 class _CursorViews:
-    """Creates the temporary views that stand for Kinesis Analytics cursors in a job."""
+    """Creates the temporary views that stand for Kinesis Analytics cursors in a job, and
+    keeps their DDL."""
 
     def __init__(self, env: Any) -> None:
         self.env = env
-        self.count = 0
+        self.statements: list[str] = []
 
     def define(self, query: str) -> tuple[str, list[tuple[str, str]]]:
-        self.count += 1
-        name = f"__rcf_cursor_{self.count}"
-        self.env.execute_sql(f"CREATE TEMPORARY VIEW `{name}` AS {query}")
+        name = f"__rcf_cursor_{len(self.statements) + 1}"
+        statement = f"CREATE TEMPORARY VIEW `{name}` AS {query}"
+        self.env.execute_sql(statement)
+        self.statements.append(statement)
         schema = self.env.from_path(name)._j_table.getResolvedSchema()
         return name, [(str(c.getName()), str(c.getDataType())) for c in schema.getColumns()]
+
+
+def expand_cursor_calls(script: list[str], origin: str, settings: Settings) -> list[str]:
+    """``script`` with Kinesis-style cursor calls rewritten and their views declared before
+    them, as plain Flink SQL. Planning the views needs the tables they read: the script's
+    DDL runs in a table environment of its own (nothing is read or run)."""
+    if not any(has_cursor_call(statement) for statement in script):
+        return script
+    env, _ = make_table_env(settings, "render", 1)
+    views = _CursorViews(env)
+    expanded = []
+    with flink_errors(origin):
+        for statement in script:
+            if has_cursor_call(statement):
+                before = len(views.statements)
+                statement = rewrite(statement, origin, views.define)
+                expanded += views.statements[before:]
+            elif not _SET.match(statement) and not INSERT_PARTS.match(statement):
+                env.execute_sql(statement)
+            expanded.append(statement)
+    return expanded
 
 
 def _add_outputs(

@@ -16,9 +16,11 @@ from tidebox.core.errors import ConfigError, JobError
 from tidebox.core.settings import JobSpec, Settings
 from tidebox.core.signals import StopRequest
 from tidebox.flink.environment import checkpoint_options, make_table_env
+from tidebox.flink.functions import self_contained
 from tidebox.flink.kafka_tables import KafkaTables
 from tidebox.flink.loader import (
     add_job,
+    expand_cursor_calls,
     flink_errors,
     job_script,
     load_job,
@@ -111,6 +113,7 @@ def render_job_sql(settings: Settings, job: str | Path, bounded: bool = False) -
     opts = job_options(spec, RunOptions())
     loaded = load_job(settings, path, opts.name, opts.late_stream)
     script = job_script(loaded, KafkaTables(settings, loaded.name, bounded))
+    script = expand_cursor_calls(self_contained(script, settings), str(path), settings)
     return ";\n\n".join(script) + ";\n"
 
 

@@ -223,3 +223,43 @@ def test_job_parameters_reach_the_function(settings: Settings) -> None:
     rows = run_job_on_rows(sql, {"pumps": pump_rows(rows=30)}, settings=settings)["pump_scores"]
     assert len(rows) == 60 and {r["score"] for r in rows} == {0.0}
     assert [r["read_at"] for r in rows] == sorted(r["read_at"] for r in rows)
+
+
+def test_job_sql_renders_a_forest_job_as_a_self_contained_script(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """``tidebox job sql`` of a job in Kinesis' form: the functions' jar loaded by the script
+    itself, the cursor a view, the call in Flink's form; Flink plans the script as it is."""
+    from tidebox.flink.environment import make_table_env
+    from tidebox.flink.runner import render_job_sql
+
+    job = tmp_path / "pump_forest.sql"
+    job.write_text(
+        "INSERT INTO pump_scores SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST("
+        'CURSOR(SELECT STREAM read_at, flow, rpm FROM "pumps"), 50))'
+    )
+    scores = StreamSpec(
+        name="pump_scores",
+        columns={
+            "read_at": "TIMESTAMP_LTZ(3)",
+            "flow": "DOUBLE",
+            "rpm": "INT",
+            "ANOMALY_SCORE": "DOUBLE",
+        },
+    )
+    own = settings.model_copy(update={"streams": (*settings.streams, scores)})
+    script = render_job_sql(own, job)
+    assert "LANGUAGE JAVA USING JAR 'file:" in script
+    assert (
+        "CREATE TEMPORARY VIEW `__rcf_cursor_1` AS SELECT read_at, flow, rpm FROM `pumps`" in script
+    )
+    assert "number_of_trees => 50" in script and "CURSOR" not in script
+
+    env, _ = make_table_env(own, "explain", 1)
+    plan = env.create_statement_set()
+    for statement in [s.rstrip(";\n") for s in script.split(";\n\n") if s.strip()]:
+        if statement.startswith("INSERT"):
+            plan.add_insert_sql(statement)
+        elif not statement.startswith("SET"):
+            env.execute_sql(statement)
+    assert "ProcessTableFunction" in plan.explain()
