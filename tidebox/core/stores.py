@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -104,12 +105,18 @@ class LocalStore:
                     found.append((key, path.stat().st_size))
         return sorted(found)
 
-    def remove_temporaries(self, prefix: str = "") -> builtins.list[str]:
-        """Delete the hidden half-written files a killed writer left behind."""
+    def remove_temporaries(
+        self, prefix: str = "", owned: Callable[[str], bool] | None = None
+    ) -> builtins.list[str]:
+        """Delete the hidden half-written files a killed writer left behind; with ``owned``,
+        only those whose final name (without the dot and ``.tmp``) it accepts, so that a
+        writer never deletes another's file while that one is being written."""
         base = self._path(prefix) if prefix else self.root
         removed = []
         if base.is_dir():
             for path in base.rglob(".*.tmp"):
+                if owned is not None and not owned(path.name[1 : -len(".tmp")]):
+                    continue
                 path.unlink(missing_ok=True)
                 removed.append(path.relative_to(self.root).as_posix())
         return removed

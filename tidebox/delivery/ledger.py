@@ -12,6 +12,7 @@ the ones that exist), and delivery resumes at the recorded offsets.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -115,8 +116,11 @@ class Ledger:
                 for key in keys:
                     self.store.delete(key)
         if isinstance(self.store, LocalStore):
+            # only this delivery stream's objects: a folder can be shared (the default error
+            # prefix starts at the bucket's root), and another stream may be writing there now
+            own = re.compile(rf"{re.escape(self.spec.name)}-\d+-\d{{4}}(-\d\d){{5}}-")
             for root in set(folders):
-                self.store.remove_temporaries(root)
+                self.store.remove_temporaries(root, lambda name: own.match(name) is not None)
         self.version = int(state.get("version", 1))
         changed = bool(state) and state.get("config_digest") != self._digest()
         if changed:

@@ -380,6 +380,25 @@ def test_a_restart_removes_half_written_files_under_a_hive_prefix(tmp_path: Path
     assert len(keys(tmp_path)) == 1  # the whole object stays
 
 
+def test_a_restart_leaves_other_streams_files_being_written_alone(tmp_path: Path) -> None:
+    """The default error prefix starts at the bucket's root: recovering one delivery stream
+    must not delete what another stream of the bucket is writing at that moment (its objects
+    and its state), which made the second of two streams started at once fail."""
+    others = [
+        tmp_path / "b" / ".other-1-2026-01-01-00-00-00-0000-000000000001-000000000009.parquet.tmp",
+        tmp_path / "_tidebox" / "sinks" / "other" / ".state.json.tmp",
+        tmp_path / ".ds_b-1-2026-01-01-00-00-00-0000-000000000001-000000000009.tmp",
+    ]
+    own = tmp_path / ".ds-1-2026-01-01-00-00-00-0000-000000000001-000000000009.tmp"
+    for path in [*others, own]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"being written")
+    default_errors = spec(error_output_prefix=None)  # errors under the bucket's root
+    DeliveryStream(default_errors, COLUMNS, LocalStore(tmp_path)).recover()
+    assert all(path.exists() for path in others)
+    assert not own.exists()
+
+
 class FailingStateStore(LocalStore):
     """A folder whose next write of a final state (no ``pending``) fails, once, when armed."""
 

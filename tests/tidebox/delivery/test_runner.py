@@ -176,11 +176,12 @@ def test_two_delivery_streams_of_one_stream_run_at_once(
             cwd=tmp_path,
             env=env,
             stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
         for s in sinks
     ]
-    outputs = [r.communicate(timeout=120)[0] for r in runs]
+    outputs = [r.communicate(timeout=120) for r in runs]
     assert [r.returncode for r in runs] == [0, 0], outputs
     for folder in ("a", "b"):
         files = list((settings.bucket_path / folder).rglob("*.parquet"))
