@@ -119,6 +119,24 @@ def test_the_kinesis_form_scores_the_whole_input_with_one_forest(settings: Setti
     assert [r["ANOMALY_SCORE"] for r in got] == scores.tolist()
 
 
+def test_without_directionality_the_explanation_has_attributions_only(settings: Settings) -> None:
+    frame = pump_rows(pumps=1, rows=60)
+    sql = """
+    INSERT INTO pump_scores
+    SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST_WITH_EXPLANATION(
+      CURSOR(SELECT STREAM read_at, flow, rpm FROM "pumps"), 20, 20, 1000, 1))
+    """
+    rows = run_job_on_rows(sql, {"pumps": frame}, settings=settings)["pump_scores"]
+    forest = RandomCutForest(ForestParams(columns=2, number_of_trees=20, sub_sample_size=20))
+    ordered = frame.sort_values("read_at")[["flow", "rpm"]].to_numpy(dtype=float)
+    _, high, low = forest.score_and_update(ordered, attribution=True)
+    assert high is not None and low is not None
+    for row, up, down in zip(rows, high, low, strict=True):
+        full = json.loads(explain(["flow", "rpm"], up, down))
+        want = {column: {"ATTRIBUTION_SCORE": v["ATTRIBUTION_SCORE"]} for column, v in full.items()}
+        assert json.loads(row["ANOMALY_EXPLANATION"]) == want
+
+
 def test_a_null_in_a_scored_column_passes_through_unscored(settings: Settings) -> None:
     frame = pump_rows(pumps=1, rows=40)
     frame.loc[frame.index[5], "flow"] = None
