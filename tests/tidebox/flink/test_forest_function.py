@@ -127,7 +127,8 @@ def test_without_directionality_the_explanation_has_attributions_only(settings: 
       CURSOR(SELECT STREAM read_at, flow, rpm FROM "pumps"), 20, 20, 1000, 1))
     """
     rows = run_job_on_rows(sql, {"pumps": frame}, settings=settings)["pump_scores"]
-    forest = RandomCutForest(ForestParams(columns=2, number_of_trees=20, sub_sample_size=20))
+    params = ForestParams(columns=2, number_of_trees=20, sub_sample_size=20, time_decay=1000)
+    forest = RandomCutForest(params)
     ordered = frame.sort_values("read_at")[["flow", "rpm"]].to_numpy(dtype=float)
     _, high, low = forest.score_and_update(ordered, attribution=True)
     assert high is not None and low is not None
