@@ -1,0 +1,182 @@
+"""How well alarms catch labelled anomalies: events caught, precision, recall, delay.
+
+The measures, per key (device) in time order:
+
+* an **event** is a maximal run of consecutive labelled rows of one key with the same kind (a
+  spike is one row, a level shift a run of them); it starts at its first row's time and ends
+  at its last's;
+* an **alarm** is a row whose alarm value is above the threshold (a grade above 0); alarms of
+  one key less than ``grace`` apart form one **alarm episode**;
+* an event is **caught** when an alarm of its key falls between its start and its end plus
+  ``grace`` (a detector may only react once a level shift ends, or a moment after a spike);
+  its **delay** is the time from its start to the first such alarm;
+* an episode is a **hit** when one of its alarms falls in some event's span (start to end plus
+  grace), else a **false alarm**;
+* **recall** = events caught / events; **precision** = hits / episodes; **F1** their harmonic
+  mean; **false alarms per key-day** = false alarms / (keys x days the rows cover).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_GRACE = pd.Timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class KindResult:
+    kind: str
+    events: int
+    caught: int
+
+    @property
+    def missed(self) -> int:
+        return self.events - self.caught
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The measures over every key, and per kind of event."""
+
+    events: int
+    caught: int
+    episodes: int
+    hits: int
+    false_alarms: int
+    key_days: float
+    delays_s: tuple[float, ...]  # per caught event, seconds from its start to the first alarm
+    kinds: tuple[KindResult, ...] = field(default_factory=tuple)
+
+    @property
+    def recall(self) -> float:
+        return self.caught / self.events if self.events else 0.0
+
+    @property
+    def precision(self) -> float:
+        return self.hits / self.episodes if self.episodes else 0.0
+
+    @property
+    def f1(self) -> float:
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
+    @property
+    def false_alarms_per_key_day(self) -> float:
+        return self.false_alarms / self.key_days if self.key_days else 0.0
+
+    def delay_s(self, quantile: float) -> float | None:
+        """A quantile of the detection delays (0.5: the median), None when nothing was caught."""
+        if not self.delays_s:
+            return None
+        return float(np.quantile(np.array(self.delays_s), quantile))
+
+
+@dataclass(frozen=True)
+class Event:
+    key: str
+    kind: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+
+def find_events(
+    labels: pd.DataFrame, key: str, time: str, label: str, kind: str | None
+) -> list[Event]:
+    """The labelled events: runs of consecutive labelled rows of one key (and one kind)."""
+    events = []
+    for name, rows in labels.sort_values([key, time], kind="stable").groupby(key, sort=True):
+        flagged = rows[label].fillna(False).astype(bool).to_numpy()
+        kinds = rows[kind].astype(object).to_numpy() if kind else np.full(len(rows), "anomaly")
+        times = _utc(rows[time])
+        start = None
+        for i in range(len(rows) + 1):
+            ends = (
+                i == len(rows) or not flagged[i] or (start is not None and kinds[i] != kinds[start])
+            )
+            if start is not None and ends:
+                events.append(
+                    Event(
+                        str(name),
+                        str(kinds[start]),
+                        pd.Timestamp(times[start], tz="UTC"),
+                        pd.Timestamp(times[i - 1], tz="UTC"),
+                    )
+                )
+                start = None
+            if i < len(rows) and flagged[i] and start is None:
+                start = i
+    return events
+
+
+def evaluate_alarms(
+    scores: pd.DataFrame,
+    labels: pd.DataFrame | None = None,
+    key: str = "device_id",
+    time: str = "event_time",
+    alarm: str = "anomaly_grade",
+    threshold: float = 0.0,
+    label: str = "is_anomaly",
+    kind: str | None = "anomaly_type",
+    grace: pd.Timedelta = DEFAULT_GRACE,
+) -> Detection:
+    """Score ``scores``' alarms (``alarm`` above ``threshold``) against the events labelled in
+    ``labels`` (the same frame when None); rows match on ``key`` and ``time``."""
+    labels = scores if labels is None else labels
+    events = find_events(labels, key, time, label, kind)
+    frame = scores[[key, time, alarm]].copy()
+    frame[time] = _utc(frame[time])
+    alarms = frame[frame[alarm].fillna(-np.inf) > threshold].sort_values([key, time])
+    by_key: dict[str, np.ndarray] = {
+        str(k): rows[time].to_numpy() for k, rows in alarms.groupby(key, sort=True)
+    }
+    spans: dict[str, list[tuple[np.datetime64, np.datetime64]]] = {}
+    caught, delays = 0, []
+    per_kind: dict[str, list[int]] = {}
+    for event in events:
+        start = event.start.tz_convert(None).to_datetime64()
+        until = (event.end + grace).tz_convert(None).to_datetime64()
+        spans.setdefault(event.key, []).append((start, until))
+        times = by_key.get(event.key, np.array([], dtype="datetime64[ns]"))
+        inside = times[(times >= start) & (times <= until)]
+        tally = per_kind.setdefault(event.kind, [0, 0])
+        tally[0] += 1
+        if len(inside):
+            caught += 1
+            tally[1] += 1
+            delays.append(float((inside[0] - start) / np.timedelta64(1, "s")))
+    episodes = hits = 0
+    for name, times in by_key.items():
+        for episode in _episodes(times, grace):
+            episodes += 1
+            if any(((episode >= s) & (episode <= u)).any() for s, u in spans.get(name, [])):
+                hits += 1
+    covered = pd.to_datetime(labels[time], utc=True)
+    days = (
+        max((covered.max() - covered.min()) / pd.Timedelta(days=1), 1 / 24) if len(labels) else 0.0
+    )
+    return Detection(
+        events=len(events),
+        caught=caught,
+        episodes=episodes,
+        hits=hits,
+        false_alarms=episodes - hits,
+        key_days=labels[key].nunique() * days,
+        delays_s=tuple(delays),
+        kinds=tuple(KindResult(k, n, c) for k, (n, c) in sorted(per_kind.items())),
+    )
+
+
+def _utc(times: pd.Series) -> np.ndarray:
+    """Times as naive UTC datetime64[ns]: comparable, whatever zone or text they came in."""
+    return pd.to_datetime(times, utc=True).dt.tz_convert(None).to_numpy("datetime64[ns]")
+
+
+def _episodes(times: np.ndarray, grace: pd.Timedelta) -> list[np.ndarray]:
+    """Alarms of one key split where the gap between two reaches ``grace``."""
+    if not len(times):
+        return []
+    gaps = np.diff(times) >= grace.to_timedelta64()
+    return np.split(times, np.nonzero(gaps)[0] + 1)
