@@ -3,7 +3,8 @@
 -- Every reading comes out with ANOMALY_SCORE on Kinesis' scale and ANOMALY_GRADE in [0, 1]
 -- (the 'tuned' preset's grading). Rows are scored per device in event-time order once the
 -- watermark passes them, so a job restored from a checkpoint writes exactly the scores of an
--- uninterrupted run. Readings with a NULL in a scored column pass through unscored.
+-- uninterrupted run. Readings with a NULL in a scored column pass through unscored. The labels
+-- pass through too, so that the landed scores can be measured against them (tidebox evaluate).
 INSERT INTO device_anomaly_scores
 SELECT
   device_id,
@@ -12,6 +13,8 @@ SELECT
   humidity,
   vibration,
   battery,
+  is_anomaly,
+  anomaly_type,
   ANOMALY_SCORE AS anomaly_score,
   ANOMALY_GRADE AS anomaly_grade
 FROM RANDOM_CUT_FOREST(

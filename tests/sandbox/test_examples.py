@@ -13,6 +13,7 @@ from tidebox.templates import PROJECT
 
 SHARED = [
     "jobs/device_stats_1m.sql",
+    "jobs/device_anomaly_scores.sql",
     "producers/sensors.yaml",
     "sinks/anomalies.yaml",
     "sinks/transforms.py",

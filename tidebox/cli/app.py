@@ -360,6 +360,36 @@ def bench_nab(
     out.print(grid)
 
 
+@app.command()
+def evaluate(
+    ctx: typer.Context,
+    scores: str = typer.Argument(..., help="Landed table with the alarms (and labels)."),
+    labels: str | None = typer.Option(
+        None, "--labels", help="Landed table with the labels (default: the scores' table)."
+    ),
+    key: str = typer.Option("device_id", "--key", help="Column telling series apart."),
+    time: str = typer.Option("event_time", "--time", help="Event-time column."),
+    alarm: str = typer.Option("anomaly_grade", "--alarm", help="Column whose values alarm."),
+    threshold: float = typer.Option(0.0, "--threshold", help="Alarm when above this."),
+    label: str = typer.Option("is_anomaly", "--label", help="True on labelled rows."),
+    kind: str = typer.Option(
+        "anomaly_type", "--kind", help="Kind of each labelled row ('' for none)."
+    ),
+    grace: float = typer.Option(300.0, "--grace", help="Seconds after an event an alarm hits."),
+) -> None:
+    """Measure landed alarms against labelled anomalies: events caught per kind, precision,
+    recall, F1, detection delay, false alarms per device-day."""
+    import pandas as pd
+
+    from tidebox.cli.results import print_detection
+    from tidebox.quality.detection import EvaluateOptions, evaluate_landed
+
+    options = EvaluateOptions(
+        labels, key, time, alarm, threshold, label, kind or None, pd.Timedelta(seconds=grace)
+    )
+    print_detection(evaluate_landed(settings_of(ctx), scores, options), f"alarms of {scores}")
+
+
 # -- demo ---------------------------------------------------------------------------------------
 @app.command()
 def demo(
@@ -367,8 +397,9 @@ def demo(
     devices: int = typer.Option(20, "--devices"),
     hours: float = typer.Option(6.0, "--hours"),
 ) -> None:
-    """Run the whole pipeline once: up, generate, replay, job, sink, query, check."""
+    """Run the whole pipeline once: up, generate, replay, jobs, sink, query, check, evaluate."""
     from tidebox.cli.demo import run_demo
+    from tidebox.cli.results import print_detection
     from tidebox.streams.generate import GenerateSpec
 
     spec = GenerateSpec(devices=devices, hours=hours)
@@ -376,11 +407,13 @@ def demo(
     print_rows(
         summary.query_result, list(summary.query_result[0]) if summary.query_result else [], "table"
     )
+    print_detection(summary.detection, "anomalies caught (RANDOM_CUT_FOREST per device)")
     passed = sum(o.success for o in summary.check.outcomes)
     out.print(
         f"events replayed   {summary.events_replayed:,} "
         f"({summary.anomalies_labelled:,} labelled anomalous)\n"
         f"windows computed  {summary.windows_computed:,}\n"
+        f"readings scored   {summary.readings_scored:,}\n"
         f"files landed      {summary.files_landed} ({summary.rows_landed:,} rows)\n"
         f"checks passed     {passed}/{len(summary.check.outcomes)}\n"
         f"total time        {summary.seconds:.1f} s "

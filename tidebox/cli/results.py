@@ -93,3 +93,29 @@ def print_description(settings: Any, name: str) -> None:
         out.print(f"partitions: {len(d.partitions):,}" + (f" ({shown})" if shown else ""))
     rows = "?" if d.rows is None else f"{d.rows:,}"
     out.print(f"files: {d.files:,}, bytes: {d.bytes:,}, rows: {rows}")
+
+
+def print_detection(detection: Any, title: str = "detection") -> None:
+    """The detection measures: one row per kind of event, then the totals."""
+    grid = Table(title=title)
+    for column in ("events", "injected", "caught", "missed"):
+        grid.add_column(column, justify="right" if column != "events" else "left")
+    for kind in detection.kinds:
+        grid.add_row(kind.kind, f"{kind.events:,}", f"{kind.caught:,}", f"{kind.missed:,}")
+    grid.add_row(
+        "all",
+        f"{detection.events:,}",
+        f"{detection.caught:,}",
+        f"{detection.events - detection.caught:,}",
+        style="bold",
+    )
+    out.print(grid)
+    median, p90 = detection.delay_s(0.5), detection.delay_s(0.9)
+    delays = "none caught" if median is None else f"median {median:,.0f} s, p90 {p90:,.0f} s"
+    out.print(
+        f"recall {detection.recall:.3f}  precision {detection.precision:.3f}  "
+        f"F1 {detection.f1:.3f}  ({detection.hits:,} of {detection.episodes:,} alarm episodes "
+        f"hit an event)\ndetection delay {delays}\n"
+        f"false alarms {detection.false_alarms:,} "
+        f"({detection.false_alarms_per_key_day:.2f} per device-day)"
+    )

@@ -1,8 +1,9 @@
 """A new sandbox project, written from the templates packaged with tidebox (``tidebox init``).
 
 The project is a commented ``tidebox.yaml``, a ``.gitignore`` for the state folder, and the four
-folders of user content with one working example each: a job, a generator spec, a delivery
-stream with its transform, and a data-quality suite. Nothing is overwritten: if any file to
+folders of user content with working examples: two jobs (one-minute windows, and anomaly scores
+with RANDOM_CUT_FOREST), a generator spec, a delivery stream with its transform, and a
+data-quality suite. Nothing is overwritten: if any file to
 write exists, nothing is written.
 """
 

@@ -53,7 +53,7 @@ from tidebox.core.project import (
     read_yaml_mapping,
     resolve_paths,
 )
-from tidebox.templates import DEMO_JOB
+from tidebox.templates import DEMO_JOB, DEMO_SCORING_JOB
 
 ENV_PREFIX = "TIDEBOX_"
 ENV_FIELDS = {
@@ -96,6 +96,21 @@ def _stats_columns() -> dict[str, str]:
         columns[f"{sensor}_count"] = "BIGINT"
         for stat in ("avg", "min", "max"):
             columns[f"{sensor}_{stat}"] = "DOUBLE"
+    return columns
+
+
+def _score_columns() -> dict[str, str]:
+    """The readings as jobs/device_anomaly_scores.sql writes them: values, labels, scores."""
+    columns = {"device_id": "STRING", "event_time": "TIMESTAMP_LTZ(3)"}
+    columns.update({sensor: "DOUBLE" for sensor in SENSORS})
+    columns.update(
+        {
+            "is_anomaly": "BOOLEAN",
+            "anomaly_type": "STRING",
+            "anomaly_score": "DOUBLE",
+            "anomaly_grade": "DOUBLE",
+        }
+    )
     return columns
 
 
@@ -269,11 +284,21 @@ DEFAULT_STREAMS: tuple[StreamSpec, ...] = (
         key_field="device_id",
         columns=_stats_columns(),
     ),
+    StreamSpec(
+        name="device_anomaly_scores",
+        shards=2,
+        time_field="event_time",
+        key_field="device_id",
+        columns=_score_columns(),
+    ),
 )
 DEFAULT_SUITES: tuple[SuiteSpec, ...] = (
     SuiteSpec(name="sensor_readings", table="sensor_readings"),
 )
-DEFAULT_JOBS: tuple[JobSpec, ...] = (JobSpec(name="device_stats_1m", file=str(DEMO_JOB)),)
+DEFAULT_JOBS: tuple[JobSpec, ...] = (
+    JobSpec(name="device_stats_1m", file=str(DEMO_JOB)),
+    JobSpec(name="device_anomaly_scores", file=str(DEMO_SCORING_JOB)),
+)
 # Tables are the project's own: this repository declares its reference data in its tidebox.yaml.
 DEFAULT_TABLES: tuple[TableSpec, ...] = ()
 

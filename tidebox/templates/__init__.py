@@ -9,4 +9,5 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent / "project"
 DEMO_JOB = PROJECT / "jobs" / "device_stats_1m.sql"
+DEMO_SCORING_JOB = PROJECT / "jobs" / "device_anomaly_scores.sql"
 DEMO_SUITES = PROJECT / "expectations"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
+from tidebox.anomaly.detection import find_events
 from tidebox.cli.demo import run_demo
 from tidebox.core.settings import Settings
 from tidebox.lake.query import run_query
@@ -21,22 +23,45 @@ def test_demo_runs_every_stage_and_its_numbers_add_up(
     settings = kafka_settings.model_copy(
         update={"bucket": tmp_path / "bucket", "state_dir": kafka_settings.state_dir}
     )
-    spec = GenerateSpec(devices=4, hours=1, interval_seconds=15, seed=5, anomaly_rate=0.002)
+    # 720 readings a device: the forests score once they hold 256
+    spec = GenerateSpec(devices=4, hours=2, interval_seconds=10, seed=5, anomaly_rate=0.004)
     steps: list[str] = []
     summary = run_demo(settings, spec, say=steps.append)
 
-    assert steps == ["up", "generate", "replay", "job", "sink", "query", "check"]
-    readings = spec.devices * 240
+    assert steps == [
+        "up",
+        "generate",
+        "replay",
+        "job",
+        "score",
+        "sink",
+        "query",
+        "check",
+        "evaluate",
+    ]
+    readings = spec.devices * 720
     assert summary.events_replayed == readings
     csv = settings.state_dir / "data" / "demo" / "sensor_readings.csv"
     windows = duckdb.sql(
         f"SELECT count(DISTINCT (device_id, time_bucket(INTERVAL 1 MINUTE, event_time))) "
         f"FROM read_csv('{csv}')"
     ).fetchone()
-    assert windows is not None and summary.windows_computed == windows[0] == 4 * 60
-    assert summary.rows_landed == readings + summary.windows_computed
+    assert windows is not None and summary.windows_computed == windows[0] == 4 * 120
+    assert summary.readings_scored == readings
+    assert summary.rows_landed == 2 * readings + summary.windows_computed
     assert summary.check.success and len(summary.check.outcomes) >= 8
-    assert len(summary.query_result) == 4 and summary.query_result[0]["windows"] == 60
+    assert len(summary.query_result) == 4 and summary.query_result[0]["windows"] == 120
+
+    # the detection adds up: every labelled event is caught or missed, per kind
+    labelled = find_events(
+        pd.read_csv(csv), "device_id", "event_time", "is_anomaly", "anomaly_type"
+    )
+    detection = summary.detection
+    assert detection.events == len(labelled) > 0
+    assert sum(k.events for k in detection.kinds) == detection.events
+    assert all(k.caught + k.missed == k.events for k in detection.kinds)
+    assert sum(k.caught for k in detection.kinds) == detection.caught > 0
+    assert detection.hits + detection.false_alarms == detection.episodes
 
     landed = run_query(settings, "SELECT count(*) AS n FROM sensor_readings").table.to_pylist()
     assert landed == [{"n": readings}]

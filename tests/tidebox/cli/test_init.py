@@ -18,6 +18,7 @@ EXPECTED = {
     ".gitignore",
     "tidebox.yaml",
     "jobs/device_stats_1m.sql",
+    "jobs/device_anomaly_scores.sql",
     "producers/sensors.yaml",
     "sinks/anomalies.yaml",
     "sinks/transforms.py",
@@ -33,7 +34,7 @@ def written(tmp_path: Path) -> Path:
     return folder
 
 
-def test_init_writes_the_yaml_the_gitignore_and_one_example_per_folder(written: Path) -> None:
+def test_init_writes_the_yaml_the_gitignore_and_examples_in_every_folder(written: Path) -> None:
     files = {str(p.relative_to(written)) for p in written.rglob("*") if p.is_file()}
     assert files == EXPECTED
     assert ".tidebox/" in (written / ".gitignore").read_text().splitlines()
@@ -42,7 +43,7 @@ def test_init_writes_the_yaml_the_gitignore_and_one_example_per_folder(written: 
 def test_init_overwrites_nothing(tmp_path: Path, written: Path) -> None:
     (written / "sinks" / "transforms.py").write_text("# mine\n")
     (written / "tidebox.yaml").unlink()
-    with pytest.raises(ProjectExistsError, match=r"already exists \(and 5 other file"):
+    with pytest.raises(ProjectExistsError, match=r"already exists \(and 6 other file"):
         write_project(written)
     assert not (written / "tidebox.yaml").exists()  # refused before writing anything
     assert (written / "sinks" / "transforms.py").read_text() == "# mine\n"

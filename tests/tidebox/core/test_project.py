@@ -145,7 +145,7 @@ def test_a_job_is_found_by_name_in_the_project_jobs_folder(tmp_path: Path) -> No
 def test_the_project_copy_of_a_built_in_job_replaces_it_unless_the_yaml_says(
     tmp_path: Path,
 ) -> None:
-    [builtin] = DEFAULT_JOBS
+    builtin = DEFAULT_JOBS[0]  # device_stats_1m
     root = project(tmp_path, jobs__device_stats_1m_sql="-- mine\n")
     settings = load_settings(config_path=root / "tidebox.yaml", environ={})
     job = settings.job(builtin.name)

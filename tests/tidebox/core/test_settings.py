@@ -112,7 +112,12 @@ streams:
     )
     settings = load_settings(None, config_path=config, environ={})
 
-    assert [s.name for s in settings.streams] == ["sensor_readings", "device_stats_1m", "clicks"]
+    assert [s.name for s in settings.streams] == [
+        "sensor_readings",
+        "device_stats_1m",
+        "device_anomaly_scores",
+        "clicks",
+    ]
     readings = settings.stream("sensor_readings")
     assert readings is not None
     assert readings.shards == 6
