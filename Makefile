@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format bench clean
+.PHONY: help install browser demo test test-fast lint format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,7 +20,10 @@ install: $(BIN)/tidebox ## Create .venv and install tidebox with its dev tools
 demo: install ## Install, then run the whole pipeline once (tidebox demo)
 	$(BIN)/tidebox demo
 
-test: install ## Install, then run the whole test suite (real Kafka, real Flink)
+browser: ## Debian's chromium, which the report's test opens (installed when missing; root)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: install browser ## Install, then run the whole test suite (real Kafka, real Flink, chromium)
 	$(BIN)/python -m pytest
 
 test-fast: install ## Only the tests that need neither Kafka nor Flink

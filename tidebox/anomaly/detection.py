@@ -132,27 +132,24 @@ def evaluate_alarms(
     by_key: dict[str, np.ndarray] = {
         str(k): rows[time].to_numpy() for k, rows in alarms.groupby(key, sort=True)
     }
-    spans: dict[str, list[tuple[np.datetime64, np.datetime64]]] = {}
+    windows: dict[str, list[Window]] = {}
     caught, delays = 0, []
     per_kind: dict[str, list[int]] = {}
     for event in events:
-        start = event.start.tz_convert(None).to_datetime64()
-        until = (event.end + grace).tz_convert(None).to_datetime64()
-        spans.setdefault(event.key, []).append((start, until))
-        times = by_key.get(event.key, np.array([], dtype="datetime64[ns]"))
-        inside = times[(times >= start) & (times <= until)]
+        window = event_window(event, grace)
+        windows.setdefault(event.key, []).append(window)
+        first = first_alarm_in(by_key.get(event.key, _NO_TIMES), window)
         tally = per_kind.setdefault(event.kind, [0, 0])
         tally[0] += 1
-        if len(inside):
+        if first is not None:
             caught += 1
             tally[1] += 1
-            delays.append(float((inside[0] - start) / np.timedelta64(1, "s")))
+            delays.append(float((first - window[0]) / np.timedelta64(1, "s")))
     episodes = hits = 0
     for name, times in by_key.items():
         for episode in _episodes(times, grace):
             episodes += 1
-            if any(((episode >= s) & (episode <= u)).any() for s, u in spans.get(name, [])):
-                hits += 1
+            hits += bool(alarm_hits(episode, windows.get(name, [])).any())
     covered = pd.to_datetime(labels[time], utc=True)
     days = (
         max((covered.max() - covered.min()) / pd.Timedelta(days=1), 1 / 24) if len(labels) else 0.0
@@ -167,6 +164,30 @@ def evaluate_alarms(
         delays_s=tuple(delays),
         kinds=tuple(KindResult(k, n, c) for k, (n, c) in sorted(per_kind.items())),
     )
+
+
+Window = tuple[np.datetime64, np.datetime64]  # an event's span: its start to its end plus grace
+_NO_TIMES = np.array([], dtype="datetime64[ns]")
+
+
+def event_window(event: Event, grace: pd.Timedelta = DEFAULT_GRACE) -> Window:
+    """Where an alarm catches ``event``: from its start to its end plus ``grace`` (naive UTC)."""
+    start = event.start.tz_convert(None).to_datetime64()
+    return start, (event.end + grace).tz_convert(None).to_datetime64()
+
+
+def first_alarm_in(times: np.ndarray, window: Window) -> np.datetime64 | None:
+    """The first of ``times`` (sorted, naive UTC) inside ``window``, None if none is."""
+    inside = times[(times >= window[0]) & (times <= window[1])]
+    return inside[0] if len(inside) else None
+
+
+def alarm_hits(times: np.ndarray, windows: list[Window]) -> np.ndarray:
+    """Per alarm time, whether it falls in one of ``windows``."""
+    hit = np.zeros(len(times), dtype=bool)
+    for start, until in windows:
+        hit |= (times >= start) & (times <= until)
+    return hit
 
 
 def _utc(times: pd.Series) -> np.ndarray:

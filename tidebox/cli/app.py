@@ -390,6 +390,19 @@ def evaluate(
     print_detection(evaluate_landed(settings_of(ctx), scores, options), f"alarms of {scores}")
 
 
+@app.command()
+def report(
+    ctx: typer.Context,
+    out_path: Path | None = typer.Option(
+        None, "--out", help="The HTML file (default: .tidebox/reports/demo.html)."
+    ),
+) -> None:
+    """Write the demo's report again from what it landed: one HTML file that opens offline."""
+    from tidebox.report import write_report
+
+    out.print(f"report written to {write_report(settings_of(ctx), out_path)}")
+
+
 # -- demo ---------------------------------------------------------------------------------------
 @app.command()
 def demo(
@@ -397,7 +410,8 @@ def demo(
     devices: int = typer.Option(20, "--devices"),
     hours: float = typer.Option(6.0, "--hours"),
 ) -> None:
-    """Run the whole pipeline once: up, generate, replay, jobs, sink, query, check, evaluate."""
+    """Run the whole pipeline once: up, generate, replay, jobs, sink, query, check, evaluate,
+    and write the report."""
     from tidebox.cli.demo import run_demo
     from tidebox.cli.results import print_detection
     from tidebox.streams.generate import GenerateSpec
@@ -416,6 +430,7 @@ def demo(
         f"readings scored   {summary.readings_scored:,}\n"
         f"files landed      {summary.files_landed} ({summary.rows_landed:,} rows)\n"
         f"checks passed     {passed}/{len(summary.check.outcomes)}\n"
+        f"report            {summary.report}\n"
         f"total time        {summary.seconds:.1f} s "
         + "("
         + ", ".join(f"{k} {v:.1f}s" for k, v in summary.step_seconds.items())

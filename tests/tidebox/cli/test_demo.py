@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
+from tests.support import TEST_STATE
 from tidebox.anomaly.detection import find_events
 from tidebox.cli.demo import run_demo
 from tidebox.core.settings import Settings
@@ -15,6 +17,36 @@ from tidebox.lake.query import run_query
 from tidebox.streams.generate import GenerateSpec
 
 pytestmark = [pytest.mark.integration, pytest.mark.flink, pytest.mark.slow]
+
+
+def open_report(report: Path, screenshot: Path) -> tuple[int, list[str]]:
+    """Open the report in Debian's chromium with every network request refused; wait until
+    its charts have drawn; return how many did and the page's script errors, and save a
+    screenshot."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "the report's test needs Debian's chromium (make browser)"
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1600})
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.route("http*://**", lambda route: route.abort())  # offline: no request leaves
+            page.goto(report.as_uri())
+            drawn = (  # charts with a line (a device's readings) or an image (the heat map)
+                "[...document.querySelectorAll('.js-plotly-plot')].filter(p => p.querySelector("
+                "'.scatterlayer path.js-line, .heatmaplayer image')).length"
+            )
+            page.wait_for_function(f"{drawn} > 0", timeout=60_000)
+            plots = page.evaluate(drawn)
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot))
+        finally:
+            browser.close()
+    return int(plots), errors
 
 
 def test_demo_runs_every_stage_and_its_numbers_add_up(
@@ -38,6 +70,7 @@ def test_demo_runs_every_stage_and_its_numbers_add_up(
         "query",
         "check",
         "evaluate",
+        "report",
     ]
     readings = spec.devices * 720
     assert summary.events_replayed == readings
@@ -62,6 +95,11 @@ def test_demo_runs_every_stage_and_its_numbers_add_up(
     assert all(k.caught + k.missed == k.events for k in detection.kinds)
     assert sum(k.caught for k in detection.kinds) == detection.caught > 0
     assert detection.hits + detection.false_alarms == detection.episodes
+
+    assert summary.report.is_file()
+    plots, errors = open_report(summary.report, TEST_STATE / "artifacts" / "demo-report.png")
+    assert plots == spec.devices + 1  # one chart per device, and the windows' heat map
+    assert errors == []
 
     landed = run_query(settings, "SELECT count(*) AS n FROM sensor_readings").table.to_pylist()
     assert landed == [{"n": readings}]
