@@ -192,7 +192,7 @@ def tuned_detector(seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
     return detect
 
 
-DETECTORS: dict[str, Callable[[], Callable[[np.ndarray], np.ndarray]]] = {
+DETECTORS: dict[str, Callable[[int], Callable[[np.ndarray], np.ndarray]]] = {
     "kinesis": kinesis_detector,
     "tuned": tuned_detector,
 }

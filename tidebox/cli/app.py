@@ -340,8 +340,16 @@ def anomaly_score(
 
 @bench_app.command("nab")
 def bench_nab(
+    ctx: typer.Context,
     data: Path = typer.Option(..., "--data", help="A NAB folder: data/<category>/*.csv, labels/."),
     preset: str = typer.Option("kinesis", "--preset", help="Detector preset."),
+    seed: int = typer.Option(0, "--seed", help="The forests' seed."),
+    through_pipeline: bool = typer.Option(
+        False,
+        "--through-pipeline",
+        help="Replay each file as a key of one stream, score it with RANDOM_CUT_FOREST in a "
+        "SQL job, land the scores, and score what landed (beside the offline figures).",
+    ),
 ) -> None:
     """Score a detector preset on a NAB corpus (standard, reward-low-FP, reward-low-FN)."""
     from tidebox.anomaly.forest import ForestError
@@ -349,10 +357,35 @@ def bench_nab(
 
     if preset not in DETECTORS:
         raise ForestError(f"unknown preset '{preset}': use {', '.join(DETECTORS)}", "preset")
+    if through_pipeline:
+        from tidebox.cli.nab_pipeline import run_nab_pipeline
+
+        with err.status(f"running {preset} through the pipeline..."):
+            run = run_nab_pipeline(settings_of(ctx), data, preset, seed)
+        grid = Table(title=f"NAB through the pipeline, {preset}, seed {seed}, {run.files} files")
+        for column in ("profile", "pipeline", "offline", "threshold"):
+            grid.add_column(column)
+        for piped, offline in zip(run.pipeline, run.offline, strict=True):
+            grid.add_row(
+                piped.profile,
+                f"{piped.score:.2f}",
+                f"{offline.score:.2f}",
+                f"{piped.threshold:.4f}",
+            )
+        out.print(grid)
+        steps = ", ".join(f"{k} {v:.1f} s" for k, v in run.step_seconds.items())
+        out.print(
+            f"{run.rows:,} rows in {run.seconds:.1f} s ({run.rows_per_second:,.0f} rows/s end to "
+            f"end: {steps}); the pipeline's figures "
+            + ("equal the offline ones" if run.equal else "DIFFER from the offline ones")
+        )
+        if not run.equal:
+            raise typer.Exit(1)
+        return
     corpus = load_corpus(data)
     with err.status(f"running {preset} over {len(corpus)} files..."):
-        results = evaluate(corpus, DETECTORS[preset]())
-    grid = Table(title=f"NAB, {preset}, {len(corpus)} files")
+        results = evaluate(corpus, DETECTORS[preset](seed))
+    grid = Table(title=f"NAB, {preset}, seed {seed}, {len(corpus)} files")
     for column in ("profile", "score", "threshold"):
         grid.add_column(column)
     for result in results:

@@ -11,7 +11,6 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,9 +22,10 @@ import java.util.function.Consumer;
  * What RANDOM_CUT_FOREST does with each row, shared by both functions.
  *
  * <p><b>Order.</b> Rows wait in state until the watermark passes their time, then each key's
- * rows are scored in event-time order (rows of one key at the same time: by their scored values,
- * then their text), so the scores do not depend on how partitions interleave and a restored job
- * scores exactly as an uninterrupted one. A timer per distinct time emits them, so each output
+ * rows are scored in event-time order, so the scores do not depend on how partitions interleave
+ * and a restored job scores exactly as an uninterrupted one. Rows of one key at the same time
+ * keep the order they arrived in: for a stream keyed by that key (one shard per key) it is the
+ * order they were written in, as ``tidebox anomaly score`` keeps a file's order for equal times. A timer per distinct time emits them, so each output
  * row keeps its own time as {@code rowtime}; the key's first timer of a watermark scores all
  * the key's rows that watermark passed in one go (see {@link #fire}).
  *
@@ -158,9 +158,6 @@ final class ForestScorer {
         int journaled = progress.<Integer>getFieldAs("journaled");
         for (Map.Entry<Long, Row[]> entry : due.entrySet()) {
             Row[] rows = entry.getValue();
-            if (rows.length > 1) {
-                Arrays.sort(rows, tieOrder());
-            }
             List<Row> outputs = new ArrayList<>(rows.length);
             for (Row row : rows) {
                 if (!read(row)) {
@@ -318,25 +315,5 @@ final class ForestScorer {
             key.append(row.getField(position)).append('\u001f');
         }
         return key.toString();
-    }
-
-    /** Rows of one key at one time: by scored values, then by their text. */
-    private Comparator<Row> tieOrder() {
-        return (a, b) -> {
-            for (int position : scored) {
-                int order = compareNumbers(a.getField(position), b.getField(position));
-                if (order != 0) {
-                    return order;
-                }
-            }
-            return String.valueOf(a).compareTo(String.valueOf(b));
-        };
-    }
-
-    private static int compareNumbers(Object a, Object b) {
-        if (a == null || b == null) {
-            return a == null ? (b == null ? 0 : -1) : 1;
-        }
-        return Double.compare(((Number) a).doubleValue(), ((Number) b).doubleValue());
     }
 }
