@@ -28,6 +28,9 @@ _API = {
     "run_job": "tidebox.flink.runner",
     "run_sink": "tidebox.delivery.runner",
     "check_table": "tidebox.quality.landed",
+    "evaluate_landed": "tidebox.quality.detection",
+    "write_report": "tidebox.report",
+    "run_nab_pipeline": "tidebox.cli.nab_pipeline",
 }
 __all__ = sorted(_API)
 
