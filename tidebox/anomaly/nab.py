@@ -179,12 +179,12 @@ def kinesis_detector(seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def tuned_detector(seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
-    """The tuned preset, scored on its anomaly_grade."""
-    from tidebox.anomaly.forest import ForestParams, RandomCutForest
-    from tidebox.anomaly.scoring import thresholder_for
+    """The tuned preset (its forest and its grading), scored on its anomaly_grade."""
+    from tidebox.anomaly.forest import RandomCutForest
+    from tidebox.anomaly.scoring import params_for, thresholder_for
 
     def detect(values: np.ndarray) -> np.ndarray:
-        params = ForestParams(seed=seed)
+        params = params_for("tuned", 1, seed=seed)
         scores, _, _ = RandomCutForest(params).score_and_update(values)
         thresholder = thresholder_for("tuned", params)
         return np.array([thresholder.grade_and_update(float(s)) for s in scores])
@@ -192,7 +192,7 @@ def tuned_detector(seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
     return detect
 
 
-DETECTORS: dict[str, Callable[[], Callable[[np.ndarray], np.ndarray]]] = {
+DETECTORS: dict[str, Callable[[int], Callable[[np.ndarray], np.ndarray]]] = {
     "kinesis": kinesis_detector,
     "tuned": tuned_detector,
 }

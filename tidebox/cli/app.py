@@ -342,6 +342,7 @@ def anomaly_score(
 def bench_nab(
     data: Path = typer.Option(..., "--data", help="A NAB folder: data/<category>/*.csv, labels/."),
     preset: str = typer.Option("kinesis", "--preset", help="Detector preset."),
+    seed: int = typer.Option(0, "--seed", help="The forest's seed."),
 ) -> None:
     """Score a detector preset on a NAB corpus (standard, reward-low-FP, reward-low-FN)."""
     from tidebox.anomaly.forest import ForestError
@@ -351,8 +352,8 @@ def bench_nab(
         raise ForestError(f"unknown preset '{preset}': use {', '.join(DETECTORS)}", "preset")
     corpus = load_corpus(data)
     with err.status(f"running {preset} over {len(corpus)} files..."):
-        results = evaluate(corpus, DETECTORS[preset]())
-    grid = Table(title=f"NAB, {preset}, {len(corpus)} files")
+        results = evaluate(corpus, DETECTORS[preset](seed))
+    grid = Table(title=f"NAB, {preset}, seed {seed}, {len(corpus)} files")
     for column in ("profile", "score", "threshold"):
         grid.add_column(column)
     for result in results:
