@@ -16,6 +16,7 @@ from tidebox.anomaly.nab import (
     kinesis_detector,
     load_corpus,
     scaled_sigmoid,
+    score_at_threshold,
     score_profile,
     tuned_detector,
 )
@@ -90,6 +91,18 @@ def test_the_threshold_is_chosen_for_the_corpus(corpus: list) -> None:  # type: 
     result = score_profile(corpus, {"synthetic/one.csv": detection}, "standard")
     assert result.score == pytest.approx(100.0) and 0.5 < result.threshold <= 0.9
     assert math.isclose(result.raw, 1.0)
+
+
+def test_a_fixed_threshold_scores_as_the_best_one_would_there(corpus: list) -> None:  # type: ignore[type-arg]
+    detection = np.zeros(1000)
+    detection[400], detection[200] = 0.9, 0.5
+    detections = {"synthetic/one.csv": detection}
+    best = score_profile(corpus, detections, "standard")
+    assert score_at_threshold(corpus, detections, "standard", best.threshold) == pytest.approx(
+        best.score
+    )
+    assert score_at_threshold(corpus, detections, "standard", 0.4) == pytest.approx(94.5)
+    assert score_at_threshold(corpus, detections, "standard", 0.95) == 0.0
 
 
 def test_a_folder_without_labels_is_named(tmp_path: Path) -> None:
