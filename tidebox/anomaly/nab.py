@@ -157,6 +157,27 @@ def score_profile(
     return ProfileScore(profile, normalised, best_threshold, best_total)
 
 
+def score_at_threshold(
+    corpus: list[LabelledSeries], detections: dict[str, np.ndarray], profile: str, threshold: float
+) -> float:
+    """The normalised score of one profile at a given threshold (not the corpus' best): how a
+    threshold chosen on other files fares on these."""
+    weights = PROFILES[profile]
+    total, window_count = 0.0, 0
+    for series in corpus:
+        window_of, reward = _row_rewards(series, weights)
+        start = series.probation
+        hit = np.asarray(detections[series.name], dtype=np.float64)[start:] >= threshold
+        window_of, reward = window_of[start:], reward[start:]
+        total += float(reward[hit & (window_of < 0)].sum())
+        for w in range(len(series.windows)):
+            first = np.flatnonzero(hit & (window_of == w))
+            total += float(reward[first[0]]) if len(first) else -weights["fn"]
+        window_count += len(series.windows)
+    null, perfect = -weights["fn"] * window_count, weights["tp"] * window_count
+    return 100.0 * (total - null) / (perfect - null) if perfect != null else 0.0
+
+
 def evaluate(
     corpus: list[LabelledSeries], detector: Callable[[np.ndarray], np.ndarray]
 ) -> list[ProfileScore]:
@@ -179,12 +200,12 @@ def kinesis_detector(seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def tuned_detector(seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
-    """The tuned preset, scored on its anomaly_grade."""
-    from tidebox.anomaly.forest import ForestParams, RandomCutForest
-    from tidebox.anomaly.scoring import thresholder_for
+    """The tuned preset (its forest and its grading), scored on its anomaly_grade."""
+    from tidebox.anomaly.forest import RandomCutForest
+    from tidebox.anomaly.scoring import params_for, thresholder_for
 
     def detect(values: np.ndarray) -> np.ndarray:
-        params = ForestParams(seed=seed)
+        params = params_for("tuned", 1, seed=seed)
         scores, _, _ = RandomCutForest(params).score_and_update(values)
         thresholder = thresholder_for("tuned", params)
         return np.array([thresholder.grade_and_update(float(s)) for s in scores])

@@ -26,14 +26,15 @@ from tidebox.core.records import file_format, line_of, parse_times, read_records
 PRESETS: dict[str, dict[str, int]] = {
     # RANDOM_CUT_FOREST's own defaults
     "kinesis": {},
-    # the same forest: what tuning changed is the grading (see TUNED_THRESHOLD)
-    "tuned": {},
+    # a forest that forgets: its sample spans about the last 5000 rows (see TUNED_THRESHOLD)
+    "tuned": {"time_decay": 5000},
 }
-# Grades of the tuned preset, chosen on the NAB subset in ../shared/nab (see README): an alarm
-# only when a score tops every score of the last 500 rows, graded on Kinesis' NAB scale
-# (score / log2(subSampleSize)). Shingling, a shorter timeDecay and likelihood-style
-# normalisation all scored lower there.
-TUNED_THRESHOLD: dict[str, float] = {"suppression": 500}
+# Grades of the tuned preset, chosen on the NAB subset in ../shared/nab (see README and
+# bench/nab_presets.py): a score is an alarm only if it tops every score of the last 50 rows
+# (one event, one alarm), graded on Kinesis' NAB scale (score / log2(subSampleSize)) times the
+# square of its rarity among the key's last 8640 scores (30 days of 5-minute readings, the window
+# of NAB's anomaly likelihood).
+TUNED_THRESHOLD: dict[str, int] = {"suppression": 50, "rarity": 8640}
 
 
 def thresholder_for(preset: str, params: ForestParams) -> Thresholder:
@@ -44,8 +45,9 @@ def thresholder_for(preset: str, params: ForestParams) -> Thresholder:
     """
     if preset == "tuned":
         return Thresholder(
-            suppression=int(TUNED_THRESHOLD["suppression"]),
+            suppression=TUNED_THRESHOLD["suppression"],
             scale=float(log2(float(params.sub_sample_size))),
+            rarity=TUNED_THRESHOLD["rarity"],
         )
     return Thresholder()
 

@@ -21,6 +21,7 @@ import tidebox
 from tidebox.anomaly import ForestError, ForestParams, RandomCutForest
 from tidebox.anomaly._fdlibm import log
 from tidebox.anomaly.scoring import explain, thresholder_for
+from tidebox.anomaly.threshold import Thresholder
 
 JAVA_SOURCES = Path(tidebox.__file__).parent / "java" / "io" / "tidebox" / "anomaly"  # no Flink
 pytestmark = pytest.mark.skipif(
@@ -45,16 +46,54 @@ public class LogCheck {
 """
 
 
+# Grades scores given as raw bits with the settings of the first line (scale NaN: none), saving
+# and restoring the thresholder after `snapshotAfter` scores; prints each grade's raw bits.
+THRESHOLD_CHECK = """
+import io.tidebox.anomaly.Thresholder;
+import java.io.*;
+import java.util.Arrays;
+
+public class ThresholdCheck {
+    public static void main(String[] args) throws IOException {
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
+        String[] s = in.readLine().trim().split(" ");
+        Thresholder t = new Thresholder(
+                Double.parseDouble(s[0]), Double.parseDouble(s[1]), Double.parseDouble(s[2]),
+                Integer.parseInt(s[3]), Integer.parseInt(s[4]), Double.parseDouble(s[5]),
+                Integer.parseInt(s[6]));
+        long snapshotAfter = Long.parseLong(s[7]);
+        StringBuilder out = new StringBuilder();
+        long seen = 0;
+        for (String line; (line = in.readLine()) != null; ) {
+            double score = Double.longBitsToDouble(Long.parseUnsignedLong(line.trim(), 16));
+            out.append(Long.toHexString(Double.doubleToRawLongBits(t.gradeAndUpdate(score))));
+            out.append('\\n');
+            if (++seen == snapshotAfter) {
+                byte[] saved = t.toBytes();
+                t = Thresholder.fromBytes(saved);
+                if (!Arrays.equals(saved, t.toBytes())) {
+                    throw new IllegalStateException("a restored thresholder saves other bytes");
+                }
+            }
+        }
+        System.out.print(out);
+    }
+}
+"""
+
+
 @pytest.fixture(scope="session")
 def java_classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tidebox's Java sources and the test's LogCheck, compiled for Java 17."""
+    """tidebox's Java sources and the test's LogCheck and ThresholdCheck, compiled for Java 17."""
     out = tmp_path_factory.mktemp("java")
-    check = out / "LogCheck.java"
-    check.write_text(LOG_CHECK)
+    checks = [out / "LogCheck.java", out / "ThresholdCheck.java"]
+    checks[0].write_text(LOG_CHECK)
+    checks[1].write_text(THRESHOLD_CHECK)
     sources = [str(p) for p in sorted(JAVA_SOURCES.rglob("*.java"))]
     assert sources, JAVA_SOURCES
     done = subprocess.run(
-        ["javac", "--release", "17", "-Xlint:all", "-Werror", "-d", str(out), *sources, str(check)],
+        ["javac", "--release", "17", "-Xlint:all", "-Werror", "-d", str(out), *sources]
+        + [str(c) for c in checks],
         capture_output=True,
         text=True,
     )
@@ -93,6 +132,47 @@ def test_fdlibm_log_is_strictmath_log_bit_for_bit(java_classes: Path) -> None:
     assert (np.isnan(ours) == nan).all()
     mismatches = np.flatnonzero(ours[~nan].view(np.uint64) != expected[~nan])
     assert len(mismatches) == 0, values[~nan][mismatches[:5]]
+
+
+# -- the thresholder -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Thresholder(suppression=50, scale=8.0, rarity=64),
+        Thresholder(suppression=0, scale=None, rarity=300, warmup=5),
+        Thresholder(z_factor=1.5, horizon=32.0, floor=0.5, suppression=7, scale=3.0),
+    ],
+    ids=["tuned-like, a short history", "z-ramp with rarity", "no rarity"],
+)
+def test_java_thresholder_grades_as_pythons_through_a_restore(
+    java_classes: Path, settings: Thresholder
+) -> None:
+    """Scores with ties, zeros and spikes, long enough for the history to wrap many times."""
+    rng = np.random.default_rng(12)
+    scores = np.round(rng.gamma(4.0, 0.25, 3000), 2)  # many equal scores
+    scores[rng.integers(0, 3000, 60)] = 0.0  # the forest's warm-up zeros are skipped
+    scores[rng.integers(0, 3000, 40)] += rng.uniform(2.0, 9.0, 40)
+    head = " ".join(
+        str(v)
+        for v in [
+            settings.z_factor,
+            settings.horizon,
+            settings.floor,
+            settings.warmup,
+            settings.suppression,
+            "NaN" if settings.scale is None else settings.scale,
+            settings.rarity,
+            1234,
+        ]
+    )
+    body = "\n".join(f"{bits:016x}" for bits in scores.view(np.uint64).tolist())
+    done = java(java_classes, "ThresholdCheck", f"{head}\n{body}\n")
+    assert done.returncode == 0, done.stderr
+    theirs = np.array([int(h, 16) for h in done.stdout.split()], dtype=np.uint64)
+    ours = np.array([settings.grade_and_update(float(s)) for s in scores])
+    assert (ours > 0).sum() > 10  # some scores did grade
+    differ = np.flatnonzero(ours.view(np.uint64) != theirs)
+    assert len(differ) == 0, (differ[:5], ours[differ[:5]], theirs[differ[:5]].view(np.float64))
 
 
 # -- the forest ----------------------------------------------------------------------------------

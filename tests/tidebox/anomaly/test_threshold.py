@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -56,3 +58,32 @@ def test_suppression_raises_one_alarm_per_event_and_scale_grades_by_score() -> N
     assert thresholder.grade_and_update(9.0) == 1.0  # a bigger event still counts, capped
     assert len(thresholder.recent) <= 50
     assert Thresholder.from_dict(thresholder.to_dict()) == thresholder
+
+
+def test_rarity_tells_a_recurring_spike_from_a_first_time_event() -> None:
+    thresholder = Thresholder(scale=8.0, rarity=1000)
+    for row in range(1000):
+        thresholder.update(4.0 if row % 100 == 99 else 1.0)  # a spike every 100 rows
+    assert thresholder.rarity_of(4.0) == pytest.approx(
+        math.log(1001 / 11) / math.log(1001)  # ten of the thousand scores are as high
+    )
+    assert thresholder.rarity_of(5.0) == 1.0  # tops a full history
+    assert thresholder.rarity_of(0.5) == 0.0
+    recurring, new = thresholder.grade(4.0), thresholder.grade(5.0)
+    assert new == 5.0 / 8.0 and 0 < recurring < 0.5 * 4.0 / 8.0  # rarity squared weighs in
+
+
+def test_rarity_keeps_the_last_scores_and_round_trips() -> None:
+    thresholder = Thresholder(suppression=5, scale=8.0, rarity=50)
+    for s in np.random.default_rng(4).gamma(4.0, 0.25, 500):
+        thresholder.grade_and_update(float(s))
+    assert len(thresholder.history) == 50
+    restored = Thresholder.from_dict(thresholder.to_dict())
+    assert restored == thresholder
+    assert [restored.grade_and_update(s) for s in (0.5, 3.0, 9.0)] == [
+        thresholder.grade_and_update(s) for s in (0.5, 3.0, 9.0)
+    ]
+    with pytest.raises(ForestError, match="rarity"):
+        Thresholder(rarity=-1)
+    with pytest.raises(ForestError, match="rarity"):
+        Thresholder(rarity=2, history=[1.0, 2.0, 3.0])

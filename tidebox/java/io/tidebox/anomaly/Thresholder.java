@@ -2,6 +2,7 @@ package io.tidebox.anomaly;
 
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 
 /**
  * Turns anomaly scores into grades in [0, 1] with an adaptive threshold: the Java twin of
@@ -13,13 +14,17 @@ import java.nio.ByteBuffer;
  * reaching 1 at one more {@code z * deviation} beyond (or, with a scale, graded {@code score /
  * scale} capped at 1). An anomalous score enters the statistics clipped to the threshold. With
  * a suppression of n rows, a score is only an anomaly if it also tops every score of the last
- * n rows. Python's {@code min}/{@code max} keep their first argument on ties; so do {@link
- * #min} and {@link #max} here. Not thread-safe: one instance per key.
+ * n rows. With a rarity of n scores, the grade is further multiplied by the square of the
+ * score's rarity among the last n scores: {@code log((held + 1) / (above + 1)) / log(n + 1)}
+ * with {@code above} of the {@code held} scores at least as high (fdlibm's logarithm, {@link
+ * StrictMath#log}, as Python's). Python's {@code min}/{@code max} keep their first argument on
+ * ties; so do {@link #min} and {@link #max} here. Not thread-safe: one instance per key.
  */
 public final class Thresholder {
     private static final int MAGIC = 0x54425448; // "TBTH"
-    private static final byte FORMAT_VERSION = 1;
-    private static final int TUNED_SUPPRESSION = 500;
+    private static final byte FORMAT_VERSION = 2; // 1: without rarity, still read
+    private static final int TUNED_SUPPRESSION = 50;
+    private static final int TUNED_RARITY = 8640;
 
     private final double zFactor;
     private final double horizon;
@@ -27,20 +32,29 @@ public final class Thresholder {
     private final int warmup;
     private final int suppression;
     private final double scale; // NaN: no scale, the z-width ramp grades
+    private final int rarity; // 0: grades ignore rarity
     private long count;
     private double mean;
     private double second; // discounted mean of squared scores
     private final double[] recent; // the last `suppression` scores, a ring from `start`
     private int start;
     private int held;
+    private final double[] history; // the last `rarity` scores, a ring from `historyStart`
+    private final double[] ranked; // the same scores in increasing order, `kept` of them
+    private int historyStart;
+    private int kept;
 
-    /** Python's defaults: z 3, horizon 256, floor 1, warm-up 32, no suppression, no scale. */
+    /**
+     * Python's defaults: z 3, horizon 256, floor 1, warm-up 32, no suppression, no scale, no
+     * rarity.
+     */
     public Thresholder() {
-        this(3.0, 256.0, 1.0, 32, 0, Double.NaN);
+        this(3.0, 256.0, 1.0, 32, 0, Double.NaN, 0);
     }
 
     /**
-     * A thresholder with the given settings; {@code scale} NaN for none.
+     * A thresholder with the given settings; {@code scale} NaN for none, {@code rarity} 0 for
+     * none.
      *
      * @throws IllegalArgumentException as Python's refuses the same settings
      */
@@ -50,7 +64,8 @@ public final class Thresholder {
             double floor,
             int warmup,
             int suppression,
-            double scale) {
+            double scale,
+            int rarity) {
         if (zFactor <= 0 || horizon < 1 || warmup < 0 || suppression < 0) {
             throw new IllegalArgumentException(
                     "z_factor must be positive, horizon at least 1, warmup and suppression >= 0");
@@ -58,24 +73,39 @@ public final class Thresholder {
         if (!Double.isNaN(scale) && scale <= 0) {
             throw new IllegalArgumentException("scale must be positive");
         }
+        if (rarity < 0) {
+            throw new IllegalArgumentException(
+                    "rarity must be >= 0 and hold at most that many scores");
+        }
         this.zFactor = zFactor;
         this.horizon = horizon;
         this.floor = floor;
         this.warmup = warmup;
         this.suppression = suppression;
         this.scale = scale;
+        this.rarity = rarity;
         this.recent = new double[suppression];
+        this.history = new double[rarity];
+        this.ranked = new double[rarity];
     }
 
     /**
      * The grading of a preset, as Python's {@code scoring.thresholder_for}: "kinesis" the plain
-     * adaptive threshold; "tuned" suppression 500 and scale log2(subSampleSize), the same
-     * double as Python's (fdlibm's log over LN2: see {@link RandomCutForest#log2}).
+     * adaptive threshold; "tuned" suppression 50, scale log2(subSampleSize), the same double as
+     * Python's (fdlibm's log over LN2: see {@link RandomCutForest#log2}), and rarity among the
+     * last 8640 scores. (The tuned preset's forest also forgets faster, timeDecay 5000: that is
+     * the forest's parameter, not the grade's.)
      */
     public static Thresholder forPreset(String preset, int subSampleSize) {
         if ("tuned".equals(preset)) {
             return new Thresholder(
-                    3.0, 256.0, 1.0, 32, TUNED_SUPPRESSION, RandomCutForest.log2(subSampleSize));
+                    3.0,
+                    256.0,
+                    1.0,
+                    32,
+                    TUNED_SUPPRESSION,
+                    RandomCutForest.log2(subSampleSize),
+                    TUNED_RARITY);
         }
         if ("kinesis".equals(preset)) {
             return new Thresholder();
@@ -101,6 +131,30 @@ public final class Thresholder {
         return max(floor, mean + zFactor * deviation());
     }
 
+    /**
+     * How rare a score is among the history: 0 if every kept score is as high, 1 if it tops a
+     * full history of {@code rarity} scores.
+     */
+    public double rarityOf(double score) {
+        int above = kept - firstAtLeast(score);
+        return StrictMath.log((kept + 1.0) / (above + 1.0)) / StrictMath.log(rarity + 1.0);
+    }
+
+    /** The first index of {@link #ranked} holding a score >= {@code score} (Python's bisect_left). */
+    private int firstAtLeast(double score) {
+        int lo = 0;
+        int hi = kept;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (ranked[mid] < score) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
+    }
+
     /** The grade of a score against the statistics so far (0: not anomalous). */
     public double grade(double score) {
         if (count < warmup || score <= threshold()) {
@@ -109,11 +163,18 @@ public final class Thresholder {
         if (held > 0 && score < recentMax()) {
             return 0.0; // not above what the last `suppression` rows already reached
         }
+        double grade;
         if (!Double.isNaN(scale)) {
-            return min(1.0, score / scale);
+            grade = min(1.0, score / scale);
+        } else {
+            double width = max(zFactor * deviation(), 1e-9);
+            grade = min(1.0, (score - threshold()) / width);
         }
-        double width = max(zFactor * deviation(), 1e-9);
-        return min(1.0, (score - threshold()) / width);
+        if (rarity > 0) {
+            double r = rarityOf(score);
+            grade = grade * (r * r);
+        }
+        return grade;
     }
 
     private double recentMax() {
@@ -141,6 +202,9 @@ public final class Thresholder {
                 start = (start + 1) % suppression;
             }
         }
+        if (rarity > 0) {
+            remember(score);
+        }
         if (count >= warmup) {
             score = min(score, threshold());
         }
@@ -148,6 +212,28 @@ public final class Thresholder {
         double weight = max(1.0 / count, 1.0 / horizon);
         mean += weight * (score - mean);
         second += weight * (score * score - second);
+    }
+
+    /** Add a score to the history (and its ranking), forgetting the oldest beyond `rarity`. */
+    private void remember(double score) {
+        if (kept == rarity) {
+            double oldest = history[historyStart];
+            int at = firstAtLeast(oldest);
+            System.arraycopy(ranked, at + 1, ranked, at, kept - at - 1);
+            kept -= 1;
+            history[historyStart] = score;
+            historyStart = (historyStart + 1) % rarity;
+        } else {
+            history[(historyStart + kept) % rarity] = score;
+        }
+        int at = firstAtLeast(score);
+        // insort: after any equal scores, as Python's insort_right (equal doubles are alike)
+        while (at < kept && ranked[at] == score) {
+            at++;
+        }
+        System.arraycopy(ranked, at, ranked, at + 1, kept - at);
+        ranked[at] = score;
+        kept += 1;
     }
 
     public double gradeAndUpdate(double score) {
@@ -163,18 +249,24 @@ public final class Thresholder {
 
     /**
      * The settings and the running state, exactly (big-endian): magic "TBTH", version byte,
-     * z, horizon, floor, warm-up, suppression, scale (NaN: none), count, mean, second moment,
-     * and the recent scores oldest first.
+     * z, horizon, floor, warm-up, suppression, scale (NaN: none), rarity, count, mean, second
+     * moment, the recent scores oldest first, and the history oldest first (its ranking is
+     * rebuilt on reading). Version 1, without rarity and history, is still read.
      */
     public byte[] toBytes() {
-        ByteBuffer out = ByteBuffer.allocate(4 + 1 + 3 * 8 + 2 * 4 + 8 + 8 + 2 * 8 + 4 + held * 8);
+        ByteBuffer out = ByteBuffer.allocate(
+                4 + 1 + 3 * 8 + 2 * 4 + 8 + 4 + 8 + 2 * 8 + 4 + held * 8 + 4 + kept * 8);
         out.putInt(MAGIC).put(FORMAT_VERSION);
         out.putDouble(zFactor).putDouble(horizon).putDouble(floor);
-        out.putInt(warmup).putInt(suppression).putDouble(scale);
+        out.putInt(warmup).putInt(suppression).putDouble(scale).putInt(rarity);
         out.putLong(count).putDouble(mean).putDouble(second);
         out.putInt(held);
         for (int k = 0; k < held; k++) {
             out.putDouble(recent[(start + k) % suppression]);
+        }
+        out.putInt(kept);
+        for (int k = 0; k < kept; k++) {
+            out.putDouble(history[(historyStart + k) % rarity]);
         }
         return out.array();
     }
@@ -191,13 +283,19 @@ public final class Thresholder {
                 throw new IllegalArgumentException("not a saved thresholder: wrong magic number");
             }
             byte version = in.get();
-            if (version != FORMAT_VERSION) {
+            if (version != FORMAT_VERSION && version != 1) {
                 throw new IllegalArgumentException(
                         "saved thresholder has format " + version + ", not " + FORMAT_VERSION);
             }
-            Thresholder t = new Thresholder(
-                    in.getDouble(), in.getDouble(), in.getDouble(), in.getInt(), in.getInt(),
-                    in.getDouble());
+            double zFactor = in.getDouble();
+            double horizon = in.getDouble();
+            double floor = in.getDouble();
+            int warmup = in.getInt();
+            int suppression = in.getInt();
+            double scale = in.getDouble();
+            int rarity = version == 1 ? 0 : in.getInt();
+            Thresholder t =
+                    new Thresholder(zFactor, horizon, floor, warmup, suppression, scale, rarity);
             t.count = in.getLong();
             t.mean = in.getDouble();
             t.second = in.getDouble();
@@ -209,6 +307,16 @@ public final class Thresholder {
                 t.recent[k] = in.getDouble();
             }
             t.held = held;
+            int kept = version == 1 ? 0 : in.getInt();
+            if (kept < 0 || kept > t.rarity) {
+                throw new IllegalArgumentException("not a saved thresholder: bad history");
+            }
+            for (int k = 0; k < kept; k++) {
+                t.history[k] = in.getDouble();
+            }
+            System.arraycopy(t.history, 0, t.ranked, 0, kept);
+            Arrays.sort(t.ranked, 0, kept);
+            t.kept = kept;
             if (in.hasRemaining()) {
                 throw new IllegalArgumentException("not a saved thresholder: trailing bytes");
             }
