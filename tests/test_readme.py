@@ -217,8 +217,8 @@ def test_the_own_stream_block_scores_a_new_stream_without_python(
     import pandas as pd
 
     from tests.support import read_stream, unique
-    from tidebox.anomaly.forest import ForestParams, RandomCutForest
-    from tidebox.anomaly.scoring import thresholder_for
+    from tidebox.anomaly.forest import RandomCutForest
+    from tidebox.anomaly.scoring import params_for, thresholder_for
 
     text = section("The stages").split("**Your own stream.**", 1)[1]
     config = re.findall(r"```yaml\n(.*?)```", text, re.S)[0]
@@ -258,7 +258,7 @@ def test_the_own_stream_block_scores_a_new_stream_without_python(
 
     rows = [json.loads(record.value) for record in read_stream(kafka_settings, output)]
     assert len(rows) == 800
-    params = ForestParams(columns=2)  # flow and rpm; site is text, pump_id the key
+    params = params_for("tuned", 2)  # flow and rpm (site is text, pump_id the key); the preset
     for pump, group in readings.groupby("pump_id"):
         scores, _, _ = RandomCutForest(params).score_and_update(
             group[["flow", "rpm"]].to_numpy(dtype=float)

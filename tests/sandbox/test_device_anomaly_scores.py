@@ -25,7 +25,7 @@ from tests.support import (
 from tests.support.jobs import running, start_job
 from tidebox.anomaly import RandomCutForest
 from tidebox.anomaly.forest import ForestParams
-from tidebox.anomaly.scoring import thresholder_for
+from tidebox.anomaly.scoring import params_for, thresholder_for
 from tidebox.core.settings import SENSOR_COLUMNS, SENSORS, Settings, StreamSpec
 from tidebox.flink.harness import run_job_on_rows
 from tidebox.flink.runner import run_job
@@ -67,7 +67,7 @@ def test_each_device_gets_its_own_forest_scoring_in_time_order() -> None:
             (r for r in rows if r["device_id"] == device and r["anomaly_score"] is not None),
             key=lambda r: r["event_time"],
         )
-        scores, grades = offline(complete, device, ForestParams(columns=4))
+        scores, grades = offline(complete, device, params_for("tuned", 4))  # the preset's forest
         assert [r["anomaly_score"] for r in got] == scores
         assert [r["anomaly_grade"] for r in got] == grades
         assert any(s > 0 for s in scores)

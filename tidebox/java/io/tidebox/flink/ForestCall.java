@@ -9,6 +9,7 @@ import org.apache.flink.table.types.logical.RowType;
 import org.apache.flink.types.ColumnList;
 
 import io.tidebox.anomaly.ForestParams;
+import io.tidebox.anomaly.Presets;
 
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -63,7 +64,10 @@ final class ForestCall implements Serializable {
         this.explains = explains;
     }
 
-    /** The call as Flink passes it to eval(): nulls are the defaults of Kinesis Analytics. */
+    /**
+     * The call as Flink passes it to eval(): nulls are the defaults of Kinesis Analytics, or of
+     * the grade's preset.
+     */
     static ForestCall of(
             Integer trees,
             Integer sampleSize,
@@ -74,16 +78,26 @@ final class ForestCall implements Serializable {
             String grade,
             Integer seed,
             boolean explains) {
+        String preset = grade == null ? null : grade.toLowerCase();
         return new ForestCall(
                 trees == null ? 100 : trees,
                 sampleSize == null ? 256 : sampleSize,
-                timeDecay == null ? 100_000 : timeDecay,
+                timeDecay == null ? presetTimeDecay(preset) : timeDecay,
                 shingleSize == null ? 1 : shingleSize,
                 directionality != null && directionality,
                 columns == null ? List.of() : List.copyOf(columns.getNames()),
-                grade == null ? null : grade.toLowerCase(),
+                preset,
                 seed == null ? 0 : seed,
                 explains);
+    }
+
+    /** A graded call brings its preset's forest (the tuned one forgets faster), unless the
+     * call names its own timeDecay. */
+    private static int presetTimeDecay(String preset) {
+        if (preset == null || !(preset.equals("kinesis") || preset.equals("tuned"))) {
+            return Presets.KINESIS_TIME_DECAY; // an unknown grade is refused by check()
+        }
+        return Presets.timeDecay(preset);
     }
 
     /** The call as the planner sees it, with every argument checked; errors name the argument. */
