@@ -10,7 +10,8 @@ into a 2-shard stream, then runs, Kafka to Kafka, exactly-once, bounded, at para
   (``tidebox.rcf.no-op-scorer``): the ordering by event time, the timers and the state, without
   a forest;
 * ``forest``: jobs/device_anomaly_scores.sql as shipped: one forest per device, Kinesis
-  Analytics' defaults (100 trees x 256 points), four columns, the tuned grade;
+  Analytics' defaults (100 trees x 256 points) but the tuned preset's timeDecay (5000), four
+  columns, the tuned grade;
 * ``offline``: the same rows scored by ``RandomCutForest`` in this process (what ``tidebox
   anomaly score`` runs), one forest per device.
 
@@ -31,8 +32,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tidebox.anomaly.forest import ForestParams, RandomCutForest  # noqa: E402
-from tidebox.anomaly.scoring import thresholder_for  # noqa: E402
+from tidebox.anomaly.forest import RandomCutForest  # noqa: E402
+from tidebox.anomaly.scoring import params_for, thresholder_for  # noqa: E402
 from tidebox.core.settings import SENSORS, load_settings  # noqa: E402
 from tidebox.flink.runner import run_job  # noqa: E402
 from tidebox.runtime import start_broker  # noqa: E402
@@ -67,7 +68,7 @@ def offline_rate(spec: GenerateSpec) -> float:
     frame = generate_frame(spec).sort_values("event_time", kind="stable")
     started = time.perf_counter()
     for _, rows in frame.groupby("device_id"):
-        params = ForestParams(columns=len(SENSORS))
+        params = params_for("tuned", len(SENSORS))  # as the job's grade => 'tuned'
         scores, _, _ = RandomCutForest(params).score_and_update(rows[list(SENSORS)].to_numpy())
         grading = thresholder_for("tuned", params)
         for score in scores:

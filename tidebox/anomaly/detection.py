@@ -5,7 +5,8 @@ The measures, per key (device) in time order:
 * an **event** is a maximal run of consecutive labelled rows of one key with the same kind (a
   spike is one row, a level shift a run of them); it starts at its first row's time and ends
   at its last's;
-* an **alarm** is a row whose alarm value is above the threshold (a grade above 0); alarms of
+* an **alarm** is a row whose alarm value is above the threshold (by default a tuned grade
+  above ``ALARM_GRADE``, about NAB's best threshold for the tuned preset); alarms of
   one key less than ``grace`` apart form one **alarm episode**;
 * an event is **caught** when an alarm of its key falls between its start and its end plus
   ``grace`` (a detector may only react once a level shift ends, or a moment after a spike);
@@ -23,7 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from tidebox.anomaly.scoring import ALARM_GRADE
+
 DEFAULT_GRACE = pd.Timedelta(minutes=5)
+DEFAULT_THRESHOLD = ALARM_GRADE  # a tuned grade from here on is an alarm
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ def evaluate_alarms(
     key: str = "device_id",
     time: str = "event_time",
     alarm: str = "anomaly_grade",
-    threshold: float = 0.0,
+    threshold: float = DEFAULT_THRESHOLD,
     label: str = "is_anomaly",
     kind: str | None = "anomaly_type",
     grace: pd.Timedelta = DEFAULT_GRACE,

@@ -35,6 +35,10 @@ PRESETS: dict[str, dict[str, int]] = {
 # square of its rarity among the key's last 8640 scores (30 days of 5-minute readings, the window
 # of NAB's anomaly likelihood).
 TUNED_THRESHOLD: dict[str, int] = {"suppression": 50, "rarity": 8640}
+# The tuned grade at which a row is an alarm: NAB's best threshold for the standard profile on
+# the 35 files (seed 0; `tidebox bench nab --preset tuned`). Faint grades below it are rows
+# that merely top their last 50; the demo and `tidebox evaluate` count alarms from here.
+ALARM_GRADE = 0.165
 
 
 def thresholder_for(preset: str, params: ForestParams) -> Thresholder:

@@ -403,7 +403,9 @@ def evaluate(
     key: str = typer.Option("device_id", "--key", help="Column telling series apart."),
     time: str = typer.Option("event_time", "--time", help="Event-time column."),
     alarm: str = typer.Option("anomaly_grade", "--alarm", help="Column whose values alarm."),
-    threshold: float = typer.Option(0.0, "--threshold", help="Alarm when above this."),
+    threshold: float = typer.Option(
+        0.165, "--threshold", help="Alarm when above this (default: the tuned grade's alarm level)."
+    ),
     label: str = typer.Option("is_anomaly", "--label", help="True on labelled rows."),
     kind: str = typer.Option(
         "anomaly_type", "--kind", help="Kind of each labelled row ('' for none)."

@@ -10,7 +10,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tidebox.anomaly.detection import DEFAULT_GRACE, Detection, evaluate_alarms
+from tidebox.anomaly.detection import (
+    DEFAULT_GRACE,
+    DEFAULT_THRESHOLD,
+    Detection,
+    evaluate_alarms,
+)
 from tidebox.core.errors import ConfigError, QueryError
 from tidebox.core.settings import Settings
 from tidebox.lake.query import run_query
@@ -26,7 +31,7 @@ class EvaluateOptions:
     key: str = "device_id"
     time: str = "event_time"
     alarm: str = "anomaly_grade"
-    threshold: float = 0.0
+    threshold: float = DEFAULT_THRESHOLD
     label: str = "is_anomaly"
     kind: str | None = "anomaly_type"
     grace: pd.Timedelta = DEFAULT_GRACE

@@ -7,7 +7,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tidebox.anomaly.detection import Event, alarm_hits, event_window, first_alarm_in
+from tidebox.anomaly.detection import (
+    DEFAULT_THRESHOLD,
+    Event,
+    alarm_hits,
+    event_window,
+    first_alarm_in,
+)
 
 SENSORS = ("temperature", "humidity", "vibration", "battery")
 KIND_COLOURS = {
@@ -56,7 +62,7 @@ def device_figure(rows: pd.DataFrame, events: list[Event], device: str) -> go.Fi
         row=len(SENSORS) + 1,
         col=1,
     )
-    alarmed = grade.fillna(0) > 0
+    alarmed = grade.fillna(0) > DEFAULT_THRESHOLD
     alarm_times = times[alarmed].dt.tz_convert(None).to_numpy("datetime64[ns]")
     windows = [event_window(e) for e in events]
     hit = alarm_hits(alarm_times, windows)

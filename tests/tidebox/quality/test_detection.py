@@ -79,3 +79,13 @@ def test_the_command_prints_the_measures_and_names_a_missing_column(tmp_path: Pa
     assert wrong.stderr.strip() == (
         "error: table my_scores has no column grade (it has host, ts, alarm, dt, hour)"
     )
+
+
+def test_the_commands_default_threshold_is_the_tuned_alarm_grade() -> None:
+    import inspect
+
+    from tidebox.anomaly.scoring import ALARM_GRADE
+    from tidebox.cli.app import evaluate
+
+    default = inspect.signature(evaluate).parameters["threshold"].default.default
+    assert default == ALARM_GRADE == EvaluateOptions().threshold

@@ -24,7 +24,8 @@ public final class Thresholder {
     private static final int MAGIC = 0x54425448; // "TBTH"
     private static final byte FORMAT_VERSION = 2; // 1: without rarity, still read
     private static final int TUNED_SUPPRESSION = 50;
-    private static final int TUNED_RARITY = 8640;
+    /** Scores the tuned grade ranks a score among. */
+    public static final int TUNED_RARITY = 8640;
 
     private final double zFactor;
     private final double horizon;

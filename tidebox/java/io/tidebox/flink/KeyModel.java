@@ -98,11 +98,13 @@ final class KeyModel {
         }
     }
 
-    /** About how many bytes a model of this shape holds in memory (for the cache's budget). */
+    /** About how many bytes a model of this shape holds in memory (for the cache's budget):
+     * the forest's arrays, and the tuned grade's score history (kept twice: in order, ranked). */
     static long footprint(ForestCall call, int columns) {
         long dims = (long) columns * call.shingleSize;
         long nodes = 2L * call.sampleSize;
         long perTree = nodes * (5 * 4 + 8 + 2 * dims * 8 + 4) + call.sampleSize * (dims * 8 + 8);
-        return call.trees * perTree;
+        long grading = "tuned".equals(call.grade) ? 2L * Thresholder.TUNED_RARITY * 8 : 0L;
+        return call.trees * perTree + grading;
     }
 }
