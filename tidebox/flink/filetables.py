@@ -17,7 +17,7 @@ import pandas as pd
 from tidebox.core.records import parse_times, read_records
 from tidebox.core.settings import Settings, TableSpec
 from tidebox.flink.ddl import columns_ddl, mentions
-from tidebox.streams.replay import encode_records
+from tidebox.streams.replay import encode_records, without_zone
 
 Rows: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | str | Path
 
@@ -31,10 +31,15 @@ def _frame(rows: Rows) -> pd.DataFrame:
 
 
 def write_rows(
-    name: str, rows: Rows, folder: Path, time_field: str | None = None, sort: bool = True
+    name: str,
+    rows: Rows,
+    folder: Path,
+    time_field: str | None = None,
+    sort: bool = True,
+    columns: Mapping[str, str] | None = None,
 ) -> Path:
-    """The rows as JSON Lines in the form replay sends them (times in ISO-8601 UTC), in time
-    order unless ``sort`` is false."""
+    """The rows as JSON Lines in the form replay sends them (times in ISO-8601 UTC; without
+    the ``Z`` in ``columns`` declared TIMESTAMP), in time order unless ``sort`` is false."""
     frame = _frame(rows)
     field = time_field if time_field and time_field in frame.columns else None
     if field:
@@ -47,7 +52,7 @@ def write_rows(
     path = folder / name / "rows.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
-        for _, value, _ in encode_records(frame, field, None):
+        for _, value, _ in encode_records(frame, field, None, without_zone(columns or {})):
             out.write(value + b"\n")
     return path
 

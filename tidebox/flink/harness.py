@@ -65,7 +65,9 @@ class RowTables:
         rows = self.inputs.get(spec.name, [])
         in_order = spec.watermark_emit == "on-event"
         folder = self.scratch / "sources"
-        path = write_rows(spec.name, rows, folder, spec.time_field, sort=not in_order)
+        path = write_rows(
+            spec.name, rows, folder, spec.time_field, sort=not in_order, columns=spec.columns
+        )
         return file_table_ddl(table, spec.columns, path, spec.time_field, spec.watermark_seconds)
 
     def sink(self, spec: StreamSpec) -> str:
@@ -75,7 +77,9 @@ class RowTables:
     def reference(self, table: TableSpec) -> str:
         rows = self.inputs.get(table.name, table.location)
         return file_table_ddl(
-            table.name, table.columns, write_rows(table.name, rows, self.scratch / "references")
+            table.name,
+            table.columns,
+            write_rows(table.name, rows, self.scratch / "references", columns=table.columns),
         )
 
     def create_sink(self, spec: StreamSpec) -> None:

@@ -9,7 +9,7 @@ tidebox.streams.admin.)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -96,11 +96,24 @@ def load_merged(
     return merged.reset_index(drop=True), field
 
 
-def _json_column(column: pd.Series) -> list[Any]:
-    """A column as JSON-ready Python values: times as ISO-8601 text, missing values as None."""
+def without_zone(columns: Mapping[str, str]) -> set[str]:
+    """The columns a stream declares as TIMESTAMP without a time zone: Flink's JSON format reads
+    those from ISO-8601 text without the ``Z`` a TIMESTAMP_LTZ needs."""
+    return {
+        name
+        for name, kind in columns.items()
+        if kind.upper().startswith("TIMESTAMP")
+        and "LTZ" not in kind.upper()
+        and "LOCAL TIME ZONE" not in kind.upper()
+    }
+
+
+def _json_column(column: pd.Series, zone: bool = True) -> list[Any]:
+    """A column as JSON-ready Python values: times as ISO-8601 UTC text (ending in ``Z`` unless
+    ``zone`` is false), missing values as None."""
     if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column):
         utc = pd.to_datetime(column, utc=True)
-        text = utc.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.slice(0, 23) + "Z"
+        text = utc.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str.slice(0, 23) + ("Z" if zone else "")
         return text.where(utc.notna(), None).tolist()
     values = column.tolist()
     if column.dtype == object or not column.notna().all():
@@ -110,15 +123,19 @@ def _json_column(column: pd.Series) -> list[Any]:
 
 
 def encode_records(
-    frame: pd.DataFrame, time_field: str, key_field: str | None
+    frame: pd.DataFrame,
+    time_field: str,
+    key_field: str | None,
+    zoneless: Collection[str] = (),
 ) -> Iterator[tuple[bytes | None, bytes, int]]:
     """(key, JSON value, event time in ms) for each row, in frame order.
 
     Columns are converted once, column by column; orjson then writes each row exactly
-    (floats round-trip, NaN and missing values become null).
+    (floats round-trip, NaN and missing values become null). Times in ``zoneless`` columns
+    (declared TIMESTAMP, see :func:`without_zone`) are written without the ``Z``.
     """
     names = [str(c) for c in frame.columns]
-    columns = [_json_column(frame[c]) for c in frame.columns]
+    columns = [_json_column(frame[c], str(c) not in zoneless) for c in frame.columns]
     epoch_ms = (frame[time_field] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
     key_index = names.index(key_field) if key_field in names else None
     for row, ms in zip(zip(*columns, strict=True), epoch_ms.tolist(), strict=True):
@@ -165,6 +182,7 @@ def replay(
         paths, options.time_field or (spec.time_field if spec else None), options.file_order
     )
     key_field = options.key_field or (spec.key_field if spec else None)
+    zoneless = without_zone(spec.columns) if spec else set()
     if key_field and key_field not in frame.columns:
         raise InputFileError(str(paths[0]), f"no key field '{key_field}' in the records")
     if stream not in list_streams(settings):
@@ -189,7 +207,8 @@ def replay(
             shifted = frame
             if lap:
                 shifted = frame.assign(**{time_field: frame[time_field] + step * lap})
-            for key, value, event_ms in encode_records(shifted, time_field, key_field):
+            records = encode_records(shifted, time_field, key_field, zoneless)
+            for key, value, event_ms in records:
                 if options.limit is not None and sent >= options.limit:
                     break
                 first_ms = event_ms if first_ms is None else first_ms

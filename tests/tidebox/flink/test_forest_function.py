@@ -282,3 +282,24 @@ def test_job_sql_renders_a_forest_job_as_a_self_contained_script(
         elif not statement.startswith("SET"):
             env.execute_sql(statement)
     assert "ProcessTableFunction" in plan.explain()
+
+
+def test_a_stream_whose_time_is_a_timestamp_without_zone(settings: Settings) -> None:
+    """A time column declared TIMESTAMP(3) (not _LTZ) reads and scores like any other."""
+    local = PUMPS.model_copy(
+        update={"name": "pumps_local", "columns": {**PUMPS.columns, "read_at": "TIMESTAMP(3)"}}
+    )
+    own = settings.model_copy(update={"streams": (local,)})
+    frame = pump_rows(pumps=1, rows=40)
+    sql = """INSERT INTO local_scores SELECT read_at, ANOMALY_SCORE AS score FROM RANDOM_CUT_FOREST(
+      input => TABLE pumps_local, on_time => DESCRIPTOR(read_at), columns => DESCRIPTOR(flow),
+      sub_sample_size => 10)"""
+    rows = run_job_on_rows(sql, {"pumps_local": frame}, settings=own)["local_scores"]
+    ordered = frame.sort_values("read_at")
+    scores, _, _ = RandomCutForest(ForestParams(sub_sample_size=10)).score_and_update(
+        ordered[["flow"]].to_numpy()
+    )
+    assert [r["score"] for r in rows] == scores.tolist()
+    assert rows[0]["read_at"].isoformat() == ordered["read_at"].iloc[0].strftime(
+        "%Y-%m-%dT%H:%M:%S"
+    )

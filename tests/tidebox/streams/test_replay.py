@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.support import read_stream, readings_spec, unique, with_stream
@@ -161,3 +162,17 @@ def test_time_and_key_fields_can_be_named(kafka_settings: Settings, tmp_path: Pa
     ]
     with pytest.raises(InputFileError, match="no key field 'owner'"):
         replay(kafka_settings, [data], stream, ReplayOptions(time_field="ts", key_field="owner"))
+
+
+def test_times_of_a_timestamp_column_without_zone_are_written_without_z() -> None:
+    """Flink's JSON format reads a TIMESTAMP from ISO-8601 text without a zone and a
+    TIMESTAMP_LTZ from text ending in Z; replay writes each as its stream declares it."""
+    from tidebox.streams.replay import encode_records, without_zone
+
+    columns = {"at": "TIMESTAMP(3)", "seen": "TIMESTAMP_LTZ(3)", "v": "DOUBLE"}
+    assert without_zone(columns) == {"at"}
+    when = pd.Timestamp("2024-05-01T10:00:00.123", tz="UTC")
+    frame = pd.DataFrame({"at": [when], "seen": [when], "v": [1.5]})
+    [(_, value, ms)] = list(encode_records(frame, "at", None, without_zone(columns)))
+    assert value == (b'{"at":"2024-05-01T10:00:00.123","seen":"2024-05-01T10:00:00.123Z","v":1.5}')
+    assert ms == when.value // 1_000_000
