@@ -1,7 +1,6 @@
 package io.tidebox.flink;
 
 import org.apache.flink.table.api.ValidationException;
-import org.apache.flink.table.functions.TableSemantics;
 import org.apache.flink.table.types.inference.CallContext;
 import org.apache.flink.table.types.logical.LogicalType;
 import org.apache.flink.table.types.logical.LogicalTypeRoot;
@@ -216,11 +215,6 @@ final class ForestCall implements Serializable {
         }
         checkParams(chosen.size());
         return chosen.stream().mapToInt(Integer::intValue).toArray();
-    }
-
-    int[] scoredPositions(TableSemantics semantics) {
-        return scoredPositions(
-                (RowType) semantics.dataType().getLogicalType(), semantics.partitionByColumns());
     }
 
     /** The types Kinesis Analytics scores: DOUBLE, REAL/FLOAT, BIGINT, INTEGER, SMALLINT, TINYINT. */

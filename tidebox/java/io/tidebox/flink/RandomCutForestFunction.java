@@ -2,10 +2,6 @@ package io.tidebox.flink;
 
 import org.apache.flink.table.api.dataview.ListView;
 import org.apache.flink.table.api.dataview.MapView;
-import org.apache.flink.table.catalog.DataTypeFactory;
-import org.apache.flink.table.functions.FunctionContext;
-import org.apache.flink.table.functions.ProcessTableFunction;
-import org.apache.flink.table.types.inference.TypeInference;
 import org.apache.flink.types.ColumnList;
 import org.apache.flink.types.Row;
 
@@ -27,19 +23,11 @@ import org.apache.flink.types.Row;
  * TABLE(RANDOM_CUT_FOREST(CURSOR(SELECT STREAM ...), 100, 256, 100000, 1))}, which it rewrites
  * into this one.
  */
-public class RandomCutForestFunction extends ProcessTableFunction<Row> {
+public class RandomCutForestFunction extends ForestFunction {
     private static final long serialVersionUID = 1L;
 
-    private transient ForestScorer scorer;
-
-    @Override
-    public TypeInference getTypeInference(DataTypeFactory factory) {
-        return ForestTypes.inference(false);
-    }
-
-    @Override
-    public void open(FunctionContext context) {
-        scorer = Settings.scorer(context, false);
+    public RandomCutForestFunction() {
+        super(false);
     }
 
     public void eval(
@@ -70,16 +58,5 @@ public class RandomCutForestFunction extends ProcessTableFunction<Row> {
                         seed,
                         false);
         scorer.add(ctx, progress, about, pending, input, call);
-    }
-
-    public void onTimer(
-            OnTimerContext ctx,
-            Row progress,
-            MapView<Integer, String> about,
-            MapView<Long, Row[]> pending,
-            MapView<Integer, byte[]> snapshot,
-            ListView<byte[]> journal)
-            throws Exception {
-        scorer.fire(ctx, progress, about, pending, snapshot, journal, this::collect);
     }
 }

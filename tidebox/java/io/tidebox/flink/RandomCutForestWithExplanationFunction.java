@@ -2,10 +2,6 @@ package io.tidebox.flink;
 
 import org.apache.flink.table.api.dataview.ListView;
 import org.apache.flink.table.api.dataview.MapView;
-import org.apache.flink.table.catalog.DataTypeFactory;
-import org.apache.flink.table.functions.FunctionContext;
-import org.apache.flink.table.functions.ProcessTableFunction;
-import org.apache.flink.table.types.inference.TypeInference;
 import org.apache.flink.types.ColumnList;
 import org.apache.flink.types.Row;
 
@@ -15,19 +11,11 @@ import org.apache.flink.types.Row;
  * ATTRIBUTION_SCORE}) and, with {@code with_directionality => TRUE}, its {@code DIRECTION} and
  * {@code STRENGTH}.
  */
-public class RandomCutForestWithExplanationFunction extends ProcessTableFunction<Row> {
+public class RandomCutForestWithExplanationFunction extends ForestFunction {
     private static final long serialVersionUID = 1L;
 
-    private transient ForestScorer scorer;
-
-    @Override
-    public TypeInference getTypeInference(DataTypeFactory factory) {
-        return ForestTypes.inference(true);
-    }
-
-    @Override
-    public void open(FunctionContext context) {
-        scorer = Settings.scorer(context, true);
+    public RandomCutForestWithExplanationFunction() {
+        super(true);
     }
 
     public void eval(
@@ -59,16 +47,5 @@ public class RandomCutForestWithExplanationFunction extends ProcessTableFunction
                         seed,
                         true);
         scorer.add(ctx, progress, about, pending, input, call);
-    }
-
-    public void onTimer(
-            OnTimerContext ctx,
-            Row progress,
-            MapView<Integer, String> about,
-            MapView<Long, Row[]> pending,
-            MapView<Integer, byte[]> snapshot,
-            ListView<byte[]> journal)
-            throws Exception {
-        scorer.fire(ctx, progress, about, pending, snapshot, journal, this::collect);
     }
 }
