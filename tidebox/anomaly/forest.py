@@ -65,6 +65,12 @@ class ForestParams:
     def dimensions(self) -> int:
         return self.columns * self.shingle_size
 
+    @property
+    def normaliser(self) -> float:
+        """log2(subSampleSize): divides scores onto NAB's [0, 1] scale, as NAB's run did
+        (fdlibm's, as the kernels' scores use: see _fdlibm.log2)."""
+        return float(_fdlibm.log2(float(self.sub_sample_size)))
+
 
 class RandomCutForest:
     """Score and learn a stream of numeric rows; one instance per key (device)."""
@@ -281,6 +287,4 @@ class RandomCutForest:
 
     @property
     def normaliser(self) -> float:
-        """log2(subSampleSize): divides scores onto NAB's [0, 1] scale, as NAB's run did
-        (fdlibm's, as the kernels' scores use: see _fdlibm.log2)."""
-        return float(_fdlibm.log2(float(self.params.sub_sample_size)))
+        return self.params.normaliser

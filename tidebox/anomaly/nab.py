@@ -19,11 +19,15 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from tidebox.core.errors import InputFileError
+
+if TYPE_CHECKING:
+    from tidebox.anomaly.forest import ForestParams
 
 PROFILES: dict[str, dict[str, float]] = {
     "standard": {"tp": 1.0, "fp": 0.11, "fn": 1.0},
@@ -194,9 +198,15 @@ def kinesis_detector(seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:
     def detect(values: np.ndarray) -> np.ndarray:
         forest = RandomCutForest(seed=seed)
         scores, _, _ = forest.score_and_update(values)
-        return np.asarray(np.minimum(scores / forest.normaliser, 1.0))
+        return kinesis_values(scores, forest.params)
 
     return detect
+
+
+def kinesis_values(scores: np.ndarray, params: ForestParams) -> np.ndarray:
+    """ANOMALY_SCORE on NAB's scale, as NAB's run of Amazon's function had it: divided by
+    log2(subSampleSize), capped at 1 (the NAB pipeline scores landed scores this way too)."""
+    return np.asarray(np.minimum(scores / params.normaliser, 1.0))
 
 
 def tuned_detector(seed: int = 0) -> Callable[[np.ndarray], np.ndarray]:

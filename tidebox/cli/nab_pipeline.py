@@ -21,13 +21,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tidebox.anomaly.forest import ForestError, ForestParams, RandomCutForest
+from tidebox.anomaly.forest import ForestError, ForestParams
 from tidebox.anomaly.nab import (
     DETECTORS,
     PROFILES,
     LabelledSeries,
     ProfileScore,
     evaluate,
+    kinesis_values,
     load_corpus,
     score_profile,
 )
@@ -193,7 +194,7 @@ def _detections(
 ) -> dict[str, np.ndarray]:
     """Each file's detector values from the landed rows, as the offline detector makes them:
     the tuned grade, or Kinesis' ANOMALY_SCORE / log2(subSampleSize) capped at 1."""
-    normaliser = RandomCutForest(ForestParams(seed=seed)).normaliser
+    params = ForestParams(seed=seed)
     found = {}
     for series in corpus:
         rows = landed[landed["file"] == series.name]
@@ -202,7 +203,7 @@ def _detections(
                 f"{series.name}: {len(rows)} rows landed of {len(series.values)} replayed"
             )
         if preset == "kinesis":
-            found[series.name] = np.minimum(rows["score"].to_numpy() / normaliser, 1.0)
+            found[series.name] = kinesis_values(rows["score"].to_numpy(), params)
         else:
             found[series.name] = rows["grade"].to_numpy(dtype=np.float64)
     return found
