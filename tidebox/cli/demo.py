@@ -101,7 +101,8 @@ def run_demo(
     done()
 
     done = step("query")
-    rows = run_query(settings, DEMO_QUERY).table.to_pylist()
+    query = run_query(settings, DEMO_QUERY)
+    rows = query.table.to_pylist()
     done()
 
     done = step("check")
@@ -122,7 +123,7 @@ def run_demo(
         "checks passed": f"{sum(o.success for o in check.outcomes)}/{len(check.outcomes)}",
         "time so far": f"{time.monotonic() - started:.1f} s",
     }
-    report = write_report(settings, run=run)
+    report = write_report(settings, run=run, check=check, query=query)
     done()
 
     return DemoSummary(

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from tidebox.anomaly.detection import Detection, Event, find_events
+from tidebox.anomaly.detection import Detection, Event, evaluate_alarms, find_events
 from tidebox.core.settings import Settings
 from tidebox.lake.query import QueryResult, run_query
 from tidebox.lake.sql import quote
 from tidebox.lake.tables import TableDescription, describe_table
-from tidebox.quality.detection import evaluate_landed
 from tidebox.quality.landed import check_table
 from tidebox.quality.suites import CheckResult
 
@@ -38,18 +37,21 @@ class ReportData:
     query: QueryResult
 
 
-def gather(settings: Settings) -> ReportData:
-    """Read the demo's landed tables and measure them (a table not landed is one line)."""
+def gather(
+    settings: Settings, check: CheckResult | None = None, query: QueryResult | None = None
+) -> ReportData:
+    """Read the demo's landed tables and measure them (a table not landed is one line).
+    ``check`` and ``query``, when the caller has just run them, are not run again."""
     scores = _table(settings, SCORES).sort_values(["device_id", "event_time"])
     windows = _table(settings, STATS).sort_values(["device_id", "window_start"])
     return ReportData(
         scores=scores,
         windows=windows,
         events=find_events(scores, "device_id", "event_time", "is_anomaly", "anomaly_type"),
-        detection=evaluate_landed(settings, SCORES),
-        check=check_table(settings, READINGS),
+        detection=evaluate_alarms(scores),  # as `tidebox evaluate` measures the table
+        check=check or check_table(settings, READINGS),
         landed=[describe_table(settings, name) for name in (READINGS, STATS, SCORES)],
-        query=run_query(settings, WINDOWS_QUERY),
+        query=query or run_query(settings, WINDOWS_QUERY),
     )
 
 

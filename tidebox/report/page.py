@@ -15,6 +15,8 @@ from pathlib import Path
 import plotly.offline
 
 from tidebox.core.settings import Settings
+from tidebox.lake.query import QueryResult
+from tidebox.quality.suites import CheckResult
 from tidebox.report.charts import device_figure, windows_figure
 from tidebox.report.gather import ReportData, gather
 
@@ -34,12 +36,17 @@ def default_path(settings: Settings) -> Path:
 
 
 def write_report(
-    settings: Settings, out: Path | None = None, run: Mapping[str, str] | None = None
+    settings: Settings,
+    out: Path | None = None,
+    run: Mapping[str, str] | None = None,
+    check: CheckResult | None = None,
+    query: QueryResult | None = None,
 ) -> Path:
     """Write the report of the demo's landed tables to ``out`` (default
-    ``<state>/reports/demo.html``); ``run`` adds the run's own figures (label: value)."""
+    ``<state>/reports/demo.html``); ``run`` adds the run's own figures (label: value), and a
+    ``check`` or ``query`` the caller has just run is shown rather than run again."""
     path = out or default_path(settings)
-    page = render(gather(settings), run or {})
+    page = render(gather(settings, check, query), run or {})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
