@@ -19,6 +19,7 @@ import re
 
 from tidebox.core.settings import StreamSpec
 from tidebox.flink.ddl import quote
+from tidebox.flink.functions import uses_functions
 
 LATE_SUFFIX = "_late"
 INNER_SUFFIX = "__all"
@@ -33,15 +34,14 @@ LATE_COLUMNS: dict[str, str] = {
     "data_row": "STRING",
 }
 _EVENT_TIME_OPERATORS = re.compile(
-    r"\b(TUMBLE|HOP|CUMULATE|SESSION|OVER|MATCH_RECOGNIZE|RANDOM_CUT_FOREST"
-    r"|RANDOM_CUT_FOREST_WITH_EXPLANATION)\s*\(",
-    re.IGNORECASE,
+    r"\b(TUMBLE|HOP|CUMULATE|SESSION|OVER|MATCH_RECOGNIZE)\s*\(", re.IGNORECASE
 )
 
 
 def uses_event_time(statements: list[str] | tuple[str, ...]) -> bool:
-    """True when the job has an operator that drops records behind the watermark."""
-    return any(_EVENT_TIME_OPERATORS.search(s) for s in statements)
+    """True when the job has an operator that drops records behind the watermark (tidebox's
+    forest functions score in event-time order, so they do too)."""
+    return any(_EVENT_TIME_OPERATORS.search(s) or uses_functions(s) for s in statements)
 
 
 def late_stream_spec(name: str) -> StreamSpec:

@@ -27,13 +27,14 @@ from typing import Any
 
 from tidebox.core.errors import JobError
 from tidebox.core.settings import Settings, StreamSpec
+from tidebox.flink.functions import uses_functions
 
 Build = Callable[..., Mapping[str, Any]]
 
 # Python API calls that need event time: a job using them drops late records by itself
 _EVENT_TIME_CALLS = re.compile(
     r"\b(Tumble|Slide|Session|Over)\.|\bTumblingEventTimeWindows\b|\bSlidingEventTimeWindows\b"
-    r"|\bEventTimeSessionWindows\b|\bregister_event_time_timer\b|\bRANDOM_CUT_FOREST"
+    r"|\bEventTimeSessionWindows\b|\bregister_event_time_timer\b"
 )
 
 
@@ -72,7 +73,9 @@ def python_sources(text: str, settings: Settings) -> tuple[StreamSpec, ...]:
 
 
 def python_uses_event_time(text: str) -> bool:
-    return bool(_EVENT_TIME_CALLS.search(text))
+    """True when the module calls something that drops records behind the watermark
+    (tidebox's forest functions, through SQL, too)."""
+    return bool(_EVENT_TIME_CALLS.search(text)) or uses_functions(text)
 
 
 def call_build(
