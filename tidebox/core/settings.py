@@ -66,6 +66,8 @@ ENV_FIELDS = {
     "FLINK_BOOTSTRAP_SERVERS": "flink_bootstrap_servers",
     "CHECKPOINT_SECONDS": "checkpoint_seconds",
     "S3_ENDPOINT": "s3_endpoint",
+    "API_PORT": "api_port",
+    "SHARD_LIMITS": "shard_limits",
 }
 DEFAULT_STATE_DIR = ".tidebox"
 
@@ -345,6 +347,11 @@ class Settings(_Frozen):
     flink_bootstrap_servers: str | None = None
     checkpoint_seconds: float = Field(default=60.0, ge=1)
     s3_endpoint: str | None = None
+    # the local AWS endpoint (Kinesis and Firehose APIs) on 127.0.0.1; LocalStack's port, so
+    # code written for LocalStack reaches it unchanged
+    api_port: int = Field(default=4566, ge=1, le=65535)
+    # Kinesis' per-shard write and read limits on the API's calls (off: no throttling)
+    shard_limits: bool = True
     streams: tuple[StreamSpec, ...] = DEFAULT_STREAMS
     jobs: tuple[JobSpec, ...] = DEFAULT_JOBS
     sinks: tuple[SinkSpec, ...] = DEFAULT_SINKS
@@ -364,6 +371,11 @@ class Settings(_Frozen):
     def flink_kafka_bootstrap(self) -> str:
         """Kafka's address as Flink jobs reach it (inside a docker network it differs)."""
         return self.flink_bootstrap_servers or self.kafka_bootstrap
+
+    @property
+    def api_url(self) -> str:
+        """Where boto3 (``endpoint_url=``) and the AWS CLI (``--endpoint-url``) reach tidebox."""
+        return f"http://127.0.0.1:{self.api_port}"
 
     @property
     def bucket_path(self) -> Path:
