@@ -22,6 +22,7 @@ from kafka.errors import TopicAlreadyExistsError
 from tidebox.core.clients import make_admin, make_consumer, make_fast_consumer
 from tidebox.core.errors import StreamExistsError, StreamNotFoundError, TideboxError
 from tidebox.core.settings import Settings, StreamSpec
+from tidebox.streams.metadata import forget, record_created
 
 MS_PER_HOUR = 3_600_000
 
@@ -66,9 +67,12 @@ def create_stream(
     stream: str | StreamSpec,
     shards: int | None = None,
     retention_hours: float | None = None,
+    mode: str = "PROVISIONED",
+    tags: Mapping[str, str] | None = None,
 ) -> StreamInfo:
     """Create a stream, named or given by its spec; shards and retention default to the spec
-    (a name's is looked up in the settings), else 1 and 24 h."""
+    (a name's is looked up in the settings), else 1 and 24 h. ``mode`` and ``tags`` are kept
+    as Kinesis keeps them (see tidebox.streams.metadata)."""
     spec = settings.stream(stream) if isinstance(stream, str) else stream
     name = stream if isinstance(stream, str) else stream.name
     shards = shards if shards is not None else (spec.shards if spec else 1)
@@ -91,6 +95,7 @@ def create_stream(
         raise StreamExistsError(name) from exc
     finally:
         admin.close()
+    record_created(settings, name, mode, dict(tags or {}))
     return describe_stream(settings, name)
 
 
@@ -108,6 +113,36 @@ def delete_stream(settings: Settings, name: str) -> None:
         if name not in admin.list_topics():
             raise StreamNotFoundError(name)
         admin.delete_topics([name])
+    finally:
+        admin.close()
+    forget(settings, name)
+
+
+def stream_retention_hours(settings: Settings, name: str) -> float:
+    """The stream's retention in hours (its topic's ``retention.ms``)."""
+    admin = make_admin(settings)
+    try:
+        if name not in admin.list_topics():
+            raise StreamNotFoundError(name)
+        resource = ConfigResource(ConfigResourceType.TOPIC, name, configs=["retention.ms"])
+        configs = admin.describe_configs([resource])
+    finally:
+        admin.close()
+    return int(configs["topic"][name]["retention.ms"]["value"]) / MS_PER_HOUR
+
+
+def set_retention_hours(settings: Settings, name: str, hours: float) -> None:
+    """Change how long the stream keeps records (its topic's ``retention.ms``)."""
+    if hours <= 0:
+        raise TideboxError(f"stream '{name}': retention must be positive, got {hours}")
+    admin = make_admin(settings)
+    try:
+        if name not in admin.list_topics():
+            raise StreamNotFoundError(name)
+        resource = ConfigResource(
+            ConfigResourceType.TOPIC, name, configs={"retention.ms": str(int(hours * MS_PER_HOUR))}
+        )
+        admin.alter_configs([resource])
     finally:
         admin.close()
 
