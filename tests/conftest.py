@@ -30,6 +30,7 @@ def kafka_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setting
     settings = Settings(
         state_dir=TEST_STATE,
         kafka_port=free_port_pair(),
+        api_port=free_port(),
         bucket=tmp_path_factory.mktemp("bucket"),
     )
     start_broker(settings)

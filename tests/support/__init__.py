@@ -168,6 +168,7 @@ def cli_env(settings: Settings | None = None, **extra: str) -> dict[str, str]:
         env["TIDEBOX_STATE_DIR"] = str(settings.state_dir)
         env["TIDEBOX_KAFKA_PORT"] = str(settings.kafka_port)
         env["TIDEBOX_BUCKET"] = str(settings.bucket_path)
+        env["TIDEBOX_API_PORT"] = str(settings.api_port)
     return {**env, **extra}
 
 

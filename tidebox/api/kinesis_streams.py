@@ -3,12 +3,13 @@ shards, retention and tags."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tidebox.api.context import ApiContext, as_api_error, stream_arn
 from tidebox.api.errors import in_use, invalid_argument, not_found
 from tidebox.api.protocol import Request
-from tidebox.core.errors import StreamExistsError, TideboxError
+from tidebox.core.errors import StreamExistsError, StreamNotFoundError, TideboxError
 from tidebox.streams import admin
 from tidebox.streams.metadata import (
     MODES,
@@ -76,7 +77,22 @@ def create_stream(context: ApiContext, request: Request) -> dict[str, Any]:
         if "marked for deletion" in str(exc):
             raise in_use(f"Stream {name} is being deleted.") from exc
         raise as_api_error(exc) from exc
+    _wait_visible(context, name)
     return {}
+
+
+def _wait_visible(context: ApiContext, name: str, timeout_s: float = 15.0) -> None:
+    """Wait until the endpoint's own client sees a stream just created (the broker's metadata
+    follows its controller a moment later), so the next call never misses it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            context.writer.shards(name)
+            return
+        except StreamNotFoundError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def delete_stream(context: ApiContext, request: Request) -> dict[str, Any]:

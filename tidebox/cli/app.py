@@ -85,19 +85,27 @@ def init(
 # -- runtime ------------------------------------------------------------------------------------
 @app.command()
 def up(ctx: typer.Context) -> None:
-    """Start the embedded Kafka broker (fetching its jars once) and wait until it answers."""
+    """Start the embedded Kafka broker (fetching its jars once) and the local AWS endpoint, and
+    wait until both answer."""
     from tidebox.runtime import start_broker
+    from tidebox.runtime.api_process import start_api
     from tidebox.runtime.maven import flink_connector_jars
 
     settings = settings_of(ctx)
     if not settings.embedded:
-        out.print(f"using Kafka at {settings.kafka_bootstrap}: nothing to start")
-        return
-    with err.status("starting Kafka (first run fetches jars with Maven)..."):
-        status = start_broker(settings)
-        flink_connector_jars(settings.state_dir)
+        out.print(f"using Kafka at {settings.kafka_bootstrap}: no broker to start")
+    else:
+        with err.status("starting Kafka (first run fetches jars with Maven)..."):
+            status = start_broker(settings)
+            flink_connector_jars(settings.state_dir)
+        out.print(
+            f"Kafka is up at {status.bootstrap_servers} (pid {status.pid}, data {status.data_dir})"
+        )
+    with err.status("starting the AWS endpoint..."):
+        endpoint = start_api(settings)
     out.print(
-        f"Kafka is up at {status.bootstrap_servers} (pid {status.pid}, data {status.data_dir})"
+        f"AWS endpoint (Kinesis, Firehose) at {endpoint.url}: use --endpoint-url {endpoint.url}",
+        highlight=False,
     )
 
 
@@ -114,11 +122,29 @@ def jars(ctx: typer.Context) -> None:
 
 @app.command()
 def down(ctx: typer.Context) -> None:
-    """Stop the embedded Kafka broker; its data stays for the next 'up'."""
+    """Stop the AWS endpoint and the embedded Kafka broker; their data stays for the next 'up'."""
     from tidebox.runtime import stop_broker
+    from tidebox.runtime.api_process import stop_api
 
-    stopped = stop_broker(settings_of(ctx))
-    out.print("Kafka stopped" if stopped else "Kafka was not running")
+    settings = settings_of(ctx)
+    out.print("AWS endpoint stopped" if stop_api(settings) else "AWS endpoint was not running")
+    out.print("Kafka stopped" if stop_broker(settings) else "Kafka was not running")
+
+
+@app.command("api")
+def api_command(
+    ctx: typer.Context,
+    port: int | None = typer.Option(None, "--port", help="Port on 127.0.0.1 (default 4566)."),
+) -> None:
+    """Run the local AWS endpoint (Kinesis and Firehose APIs) in the foreground until Ctrl-C;
+    'tidebox up' starts the same in the background."""
+    from tidebox.api.server import serve
+
+    settings = settings_of(ctx)
+    if port is not None:
+        settings = settings.model_copy(update={"api_port": port})
+    err.print(f"AWS endpoint at {settings.api_url} (Ctrl-C stops it)", highlight=False)
+    serve(settings)
 
 
 @app.command()
@@ -126,6 +152,7 @@ def status(ctx: typer.Context) -> None:
     """Report whether Kafka answers, what streams exist, and the catalog's tables."""
     from tidebox.lake.tables import list_tables
     from tidebox.runtime import broker_status
+    from tidebox.runtime.api_process import api_status
     from tidebox.streams.admin import list_streams
 
     settings = settings_of(ctx)
@@ -137,6 +164,9 @@ def status(ctx: typer.Context) -> None:
         out.print(f"  pid {broker.pid}, data in {broker.data_dir}")
     if broker.running:
         out.print(f"  streams: {', '.join(list_streams(settings)) or 'none'}")
+    endpoint = api_status(settings)
+    shown = "[green]running[/]" if endpoint.running else "[red]not running[/]"
+    out.print(f"AWS endpoint at {endpoint.url}: {shown}", highlight=False)
     tables = list_tables(settings)
     out.print(f"Catalog: {len(tables)} table(s) (bucket {settings.bucket_path})")
     for table in tables:
@@ -171,18 +201,90 @@ def stream_list(ctx: typer.Context) -> None:
 
 @stream_app.command("describe")
 def stream_describe(ctx: typer.Context, name: str) -> None:
-    """Shards with their earliest/latest sequence numbers (offsets) and record counts."""
+    """Shards with their earliest/latest sequence numbers (offsets) and record counts, and,
+    while the AWS endpoint runs, each shard's use over the last minute against its limits."""
+    from tidebox.runtime.api_process import shard_usage
     from tidebox.streams.admin import describe_stream
 
-    info = describe_stream(settings_of(ctx), name)
+    settings = settings_of(ctx)
+    info = describe_stream(settings, name)
+    usage = shard_usage(settings, name)
     table = Table(
         title=f"{info.name}: retention {info.retention_hours:g} h, {info.records} records"
     )
     for column in ("shard", "earliest sequence", "latest sequence", "records"):
         table.add_column(column, justify="right")
+    if usage is not None:
+        for column in USAGE_COLUMNS:
+            table.add_column(column, justify="right")
     for shard in info.shards:
-        table.add_row(str(shard.shard), str(shard.earliest), str(shard.latest), str(shard.records))
+        row = [str(shard.shard), str(shard.earliest), str(shard.latest), str(shard.records)]
+        if usage is not None:
+            row += usage_cells(usage["shards"].get(str(shard.shard), {}))
+        table.add_row(*row)
     out.print(table)
+    if usage is not None:
+        limits = "enforced" if usage.get("limits") else "off (counted only)"
+        out.print(
+            "busiest second of the last minute through the AWS endpoint, against Kinesis' "
+            f"per-shard limits ({limits}); refused = calls answered "
+            "ProvisionedThroughputExceededException",
+            highlight=False,
+        )
+
+
+USAGE_COLUMNS = (
+    "in rec/s (of 1,000)",
+    "in KiB/s (of 1,024)",
+    "GetRecords/s (of 5)",
+    "out KiB/s (of 2,048)",
+    "refused",
+)
+
+
+def usage_cells(figures: dict[str, float]) -> list[str]:
+    """One shard's busiest second, in the order of USAGE_COLUMNS."""
+    return [
+        f"{figures.get('records_in_peak', 0):,.0f}",
+        f"{figures.get('bytes_in_peak', 0) / 1024:,.1f}",
+        f"{figures.get('calls_peak', 0):,.0f}",
+        f"{figures.get('bytes_out_peak', 0) / 1024:,.1f}",
+        f"{figures.get('refused_mean', 0) * 60:,.0f}",
+    ]
+
+
+@stream_app.command("read")
+def stream_read(
+    ctx: typer.Context,
+    name: str,
+    value: str | None = typer.Argument(
+        None, help="The position's value: a sequence number, or a time for at-timestamp."
+    ),
+    start: str = typer.Option(
+        "trim-horizon",
+        "--from",
+        help="trim-horizon | latest | at-timestamp T | at-sequence N | after-sequence N",
+    ),
+    shard: str | None = typer.Option(None, "--shard", help="One shard: 3 or shardId-000000000003."),
+    limit: int | None = typer.Option(None, "--limit", min=0, help="Stop after this many records."),
+    follow: bool = typer.Option(False, "--follow", help="Keep printing new records (Ctrl-C ends)."),
+) -> None:
+    """Print a stream's committed records as JSON lines: shard, sequence number, arrival time,
+    partition key and data."""
+    from tidebox.cli.stream_read import record_line
+    from tidebox.streams.reader import parse_position, read_stream
+    from tidebox.streams.shards import parse_shard_id
+
+    position = parse_position(start, value)
+    number = parse_shard_id(shard) if shard is not None else None
+    records = read_stream(settings_of(ctx), name, position, number, limit, follow)
+    try:
+        for record in records:
+            print(record_line(record), flush=follow)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        records.close()
 
 
 @stream_app.command("delete")

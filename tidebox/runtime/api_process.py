@@ -14,9 +14,11 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tidebox.core.errors import RuntimeStartError
 from tidebox.core.settings import Settings
@@ -115,3 +117,15 @@ def stop_api(settings: Settings) -> bool:
         time.sleep(0.1)
     os.kill(pid, signal.SIGKILL)
     return True
+
+
+def shard_usage(settings: Settings, stream: str) -> dict[str, Any] | None:
+    """The endpoint's record of the stream's use per shard over the last minute (see
+    tidebox.api.limits), or None when no endpoint answers."""
+    url = f"{settings.api_url}/_tidebox/usage/{urllib.parse.quote(stream)}"
+    try:
+        with urllib.request.urlopen(url, timeout=2.0) as response:
+            found = json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    return found if isinstance(found, dict) else None

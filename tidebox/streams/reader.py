@@ -13,7 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +134,15 @@ class ShardReader:
             else:
                 self._pool.put(consumer)
 
+    def shards(self, stream: str) -> list[int]:
+        """The stream's shard numbers, from fresh metadata."""
+        with self._consumer() as consumer:
+            metadata = consumer.list_topics(stream, timeout=10)
+        topic = metadata.topics.get(stream)
+        if topic is None or topic.error is not None or not topic.partitions:
+            raise StreamNotFoundError(stream)
+        return sorted(topic.partitions)
+
     def bounds(self, stream: str, shard: int) -> tuple[int, int]:
         """The shard's (earliest, end) offsets: end is the offset the next record will get
         (the last stable offset, so records of open transactions are not yet counted)."""
@@ -234,3 +243,89 @@ class ShardReader:
                 self._pool.get_nowait().close()
             except queue.Empty:
                 return
+
+
+def parse_position(kind: str, value: str | None = None) -> Position:
+    """A position from the command line: ``kind`` with its value (a sequence number, or for
+    at-timestamp an ISO-8601 time or epoch seconds); ``kind=value`` also works."""
+    if value is None and "=" in kind:
+        kind, value = kind.split("=", 1)
+    if kind not in POSITION_KINDS:
+        raise TideboxError(f"unknown position '{kind}': use one of {', '.join(POSITION_KINDS)}")
+    if kind in ("trim-horizon", "latest"):
+        if value is not None:
+            raise TideboxError(f"position {kind} takes no value, got '{value}'")
+        return Position(kind)
+    if value is None:
+        what = "a time" if kind == "at-timestamp" else "a sequence number"
+        raise TideboxError(f"position {kind} needs {what}, e.g. --from {kind} VALUE")
+    if kind == "at-timestamp":
+        return Position(kind, timestamp_ms=_parse_time_ms(value))
+    if not value.isdigit():
+        raise TideboxError(f"'{value}' is not a sequence number (a whole number)")
+    return Position(kind, sequence=int(value))
+
+
+def _parse_time_ms(text: str) -> int:
+    from datetime import UTC, datetime
+
+    try:
+        return int(float(text) * 1000)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise TideboxError(f"'{text}' is not a time (ISO-8601 or epoch seconds)") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def read_stream(
+    settings: Settings,
+    stream: str,
+    position: Position,
+    shard: int | None = None,
+    limit: int | None = None,
+    follow: bool = False,
+    poll_s: float = 0.2,
+) -> Generator[StreamRecord, None, None]:
+    """The stream's committed records from ``position``, shard by shard in turns of a batch
+    each; ``follow`` keeps waiting for new ones (until the caller stops iterating).
+
+    Sequence positions name an offset in one shard: give ``shard`` unless the stream has one.
+    """
+    position.check()
+    reader = ShardReader(settings, size=1)
+    try:
+        shards = reader.shards(stream)
+        if shard is not None and shard not in shards:
+            raise TideboxError(
+                f"stream '{stream}' has no shard {shard} (shards 0-{len(shards) - 1})"
+            )
+        chosen = [shard] if shard is not None else shards
+        if position.kind.endswith("sequence") and len(chosen) > 1:
+            raise TideboxError(
+                "a sequence number belongs to one shard: name it with --shard "
+                f"(0-{len(shards) - 1})"
+            )
+        offsets = {s: reader.start_offset(stream, s, position) for s in chosen}
+        sent = 0
+        while limit is None or sent < limit:
+            progressed = False
+            for s in chosen:
+                wanted = 1000 if limit is None else min(1000, limit - sent)
+                if wanted <= 0:
+                    break
+                batch = reader.read(stream, s, offsets[s], wanted)
+                offsets[s] = batch.next_sequence
+                yield from batch.records
+                sent += len(batch.records)
+                progressed = progressed or bool(batch.records) or not batch.at_end
+            if not progressed:
+                if not follow:
+                    return
+                time.sleep(poll_s)
+    finally:
+        reader.close()

@@ -33,7 +33,7 @@ def client(service: str, url: str, **config: Any) -> Any:
     import boto3
     from botocore.config import Config
 
-    retries = {"max_attempts": config.pop("attempts", 1), "mode": "standard"}
+    retries = {"total_max_attempts": config.pop("attempts", 1), "mode": "standard"}
     return boto3.client(
         service,
         endpoint_url=url,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import TEST_STATE, cli_env, run_cli, unique
+from tests.support import TEST_STATE, cli_env, free_port, run_cli, unique
 from tidebox.core.settings import Settings
 from tidebox.streams.generate import GenerateSpec, write_dataset
 
@@ -158,13 +158,20 @@ def test_state_dir_is_shared_with_the_test_session() -> None:
 def test_an_external_kafka_is_used_and_none_is_started(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    external = {"TIDEBOX_BOOTSTRAP_SERVERS": kafka_settings.kafka_bootstrap}
+    external = {
+        "TIDEBOX_BOOTSTRAP_SERVERS": kafka_settings.kafka_bootstrap,
+        "TIDEBOX_API_PORT": str(free_port()),
+    }
     up = run_cli(["up"], tmp_path, external)
-    assert up.returncode == 0 and "nothing to start" in up.stdout
-    assert not (tmp_path / ".tidebox" / "kafka").exists()  # no broker of ours was prepared
-    status = run_cli(["status"], tmp_path, external)
-    assert status.returncode == 0 and "(external)" in status.stdout and "running" in status.stdout
-    assert run_cli(["stream", "list"], tmp_path, external).returncode == 0
+    try:
+        assert up.returncode == 0 and "no broker to start" in up.stdout
+        assert not (tmp_path / ".tidebox" / "kafka").exists()  # no broker of ours was prepared
+        status = run_cli(["status"], tmp_path, external)
+        assert status.returncode == 0 and "(external)" in status.stdout
+        assert "running" in status.stdout
+        assert run_cli(["stream", "list"], tmp_path, external).returncode == 0
+    finally:
+        run_cli(["down"], tmp_path, external)
 
 
 def test_sink_run_needs_a_known_delivery_stream(tmp_path: Path) -> None:

@@ -1,0 +1,162 @@
+"""The AWS endpoint as a user meets it: started by `tidebox up`, reached by the real AWS CLI,
+read back with `tidebox stream read`, its shard use shown by `tidebox stream describe`."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import cli_env, free_port, run_cli, unique
+from tidebox.core.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+AWS = str(Path(sys.executable).parent / "aws")
+
+
+def aws(url: str, *args: str) -> Any:
+    """Run the real AWS CLI against ``url`` and return its JSON answer (None when empty)."""
+    env = cli_env(
+        AWS_ACCESS_KEY_ID="tidebox",
+        AWS_SECRET_ACCESS_KEY="tidebox",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_MAX_ATTEMPTS="1",
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    )
+    done = subprocess.run(
+        [AWS, "--endpoint-url", url, "--output", "json", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"aws {' '.join(args)} failed: {done.stderr}")
+    return json.loads(done.stdout) if done.stdout.strip() else None
+
+
+def test_up_starts_the_endpoint_the_aws_cli_reaches(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        "TIDEBOX_BOOTSTRAP_SERVERS": kafka_settings.kafka_bootstrap,
+        "TIDEBOX_API_PORT": str(port),
+    }
+    url = f"http://127.0.0.1:{port}"
+    up = run_cli(["up"], tmp_path, env)
+    try:
+        assert up.returncode == 0, up.stderr
+        assert f"AWS endpoint (Kinesis, Firehose) at {url}" in up.stdout
+        status = run_cli(["status"], tmp_path, env)
+        assert f"AWS endpoint at {url}: running" in status.stdout
+
+        name = unique("cli")
+        aws(url, "kinesis", "create-stream", "--stream-name", name, "--shard-count", "2")
+        described = aws(url, "kinesis", "describe-stream", "--stream-name", name)
+        assert len(described["StreamDescription"]["Shards"]) == 2
+        assert name in aws(url, "kinesis", "list-streams")["StreamNames"]
+        put = aws(
+            url,
+            "kinesis",
+            "put-record",
+            "--stream-name",
+            name,
+            "--partition-key",
+            "device-1",
+            "--data",
+            '{"temp": 21.5}',
+        )
+        batch = aws(
+            url,
+            "kinesis",
+            "put-records",
+            "--stream-name",
+            name,
+            "--records",
+            json.dumps([{"Data": f'{{"n": {i}}}', "PartitionKey": f"k{i}"} for i in range(5)]),
+        )
+        assert batch["FailedRecordCount"] == 0
+        iterator = aws(
+            url,
+            "kinesis",
+            "get-shard-iterator",
+            "--stream-name",
+            name,
+            "--shard-id",
+            put["ShardId"],
+            "--shard-iterator-type",
+            "AT_SEQUENCE_NUMBER",
+            "--starting-sequence-number",
+            put["SequenceNumber"],
+        )["ShardIterator"]
+        got = aws(url, "kinesis", "get-records", "--shard-iterator", iterator)
+        first = got["Records"][0]
+        assert base64.b64decode(first["Data"]) == b'{"temp": 21.5}'
+        assert first["PartitionKey"] == "device-1" and "NextShardIterator" in got
+
+        read = run_cli(["stream", "read", name, "--limit", "10"], tmp_path, env)
+        lines = [json.loads(line) for line in read.stdout.splitlines()]
+        assert len(lines) == 6 and read.returncode == 0
+        mine = [line for line in lines if line["key"] == "device-1"]
+        assert mine[0]["data"] == {"temp": 21.5}
+        assert mine[0]["shard"] == put["ShardId"]
+        assert mine[0]["sequence"] == put["SequenceNumber"]
+        shard = put["ShardId"]
+        after = run_cli(
+            [
+                "stream",
+                "read",
+                name,
+                "--shard",
+                shard,
+                "--from",
+                "at-sequence",
+                put["SequenceNumber"],
+                "--limit",
+                "1",
+            ],
+            tmp_path,
+            env,
+        )
+        assert json.loads(after.stdout)["data"] == {"temp": 21.5}
+
+        described = run_cli(["stream", "describe", name], tmp_path, env)
+        assert "in rec/s (of 1,000)" in described.stdout and "busiest second" in described.stdout
+
+        aws(url, "kinesis", "delete-stream", "--stream-name", name)
+        gone = subprocess.run(
+            [AWS, "--endpoint-url", url, "kinesis", "describe-stream", "--stream-name", name],
+            env=cli_env(
+                AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", AWS_DEFAULT_REGION="us-east-1"
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert gone.returncode != 0 and "ResourceNotFoundException" in gone.stderr
+    finally:
+        down = run_cli(["down"], tmp_path, env)
+    assert "AWS endpoint stopped" in down.stdout
+
+
+def test_stream_read_bad_positions_get_one_line(kafka_settings: Settings, tmp_path: Path) -> None:
+    env = {"TIDEBOX_BOOTSTRAP_SERVERS": kafka_settings.kafka_bootstrap}
+    for args, problem in [
+        (["--from", "sideways"], "unknown position 'sideways'"),
+        (["--from", "at-sequence"], "needs a sequence number"),
+        (["--from", "at-timestamp", "yesterday"], "is not a time"),
+        (["--from", "latest", "12"], "takes no value"),
+    ]:
+        done = run_cli(["stream", "read", "sensor_readings", *args], tmp_path, env)
+        assert done.returncode == 1 and problem in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    missing = run_cli(["stream", "read", unique("absent")], tmp_path, env)
+    assert missing.returncode == 1 and "unknown stream" in missing.stderr
