@@ -1,19 +1,26 @@
-"""``io.tidebox.flink.KinesisPartitioner`` (tidebox/java) routes as tidebox.streams.shards does:
-checked against Python's ``shard_of_hash(hash_key_of(key), n)`` by a small Java main that calls
-it as the Kafka sink does."""
+"""Flink jobs' keyed Kafka sinks route by the Kinesis rule, as tidebox.streams.shards does.
+
+``io.tidebox.flink.KinesisPartitioner`` (tidebox/java) is checked against Python's
+``shard_of_hash(hash_key_of(key), n)`` by a small Java main that calls it as the Kafka sink
+does; then a SQL job on real Kafka must land every key on the shard ``KeyRouter`` names.
+"""
 
 from __future__ import annotations
 
 import random
 import shutil
 import subprocess
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
-from tests.support import TEST_STATE
+from tests.support import TEST_STATE, readings_spec, wait_for
+from tidebox.core.settings import Settings
+from tidebox.flink.functions import PARTITIONER
 from tidebox.runtime.functions_jar import functions_jar
 from tidebox.runtime.maven import flink_connector_jars
-from tidebox.streams.shards import HASH_KEY_MAX, hash_key_of, shard_of_hash
+from tidebox.streams.shards import HASH_KEY_MAX, KeyRouter, hash_key_of, shard_of_hash
 
 needs_jdk = pytest.mark.skipif(
     shutil.which("javac") is None or shutil.which("java") is None, reason="needs a JDK (17+)"
@@ -119,3 +126,102 @@ def test_records_without_a_key_go_round_robin_from_the_instance_index(
     lines = ["key 3 -"] * 3 + [f"key 3 {key.hex()}"] + ["key 3 -"] * 2
     got = java_partitions(check_classpath, lines, instance=1, of=2)
     assert got == [1, 2, 0, shard_of_hash(hash_key_of(key), 3), 1, 2]
+
+
+@pytest.mark.flink
+def test_job_sql_loads_the_jar_before_the_first_routed_sink(tmp_path: Path) -> None:
+    """``tidebox job sql`` of a job writing a keyed stream: the script adds tidebox's jar
+    itself, before the sink that names the partitioner, and Flink plans it as it is."""
+    from tidebox.flink.environment import make_table_env
+    from tidebox.flink.runner import render_job_sql
+
+    settings = Settings(state_dir=TEST_STATE)
+    stats = settings.stream("device_stats_1m")
+    assert stats is not None
+    own = settings.model_copy(
+        update={"streams": (*settings.streams, stats.model_copy(update={"name": "stats_in"}))}
+    )
+    job = tmp_path / "stats_copy.sql"
+    job.write_text("INSERT INTO device_stats_1m SELECT * FROM stats_in")
+    statements = [s.rstrip(";\n") for s in render_job_sql(own, job).split(";\n\n") if s.strip()]
+    jar = functions_jar(TEST_STATE).as_uri()
+    adds = [i for i, s in enumerate(statements) if s.startswith("ADD JAR")]
+    routed = [i for i, s in enumerate(statements) if PARTITIONER in s]
+    assert [statements[i] for i in adds] == [f"ADD JAR '{jar}'"]
+    assert len(routed) == 1 and adds[0] < routed[0]
+
+    env, _ = make_table_env(own, "explain", 1)
+    plan = env.create_statement_set()
+    for statement in statements:
+        if statement.startswith("INSERT"):
+            plan.add_insert_sql(statement)
+        elif not statement.startswith("SET"):
+            env.execute_sql(statement)
+    assert "Sink(table=[default_catalog.default_database.device_stats_1m]" in plan.explain()
+
+
+# -- on Kafka ------------------------------------------------------------------------------------
+def read_partitions(settings: Settings, stream: str, shards: int) -> list[tuple[int, bytes]]:
+    """(shard, key) of every committed record of the stream, read to each shard's end."""
+    from confluent_kafka import KafkaError, TopicPartition
+
+    from tidebox.core.clients import make_fast_consumer
+
+    consumer = make_fast_consumer(settings, **{"enable.partition.eof": True})
+    records: list[tuple[int, bytes]] = []
+    todo = set(range(shards))
+    try:
+        consumer.assign([TopicPartition(stream, shard, 0) for shard in range(shards)])
+
+        def drained() -> bool:
+            for message in consumer.consume(num_messages=10_000, timeout=0.5):
+                error = message.error()
+                if error is None:
+                    records.append((message.partition(), message.key()))
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    todo.discard(message.partition())
+                else:
+                    raise AssertionError(error.str())
+            return not todo
+
+        wait_for(drained, 60, f"every shard of {stream} read to its end")
+    finally:
+        consumer.close()
+    return records
+
+
+@pytest.mark.integration
+@pytest.mark.flink
+@pytest.mark.slow
+def test_a_sql_job_lands_every_key_on_its_kinesis_shard(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    from tidebox.flink.runner import run_job
+    from tidebox.streams.admin import create_stream
+    from tidebox.streams.generate import GenerateSpec, write_dataset
+    from tidebox.streams.replay import replay
+
+    shards = 5
+    source = readings_spec(kafka_settings, "route_in", shards=1)
+    sink = readings_spec(kafka_settings, "route_out", shards=shards)
+    settings = kafka_settings.model_copy(
+        update={"streams": (*kafka_settings.streams, source, sink)}
+    )
+    data = write_dataset(
+        GenerateSpec(devices=40, hours=0.05, interval_seconds=30), tmp_path / "in.csv"
+    )
+    create_stream(settings, source.name)
+    replay(settings, [data.path], source.name)
+    job = tmp_path / f"{sink.name}.sql"
+    job.write_text(f"INSERT INTO {sink.name} SELECT * FROM {source.name}")
+
+    result = run_job(settings, job, bounded=True)
+    assert result.records_out == {sink.name: data.rows}
+
+    records = read_partitions(settings, sink.name, shards)
+    assert len(records) == data.rows
+    route = KeyRouter(shards)
+    misplaced = [(shard, key) for shard, key in records if shard != route(key)]
+    assert misplaced == []
+    keys = {key for _, key in records}
+    assert len(keys) == 40 and len(Counter(route(key) for key in keys)) == shards
