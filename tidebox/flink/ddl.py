@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tidebox.core.settings import Settings, StreamSpec
+from tidebox.flink.functions import PARTITIONER
 
 _INSERT = re.compile(r"\bINSERT\s+(?:INTO|OVERWRITE)\s+`?([\w.-]+)`?", re.IGNORECASE)
 # INSERT INTO sink [(columns)] query: the sink, its column list and the query
@@ -127,8 +128,12 @@ def table_ddl(
 
     Sources read only committed records, so a job downstream of another never sees output
     that a failed checkpoint will roll back. Sinks write ``exactly-once`` in Kafka
-    transactions committed at each checkpoint (or ``at-least-once``). ``table_name`` declares
-    the table under another name than its stream's.
+    transactions committed at each checkpoint (or ``at-least-once``). A sink keyed by a STRING
+    key field routes each record by its key as Kinesis does (tidebox's ``KinesisPartitioner``:
+    the shard whose hash-key range holds the key's MD5, the rule of
+    :mod:`tidebox.streams.shards`), not by Kafka's murmur2; a keyless sink leaves the choice
+    to the Kafka producer. ``table_name`` declares the table under another name than its
+    stream's.
     """
     if not spec.columns:
         raise ValueError(f"stream '{spec.name}' declares no columns")
@@ -160,5 +165,6 @@ def table_ddl(
             options["key.format"] = "raw"
             options["key.fields"] = spec.key_field
             options["value.fields-include"] = "ALL"
+            options["sink.partitioner"] = PARTITIONER
     name = quote(table_name or spec.name)
     return f"CREATE TABLE {name} (\n{body}\n) WITH (\n  {_options(options)}\n)"

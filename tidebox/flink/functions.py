@@ -1,15 +1,19 @@
-"""tidebox's own SQL functions, registered in every job that calls them.
+"""tidebox's own Java classes in a job: SQL functions, and the partitioner of keyed sinks.
 
 ``RANDOM_CUT_FOREST`` and ``RANDOM_CUT_FOREST_WITH_EXPLANATION`` are Java process table
 functions (``tidebox/java/io/tidebox/flink``): Flink runs them in its own operators, keeps their
 state in checkpoints and savepoints, and calls them from SQL like any built-in table function.
 A job that names one gets the functions' jar (built once, see
 :mod:`tidebox.runtime.functions_jar`) and a ``CREATE TEMPORARY SYSTEM FUNCTION`` for each.
+
+``KinesisPartitioner`` routes a keyed Kafka sink's records to the shard Kinesis would (see
+:mod:`tidebox.streams.shards`); a job whose tables name it gets the same jar.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from tidebox.core.settings import Settings
@@ -20,11 +24,24 @@ FUNCTIONS = {
     "RANDOM_CUT_FOREST_WITH_EXPLANATION": "io.tidebox.flink.RandomCutForestWithExplanationFunction",
 }
 _CALLED = re.compile(r"\bRANDOM_CUT_FOREST(?:_WITH_EXPLANATION)?\b", re.IGNORECASE)
+# the Kafka sink partitioner that routes by partition key as Kinesis does ('sink.partitioner')
+PARTITIONER = "io.tidebox.flink.KinesisPartitioner"
 
 
 def uses_functions(text: str) -> bool:
     """True if a job's text names one of tidebox's functions."""
     return bool(_CALLED.search(text))
+
+
+def uses_partitioner(statements: Iterable[str]) -> bool:
+    """True if a statement (a sink's CREATE TABLE) routes records with tidebox's partitioner."""
+    return any(PARTITIONER in statement for statement in statements)
+
+
+def needs_jar(statements: Iterable[str]) -> bool:
+    """True if the statements load a class of tidebox's jar: call a function, or declare a
+    sink routed by the partitioner."""
+    return any(uses_functions(s) or uses_partitioner([s]) for s in statements)
 
 
 def function_statements(jar: str | None = None) -> list[str]:
@@ -38,14 +55,21 @@ def function_statements(jar: str | None = None) -> list[str]:
 
 
 def self_contained(script: list[str], settings: Settings) -> list[str]:
-    """``script`` with its function statements loading the functions' jar (built if need be),
-    for a script that runs outside tidebox."""
+    """``script`` loading tidebox's jar (built if need be) itself, for a script that runs
+    outside tidebox: its function statements with ``USING JAR``, and an ``ADD JAR`` before the
+    first table routed by the partitioner (the connector loads that class from the session's
+    jars when it plans the sink)."""
     plain = function_statements()
-    if not any(statement in plain for statement in script):
+    calls, routes = any(s in plain for s in script), uses_partitioner(script)
+    if not calls and not routes:
         return script
     jar = functions_jar(settings.state_dir).as_uri()
     loading = dict(zip(plain, function_statements(jar), strict=True))
-    return [loading.get(statement, statement) for statement in script]
+    loaded = [loading.get(statement, statement) for statement in script]
+    if routes:
+        first = next(i for i, s in enumerate(loaded) if uses_partitioner([s]))
+        loaded.insert(first, f"ADD JAR '{jar}'")
+    return loaded
 
 
 def add_functions_jar(env: Any, settings: Settings) -> None:

@@ -26,7 +26,12 @@ from tidebox.core.settings import JobSpec, Settings, StreamSpec, TableSpec
 from tidebox.flink.ddl import INSERT_PARTS, JobPlan, plan_job
 from tidebox.flink.environment import JOB_OPTIONS, make_table_env
 from tidebox.flink.filetables import reference_tables
-from tidebox.flink.functions import add_functions_jar, function_statements, uses_functions
+from tidebox.flink.functions import (
+    add_functions_jar,
+    function_statements,
+    needs_jar,
+    uses_functions,
+)
 from tidebox.flink.kinesis_calls import has_cursor_call, rewrite
 from tidebox.flink.late import (
     INNER_SUFFIX,
@@ -211,9 +216,13 @@ def add_job(
     params: dict[str, str] | None = None,
 ) -> list[StreamSpec]:
     """Run the script's SET and DDL in ``env``, put its INSERTs (and a Python job's outputs)
-    into ``statement_set``; return the specs of the job's sink streams (not the late one)."""
+    into ``statement_set``; return the specs of the job's sink streams (not the late one).
+
+    A job that calls tidebox's functions or writes a sink routed by its partitioner gets
+    tidebox's jar (built once, then cached); a job that does neither (any on the harness's
+    file tables) does not pay for it."""
     sinks = list(job.plan.sinks)
-    if uses_functions(job.text):
+    if needs_jar([job.text, *script]):  # a Python job's text names the functions it calls
         add_functions_jar(env, settings)
     views = _CursorViews(env)
     for statement in script:
@@ -229,7 +238,7 @@ def add_job(
                 names = [n.strip().strip("`") for n in (insert.group(2) or "").split(",") if n]
                 spec = derived_spec(env.sql_query(insert.group(3)), sink, names)
                 tables.create_sink(spec)
-                env.execute_sql(tables.sink(spec))
+                _declare_sink(env, tables.sink(spec), settings)
                 sinks.append(spec)
             statement_set.add_insert_sql(statement)
         else:
@@ -237,6 +246,14 @@ def add_job(
     if job.build is not None:
         sinks += _add_outputs(env, statement_set, job, job.build, tables, settings, params)
     return sinks
+
+
+def _declare_sink(env: Any, ddl: str, settings: Settings) -> None:
+    """Run the CREATE TABLE of a sink known only once Flink planned the job (keyed by
+    ``device_id``, it is routed by the partitioner: the job then needs tidebox's jar)."""
+    if needs_jar([ddl]):
+        add_functions_jar(env, settings)
+    env.execute_sql(ddl)
 
 
 class _CursorViews:
@@ -296,7 +313,7 @@ def _add_outputs(
             env.execute_sql(f"DROP TABLE IF EXISTS `{sink}`")
         spec = settings.stream(sink) or derived_spec(table, sink, [])
         tables.create_sink(spec)
-        env.execute_sql(tables.sink(spec))
+        _declare_sink(env, tables.sink(spec), settings)
         statement_set.add_insert(sink, table)
         specs.append(spec)
     tables.check_sources(job.origin, [name for name in read if name not in outputs])

@@ -1,14 +1,19 @@
-"""Build tidebox's own Flink functions (RANDOM_CUT_FOREST) into a jar, once per source change.
+"""Build tidebox's own Flink classes (RANDOM_CUT_FOREST, the Kinesis sink partitioner) into a
+jar, once per source change.
 
 The Java sources ship inside the package (``tidebox/java``); they are compiled with the
-machine's ``javac`` against the Flink jars PyFlink itself ships, so building needs neither Maven
-nor the network, and the jar always matches the installed Flink. The jar is cached in the state
-folder under a digest of the sources and the PyFlink version: editing a source rebuilds it.
+machine's ``javac`` against the Flink jars PyFlink itself ships and the Kafka SQL connector jobs
+load (``KinesisPartitioner`` implements the connector's partitioner interface), so the jar
+always matches the installed Flink and connector. The connector comes from the state folder's
+jar cache, which every job fills anyway. The jar is cached in the state folder under a digest of
+the sources, the PyFlink version and the connector jars' names: editing a source, or pinning
+another connector, rebuilds it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +21,7 @@ from importlib import metadata, resources
 from pathlib import Path
 
 from tidebox.core.errors import RuntimeStartError
+from tidebox.runtime.maven import flink_connector_jars
 
 JAR_NAME = "tidebox-functions.jar"
 MARKER = ".built-from"
@@ -34,19 +40,23 @@ def pyflink_lib() -> Path:
     return Path(pyflink.__file__).resolve().parent / "lib"
 
 
-def _digest(sources: list[Path]) -> str:
+def _digest(sources: list[Path], connectors: list[Path]) -> str:
     digest = hashlib.sha256(metadata.version("apache-flink").encode())
     for source in sources:
         digest.update(source.name.encode())
         digest.update(source.read_bytes())
+    for jar in connectors:  # a pinned version is in the name: Maven names jars by it
+        digest.update(jar.name.encode())
     return digest.hexdigest()[:16]
 
 
 def functions_jar(state_dir: Path) -> Path:
-    """The jar of tidebox's Flink functions, compiled now unless the cached one is current."""
+    """The jar of tidebox's Flink functions and partitioner, compiled now unless the cached one
+    is current (fetching the connector jars first if the state folder has none)."""
     dest = (state_dir / "jars" / "tidebox").resolve()
     sources = java_sources()
-    digest = _digest(sources)
+    connectors = flink_connector_jars(state_dir)
+    digest = _digest(sources, connectors)
     marker = dest / MARKER
     jar = dest / JAR_NAME
     if jar.is_file() and marker.is_file() and marker.read_text().strip() == digest:
@@ -55,7 +65,7 @@ def functions_jar(state_dir: Path) -> Path:
     if javac is None or jar_tool is None:
         raise RuntimeStartError(
             "a JDK's javac and jar are not on PATH: they build tidebox's Flink functions "
-            "(RANDOM_CUT_FOREST) once"
+            "(RANDOM_CUT_FOREST) and sink partitioner once"
         )
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tidebox-functions-", dir=dest.parent))
@@ -69,7 +79,7 @@ def functions_jar(state_dir: Path) -> Path:
         "-encoding",
         "UTF-8",
         "-cp",
-        str(pyflink_lib() / "*"),
+        os.pathsep.join([str(pyflink_lib() / "*"), *(str(jar.resolve()) for jar in connectors)]),
         "-d",
         str(classes),
         *map(str, sources),

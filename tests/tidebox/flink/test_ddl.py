@@ -165,6 +165,7 @@ def test_sink_ddl_is_keyed_and_has_no_watermark() -> None:
     assert "'key.format' = 'raw'" in ddl
     assert "'key.fields' = 'device_id'" in ddl
     assert "'value.fields-include' = 'ALL'" in ddl
+    assert "'sink.partitioner' = 'io.tidebox.flink.KinesisPartitioner'" in ddl  # Kinesis' routing
     assert "'properties.bootstrap.servers' = 'broker:29092'" in ddl
     assert "scan." not in ddl
     assert "properties.group.id" not in ddl
@@ -175,6 +176,7 @@ def test_sink_with_a_non_string_key_is_not_keyed() -> None:
     ddl = table_ddl(spec, with_streams(spec), "sink", bounded=False, job_name="j")
     assert "key.fields" not in ddl
     assert "key.format" not in ddl
+    assert "sink.partitioner" not in ddl  # no key to route by: Kafka's producer picks
 
 
 def test_stream_without_columns_cannot_be_declared() -> None:
