@@ -160,3 +160,48 @@ def test_stream_read_bad_positions_get_one_line(kafka_settings: Settings, tmp_pa
         assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     missing = run_cli(["stream", "read", unique("absent")], tmp_path, env)
     assert missing.returncode == 1 and "unknown stream" in missing.stderr
+
+
+def test_stream_read_follow_tails_until_interrupted(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    import signal
+    import threading
+
+    from tests.support import TIDEBOX, produce, wait_for
+    from tidebox.streams.admin import create_stream
+
+    name = unique("follow")
+    create_stream(kafka_settings, name, shards=2)
+    produce(kafka_settings, name, [b'{"n": 1}'], [b"a"])
+    reader = subprocess.Popen(
+        [TIDEBOX, "stream", "read", name, "--follow"],
+        cwd=tmp_path,
+        env=cli_env(kafka_settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[dict[str, Any]] = []
+
+    def collect() -> None:  # on a thread: a blocked read never hangs the test
+        assert reader.stdout is not None
+        for line in reader.stdout:
+            lines.append(json.loads(line))
+
+    threading.Thread(target=collect, daemon=True).start()
+
+    def printed(count: int) -> bool:
+        return len(lines) >= count
+
+    try:
+        wait_for(lambda: printed(1), 60, "the record already there")
+        produce(kafka_settings, name, [b'{"n": 2}', b'{"n": 3}'], [b"b", b"c"])
+        wait_for(lambda: printed(3), 60, "the records sent while following")
+    finally:
+        reader.send_signal(signal.SIGINT)
+        reader.wait(60)
+    assert reader.stderr is not None
+    errors = reader.stderr.read()
+    assert sorted(line["data"]["n"] for line in lines) == [1, 2, 3]
+    assert reader.returncode in (0, 130) and "Traceback" not in errors
