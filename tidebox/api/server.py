@@ -3,6 +3,7 @@ detached process ``tidebox up`` starts), or on a thread of the calling process."
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -28,8 +29,22 @@ def _server(settings: Settings, port: int | None = None) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+def check_port_free(port: int) -> None:
+    """Fail with one clear line when another program holds the port."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            raise RuntimeStartError(
+                f"port {port} on {HOST} is taken by another program: set api_port / "
+                "TIDEBOX_API_PORT or --port"
+            ) from exc
+
+
 def serve(settings: Settings) -> None:
     """Answer calls until interrupted (SIGINT or SIGTERM end it cleanly)."""
+    check_port_free(settings.api_port)
     server = _server(settings)
     server.run()
     if not server.started:

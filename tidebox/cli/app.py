@@ -138,11 +138,12 @@ def api_command(
 ) -> None:
     """Run the local AWS endpoint (Kinesis and Firehose APIs) in the foreground until Ctrl-C;
     'tidebox up' starts the same in the background."""
-    from tidebox.api.server import serve
+    from tidebox.api.server import check_port_free, serve
 
     settings = settings_of(ctx)
     if port is not None:
         settings = settings.model_copy(update={"api_port": port})
+    check_port_free(settings.api_port)
     err.print(f"AWS endpoint at {settings.api_url} (Ctrl-C stops it)", highlight=False)
     serve(settings)
 

@@ -205,3 +205,35 @@ def test_stream_read_follow_tails_until_interrupted(
     errors = reader.stderr.read()
     assert sorted(line["data"]["n"] for line in lines) == [1, 2, 3]
     assert reader.returncode in (0, 130) and "Traceback" not in errors
+
+
+def test_api_runs_in_the_foreground_and_refuses_a_taken_port(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    import signal
+    import socket
+
+    from tests.support import TIDEBOX, wait_for
+    from tidebox.runtime.api_process import answers
+
+    port = free_port()
+    server = subprocess.Popen(
+        [TIDEBOX, "api", "--port", str(port)],
+        cwd=tmp_path,
+        env=cli_env(kafka_settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}"), 60, "the endpoint to answer")
+        taken = run_cli(["api", "--port", str(port)], tmp_path, {})
+        assert taken.returncode == 1 and f"port {port} on 127.0.0.1 is taken" in taken.stderr
+        assert len(taken.stderr.strip().splitlines()) == 1
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(60)
+    assert server.returncode in (0, 130)  # 130: ended by Ctrl-C, as shells count it
+    assert server.stderr is not None and "Traceback" not in server.stderr.read()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # released
