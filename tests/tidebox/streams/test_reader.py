@@ -74,3 +74,29 @@ def test_missing_stream(reader: ShardReader, writer: ShardWriter) -> None:
         reader.bounds(unique("absent"), 0)
     with pytest.raises(StreamNotFoundError):
         writer.shards(unique("absent"))
+
+
+def test_only_committed_records_are_read(kafka_settings: Settings, reader: ShardReader) -> None:
+    from confluent_kafka import Producer
+
+    from tidebox.streams.reader import read_stream
+
+    name = unique("txn")
+    create_stream(kafka_settings, name, shards=1)
+    producer = Producer(
+        {"bootstrap.servers": kafka_settings.kafka_bootstrap, "transactional.id": name}
+    )
+    producer.init_transactions(30)
+    for outcome in ("commit", "abort", "commit"):
+        producer.begin_transaction()
+        for i in range(3):
+            producer.produce(name, f"{outcome}-{i}".encode(), b"k", partition=0)
+        if outcome == "commit":
+            producer.commit_transaction(30)
+        else:
+            producer.abort_transaction(30)
+    records = list(read_stream(kafka_settings, name, Position("trim-horizon")))
+    assert [r.data for r in records] == [f"commit-{i}".encode() for i in (0, 1, 2)] * 2
+    sequences = [r.sequence for r in records]
+    assert sequences == sorted(sequences) and sequences[3] - sequences[2] > 1  # markers skipped
+    assert reader.read(name, 0, sequences[-1] + 1).records == []
