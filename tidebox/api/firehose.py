@@ -1,0 +1,504 @@
+"""The Firehose API over tidebox's delivery streams: create, describe, list and delete them,
+put records, tag them.
+
+A delivery stream created here is a tidebox delivery stream (its spec kept as ``tidebox sink
+create`` keeps one), run on a thread of the endpoint (:mod:`tidebox.api.firehose_runs`).
+DirectPut ones read a Kafka stream of their own, ``__firehose-<name>`` (one shard), which
+PutRecord and PutRecordBatch write; KinesisStreamAsSource ones read the tidebox stream their
+KinesisStreamARN names, from where it ended when they were created, as Firehose reads from
+LATEST. The destination is read by :mod:`tidebox.api.firehose_config`.
+
+A RecordId is 37 digits: the delivery stream's creation time in milliseconds (13), the
+shard (4) and the record's offset in its Kafka stream (20) -- where it landed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from tidebox.api.context import ApiContext, as_api_error
+from tidebox.api.errors import (
+    ApiError,
+    in_use,
+    invalid_argument,
+    not_found,
+    serialization,
+    unavailable,
+)
+from tidebox.api.firehose_config import (
+    ROLE_ARN,
+    make_spec,
+    read_destination,
+    s3_description,
+)
+from tidebox.api.firehose_runs import DeliveryRun, FirehoseService, service_of
+from tidebox.api.firehose_state import (
+    DIRECT_PUT,
+    KINESIS_SOURCE,
+    DeliveryStreamRecord,
+    direct_put_stream,
+    forget_record,
+    save_record,
+)
+from tidebox.api.protocol import ACCOUNT, Request, constraint, decode_blob
+from tidebox.core.errors import StreamExistsError, StreamNotFoundError, TideboxError
+from tidebox.core.settings import Settings, SinkSpec, created_sink_path
+from tidebox.streams.writer import Written
+
+log = logging.getLogger("tidebox.api.firehose")
+NAME_PATTERN = r"[a-zA-Z0-9_.-]+"
+KINESIS_ARN = r"arn:.*:kinesis:[a-zA-Z0-9\-]+:\d{12}:stream/[a-zA-Z0-9_.-]+"
+TYPES = ("DirectPut", "KinesisStreamAsSource", "MSKAsSource", "DatabaseAsSource")
+MAX_RECORD_BYTES = 1_024_000  # 1,000 KiB of data per record
+MAX_BATCH_RECORDS = 500
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+MAX_TAGS = 50
+DESTINATION_ID = "destinationId-000000000001"
+VERSION_ID = "1"  # UpdateDestination is not offered, so a delivery stream keeps its first
+TAG_KEY_PATTERN = r"(?!aws:)[\w\s.:/=+\-@%]*"
+TAG_VALUE_PATTERN = r"[\w\s.:/=+\-@%]*"
+
+
+def arn(region: str, name: str) -> str:
+    return f"arn:aws:firehose:{region}:{ACCOUNT}:deliverystream/{name}"
+
+
+def record_id(record: DeliveryStreamRecord, written: Written) -> str:
+    return f"{int(record.created * 1000):013d}{written.shard:04d}{written.sequence:020d}"
+
+
+def _missing(name: str) -> ApiError:
+    return not_found(f"Firehose {name} under account {ACCOUNT} not found.")
+
+
+def _name(request: Request) -> str:
+    return request.required_string(
+        "DeliveryStreamName", min_length=1, max_length=64, pattern=NAME_PATTERN
+    )
+
+
+def _run(context: ApiContext, request: Request) -> tuple[FirehoseService, DeliveryRun]:
+    service = service_of(context)
+    name = _name(request)
+    run = service.find(name)
+    if run is None:
+        raise _missing(name)
+    return service, run
+
+
+def resume(context: ApiContext) -> None:
+    """Run the delivery streams created through the API on this state folder (at start)."""
+    service_of(context).resume()
+
+
+# -- create ---------------------------------------------------------------------------------------
+def create_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
+    service = service_of(context)
+    settings = context.settings
+    name = _name(request)
+    kind = request.enum("DeliveryStreamType", TYPES) or DIRECT_PUT
+    if request.has("DeliveryStreamEncryptionConfigurationInput"):
+        raise invalid_argument(
+            "tidebox does not support DeliveryStreamEncryptionConfigurationInput."
+        )
+    tags = _tags(request, "Tags")
+    if name in service.declared or created_sink_path(settings.state_dir, name).exists():
+        raise in_use(
+            f"Firehose {name} under accountId {ACCOUNT} already exists: a tidebox delivery stream "
+            "has that name (tidebox.yaml, built in, or 'tidebox sink create')."
+        )
+    if not service.reserve(name):
+        raise in_use(f"Firehose {name} under accountId {ACCOUNT} already exists.")
+    try:
+        run = _create(context, request, name, kind, tags)
+    except BaseException:
+        service.release(name)
+        raise
+    service.add(run)
+    return {"DeliveryStreamARN": arn(request.region, name)}
+
+
+def _create(
+    context: ApiContext, request: Request, name: str, kind: str, tags: dict[str, str]
+) -> DeliveryRun:
+    from tidebox.delivery.registry import create_sink
+
+    settings = context.settings
+    source, stream, start_at = _source(context, request, name, kind)
+    destination = read_destination(settings, request)
+    spec = make_spec(name, stream, destination)
+    others = tuple(s for s in settings.sinks if s.name != name)  # one deleted here before
+    alone = settings.model_copy(update={"sinks": others})
+    _check_delivery(alone, spec)
+    record = DeliveryStreamRecord(
+        name=name,
+        kind=kind,
+        stream=stream,
+        created=round(time.time(), 3),
+        destination=destination.description,
+        source=source,
+        start_at=start_at,
+        tags=tags,
+    )
+    try:
+        if kind == DIRECT_PUT:
+            _fresh_stream(settings, stream)
+        save_record(settings, record)
+        spec = create_sink(alone, spec)
+    except TideboxError as exc:
+        forget_record(settings, name)
+        if kind == DIRECT_PUT:
+            _delete_stream(settings, stream)
+        raise as_api_error(exc) from exc
+    return DeliveryRun(record, spec)
+
+
+def _delete_stream(settings: Settings, stream: str) -> None:
+    from tidebox.streams.admin import delete_stream
+
+    with contextlib.suppress(TideboxError):
+        delete_stream(settings, stream)
+
+
+def _check_delivery(settings: Settings, spec: SinkSpec) -> None:
+    """Refuse what tidebox's delivery refuses (prefixes, jq keys, the transform)."""
+    from tidebox.delivery.specs import open_delivery
+
+    try:
+        open_delivery(settings, spec)
+    except TideboxError as exc:
+        raise invalid_argument(str(exc)) from exc
+
+
+def _source(
+    context: ApiContext, request: Request, name: str, kind: str
+) -> tuple[dict[str, Any], str, dict[int, int]]:
+    """The source as given, the Kafka stream delivered, and where its shards start."""
+    direct = request.section("DirectPutSourceConfiguration")
+    kinesis = request.section("KinesisStreamSourceConfiguration")
+    for other in ("MSKSourceConfiguration", "DatabaseSourceConfiguration"):
+        if request.has(other):
+            raise invalid_argument(f"tidebox does not support {other}.")
+    if kind not in (DIRECT_PUT, KINESIS_SOURCE):
+        raise invalid_argument(f"tidebox does not support DeliveryStreamType {kind}.")
+    if kind == DIRECT_PUT:
+        if kinesis.body:
+            raise invalid_argument(
+                "KinesisStreamSourceConfiguration is only for a KinesisStreamAsSource delivery "
+                "stream."
+            )
+        if direct.body:
+            direct.integer("ThroughputHintInMBs", required=True, minimum=1, maximum=100)
+        return dict(direct.body), direct_put_stream(name), {}
+    if direct.body:
+        raise invalid_argument(
+            "DirectPutSourceConfiguration is only for a DirectPut delivery stream."
+        )
+    if not kinesis.body:
+        raise invalid_argument(
+            "KinesisStreamSourceConfiguration is required for a KinesisStreamAsSource delivery "
+            "stream."
+        )
+    stream_arn = kinesis.required_string(
+        "KinesisStreamARN", min_length=1, max_length=512, pattern=KINESIS_ARN
+    )
+    kinesis.required_string("RoleARN", min_length=1, max_length=512, pattern=ROLE_ARN)
+    stream = stream_arn.rpartition("/")[2]
+    return dict(kinesis.body), stream, _ends(context.settings, stream, stream_arn)
+
+
+def _ends(settings: Settings, stream: str, stream_arn: str) -> dict[int, int]:
+    """Where each shard of the Kinesis source ends now: delivery starts there (LATEST)."""
+    from tidebox.streams.admin import shard_offsets
+
+    try:
+        return {p: high for p, (_, high) in shard_offsets(settings, stream).items()}
+    except StreamNotFoundError as exc:
+        raise invalid_argument(
+            f"KinesisStreamARN {stream_arn}: stream {stream} under account {ACCOUNT} not found."
+        ) from exc
+    except TideboxError as exc:
+        raise as_api_error(exc) from exc
+
+
+def _fresh_stream(settings: Settings, stream: str, timeout_s: float = 30.0) -> None:
+    """Create a DirectPut delivery stream's Kafka stream empty: one left by a delivery stream
+    of the same name (its deletion cut short) is deleted first."""
+    from tidebox.streams.admin import create_stream, delete_stream
+
+    deadline = time.monotonic() + timeout_s
+    deleted = False
+    while True:
+        try:
+            create_stream(settings, stream, 1, 24.0)
+            return
+        except StreamExistsError:
+            if not deleted:
+                with contextlib.suppress(StreamNotFoundError):
+                    delete_stream(settings, stream)
+                deleted = True
+        if time.monotonic() > deadline:
+            raise TideboxError(f"stream {stream} is still being deleted; try again")
+        time.sleep(0.2)
+
+
+# -- describe, list, delete ----------------------------------------------------------------------
+def describe_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
+    _, run = _run(context, request)
+    request.integer("Limit", minimum=1, maximum=10_000)
+    after = request.string(
+        "ExclusiveStartDestinationId", min_length=1, max_length=100, pattern=r"[a-zA-Z0-9-]+"
+    )
+    record = run.record
+    description: dict[str, Any] = {
+        "DeliveryStreamName": record.name,
+        "DeliveryStreamARN": arn(request.region, record.name),
+        "DeliveryStreamStatus": run.status,
+        "DeliveryStreamEncryptionConfiguration": {"Status": "DISABLED"},
+        "DeliveryStreamType": record.kind,
+        "VersionId": VERSION_ID,
+        "CreateTimestamp": record.created,
+        "Destinations": []
+        if after is not None and after >= DESTINATION_ID
+        else [
+            {
+                "DestinationId": DESTINATION_ID,
+                "S3DestinationDescription": s3_description(record.destination),
+                "ExtendedS3DestinationDescription": record.destination,
+            }
+        ],
+        "HasMoreDestinations": False,
+    }
+    if run.failure is not None and run.status == "CREATING_FAILED":
+        description["FailureDescription"] = {"Type": "UNKNOWN_ERROR", "Details": run.failure[:1024]}
+    if record.kind == KINESIS_SOURCE:
+        source = {**record.source, "DeliveryStartTimestamp": record.created}
+        description["Source"] = {"KinesisStreamSourceDescription": source}
+    elif record.source:
+        description["Source"] = {"DirectPutSourceDescription": record.source}
+    return {"DeliveryStreamDescription": description}
+
+
+def list_delivery_streams(context: ApiContext, request: Request) -> dict[str, Any]:
+    service = service_of(context)
+    limit = request.integer("Limit", minimum=1, maximum=10_000, default=10) or 10
+    kind = request.enum("DeliveryStreamType", TYPES)
+    after = request.string(
+        "ExclusiveStartDeliveryStreamName", min_length=1, max_length=64, pattern=NAME_PATTERN
+    )
+    names = []
+    for name in service.names():
+        run = service.find(name)
+        if run is None or (kind is not None and run.record.kind != kind):
+            continue
+        if after is None or name > after:
+            names.append(name)
+    return {"DeliveryStreamNames": names[:limit], "HasMoreDeliveryStreams": len(names) > limit}
+
+
+def delete_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
+    """Stop the delivery stream (its buffers delivered), then forget it: its spec, its delivery
+    state and offsets, and a DirectPut one's Kafka stream. What it delivered stays."""
+    service, run = _run(context, request)
+    request.boolean("AllowForceDelete")
+    name = run.record.name
+    if run.status == "CREATING":
+        raise in_use(
+            f"Firehose {name} under account {ACCOUNT} is CREATING and cannot be deleted yet."
+        )
+    service.remove(name)
+    _forget_delivery(context.settings, run)
+    return {}
+
+
+def _forget_delivery(settings: Settings, run: DeliveryRun) -> None:
+    from tidebox.delivery.registry import delete_sink
+
+    name = run.record.name
+    try:
+        _forget_state(settings, run.spec)
+    except TideboxError as exc:
+        log.warning("delivery stream %s: its delivery state stays: %s", name, exc)
+    if run.record.kind == DIRECT_PUT:
+        _delete_stream(settings, run.record.stream)
+    with contextlib.suppress(TideboxError):
+        delete_sink(settings.model_copy(update={"sinks": ()}), name)
+    forget_record(settings, name)
+
+
+def _forget_state(settings: Settings, spec: SinkSpec) -> None:
+    """Forget where delivery stands (a delivery stream of this name later starts afresh) and
+    its consumer group's offsets; the objects delivered stay, as S3's do after Firehose."""
+    from tidebox.core.clients import make_admin
+    from tidebox.delivery.ledger import state_key
+    from tidebox.delivery.lock import exclusive
+    from tidebox.delivery.runner import sink_group
+    from tidebox.delivery.specs import sink_store
+
+    with exclusive(settings, spec.name):
+        sink_store(settings, spec).delete(state_key(spec.name))
+    with contextlib.suppress(TideboxError):
+        admin = make_admin(settings)
+        try:
+            if sink_group(spec.name) in {g["group_id"] for g in admin.list_groups()}:
+                admin.delete_groups([sink_group(spec.name)])
+        finally:
+            admin.close()
+
+
+# -- records --------------------------------------------------------------------------------------
+def _writable(run: DeliveryRun) -> None:
+    record = run.record
+    if record.kind != DIRECT_PUT:
+        raise invalid_argument(
+            f"This operation is not permitted on {record.kind} delivery stream type."
+        )
+    if run.status != "ACTIVE":
+        raise unavailable(
+            f"Firehose {record.name} under account {ACCOUNT} is {run.status}, not ACTIVE."
+        )
+
+
+def _data(raw: Any, where: str) -> bytes:
+    if not isinstance(raw, dict):
+        raise serialization(f"{where} must be a structure")
+    if raw.get("Data") is None:
+        raise constraint("null", f"{where}.data", "not be null")
+    return decode_blob(raw["Data"], f"{where}.data")
+
+
+def _too_large(entries: list[tuple[str, bytes]]) -> ApiError | None:
+    """AWS's ValidationException for every record over 1,000 KiB, or None."""
+    over = [
+        f"Value '{len(data)} bytes' at '{where}.data' failed to satisfy constraint: Member must "
+        f"have length less than or equal to {MAX_RECORD_BYTES}"
+        for where, data in entries
+        if len(data) > MAX_RECORD_BYTES
+    ]
+    if not over:
+        return None
+    count = f"{len(over)} validation error{'s' if len(over) > 1 else ''} detected: "
+    return ApiError("ValidationException", count + "; ".join(over))
+
+
+def _written(future: Future[Written]) -> Written:
+    try:
+        return future.result()
+    except TideboxError as exc:
+        raise as_api_error(exc) from exc
+
+
+def put_record(context: ApiContext, request: Request) -> dict[str, Any]:
+    _, run = _run(context, request)
+    if not request.has("Record"):
+        raise constraint("null", "record", "not be null")
+    data = _data(request.body["Record"], "record")
+    error = _too_large([("record", data)])
+    if error is not None:
+        raise error
+    _writable(run)
+    written = _written(context.writer.send(run.record.stream, run.next_shard(), None, data))
+    return {"RecordId": record_id(run.record, written), "Encrypted": False}
+
+
+def put_record_batch(context: ApiContext, request: Request) -> dict[str, Any]:
+    _, run = _run(context, request)
+    raw = request.items("Records")
+    if not 1 <= len(raw) <= MAX_BATCH_RECORDS:
+        raise constraint(
+            f"{len(raw)} records", "records", f"have length between 1 and {MAX_BATCH_RECORDS}"
+        )
+    entries = [
+        (f"records.{i + 1}.member", _data(item, f"records.{i + 1}.member"))
+        for i, item in enumerate(raw)
+    ]
+    error = _too_large(entries)
+    if error is not None:
+        raise error
+    total = sum(len(data) for _, data in entries)
+    if total > MAX_BATCH_BYTES:
+        raise invalid_argument(f"Records size exceeds 4 MB limit ({total} bytes).")
+    _writable(run)
+    stream = run.record.stream
+    pending = [context.writer.send(stream, run.next_shard(), None, d) for _, d in entries]
+    responses: list[dict[str, str]] = []
+    failed = 0
+    for future in pending:
+        try:
+            responses.append({"RecordId": record_id(run.record, future.result())})
+        except TideboxError as exc:
+            failed += 1
+            api = as_api_error(exc)
+            code = api.kind if api.kind == "ServiceUnavailableException" else "InternalFailure"
+            responses.append({"ErrorCode": code, "ErrorMessage": api.message})
+    return {"FailedPutCount": failed, "Encrypted": False, "RequestResponses": responses}
+
+
+# -- tags -----------------------------------------------------------------------------------------
+def _tags(request: Request, member: str) -> dict[str, str]:
+    raw = request.items(member)
+    if len(raw) > MAX_TAGS:
+        raise constraint(
+            f"{len(raw)} tags", member, f"have length less than or equal to {MAX_TAGS}"
+        )
+    tags: dict[str, str] = {}
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise invalid_argument(f"{member}.{index + 1} must be a structure")
+        tag = Request(item, request.region, f"{request.at(member)}.{index + 1}.member")
+        key = tag.required_string("Key", min_length=1, max_length=128, pattern=TAG_KEY_PATTERN)
+        tags[key] = tag.string("Value", max_length=256, pattern=TAG_VALUE_PATTERN) or ""
+    return tags
+
+
+def _limit(message: str) -> ApiError:
+    return ApiError("LimitExceededException", message)
+
+
+def tag_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
+    _, run = _run(context, request)
+    added = _tags(request, "Tags")
+    if not added:
+        raise constraint("[]", "tags", "have length greater than or equal to 1")
+    merged = {**run.record.tags, **added}
+    if len(merged) > MAX_TAGS:
+        raise _limit(f"A delivery stream can have at most {MAX_TAGS} tags.")
+    run.record.tags = merged
+    save_record(context.settings, run.record)
+    return {}
+
+
+def untag_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
+    _, run = _run(context, request)
+    keys = request.items("TagKeys")
+    if not 1 <= len(keys) <= MAX_TAGS:
+        raise constraint(f"{len(keys)} keys", "tagKeys", f"have length between 1 and {MAX_TAGS}")
+    run.record.tags = {k: v for k, v in run.record.tags.items() if k not in set(map(str, keys))}
+    save_record(context.settings, run.record)
+    return {}
+
+
+def list_tags_for_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
+    _, run = _run(context, request)
+    after = request.string("ExclusiveStartTagKey", min_length=1, max_length=128) or ""
+    limit = request.integer("Limit", minimum=1, maximum=MAX_TAGS, default=MAX_TAGS) or MAX_TAGS
+    tags = [{"Key": k, "Value": v} for k, v in sorted(run.record.tags.items()) if k > after]
+    return {"Tags": tags[:limit], "HasMoreTags": len(tags) > limit}
+
+
+OPERATIONS: dict[str, Callable[[ApiContext, Request], dict[str, Any]]] = {
+    "CreateDeliveryStream": create_delivery_stream,
+    "DescribeDeliveryStream": describe_delivery_stream,
+    "ListDeliveryStreams": list_delivery_streams,
+    "DeleteDeliveryStream": delete_delivery_stream,
+    "PutRecord": put_record,
+    "PutRecordBatch": put_record_batch,
+    "TagDeliveryStream": tag_delivery_stream,
+    "UntagDeliveryStream": untag_delivery_stream,
+    "ListTagsForDeliveryStream": list_tags_for_delivery_stream,
+}
