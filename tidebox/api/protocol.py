@@ -155,13 +155,17 @@ class Request:
         raise serialization(f"member {member} must be a timestamp")
 
     def mapping(self, member: str) -> dict[str, Any]:
-        value = self.body.get(member) or {}
+        value = self.body.get(member)
+        if value is None:
+            return {}
         if not isinstance(value, dict):
             raise serialization(f"member {member} must be a structure")
         return value
 
     def items(self, member: str) -> list[Any]:
-        value = self.body.get(member) or []
+        value = self.body.get(member)
+        if value is None:
+            return []
         if not isinstance(value, list):
             raise serialization(f"member {member} must be a list")
         return value
