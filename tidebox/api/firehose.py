@@ -394,20 +394,21 @@ def _written(future: Future[Written]) -> Written:
 
 
 def put_record(context: ApiContext, request: Request) -> dict[str, Any]:
-    _, run = _run(context, request)
+    _name(request)
     if not request.has("Record"):
         raise constraint("null", "record", "not be null")
     data = _data(request.body["Record"], "record")
     error = _too_large([("record", data)])
     if error is not None:
         raise error
+    _, run = _run(context, request)  # as AWS, the call's shape is checked first
     _writable(run)
     written = _written(context.writer.send(run.record.stream, run.next_shard(), None, data))
     return {"RecordId": record_id(run.record, written), "Encrypted": False}
 
 
 def put_record_batch(context: ApiContext, request: Request) -> dict[str, Any]:
-    _, run = _run(context, request)
+    _name(request)
     raw = request.items("Records")
     if not 1 <= len(raw) <= MAX_BATCH_RECORDS:
         raise constraint(
@@ -423,6 +424,7 @@ def put_record_batch(context: ApiContext, request: Request) -> dict[str, Any]:
     total = sum(len(data) for _, data in entries)
     if total > MAX_BATCH_BYTES:
         raise invalid_argument(f"Records size exceeds 4 MB limit ({total} bytes).")
+    _, run = _run(context, request)
     _writable(run)
     stream = run.record.stream
     pending = [context.writer.send(stream, run.next_shard(), None, d) for _, d in entries]
