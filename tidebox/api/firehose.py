@@ -28,7 +28,6 @@ from tidebox.api.errors import (
     invalid_argument,
     not_found,
     serialization,
-    unavailable,
 )
 from tidebox.api.firehose_config import (
     ROLE_ARN,
@@ -311,6 +310,9 @@ def delete_delivery_stream(context: ApiContext, request: Request) -> dict[str, A
         raise in_use(
             f"Firehose {name} under account {ACCOUNT} is CREATING and cannot be deleted yet."
         )
+    if run.status == "DELETING":
+        return {}  # another call is deleting it
+    run.close_writes()
     service.remove(name)
     _forget_delivery(context.settings, run)
     return {}
@@ -318,8 +320,14 @@ def delete_delivery_stream(context: ApiContext, request: Request) -> dict[str, A
 
 def _forget_delivery(settings: Settings, run: DeliveryRun) -> None:
     from tidebox.delivery.registry import delete_sink
+    from tidebox.delivery.runner import run_sink
 
     name = run.record.name
+    if run.record.kind == DIRECT_PUT:
+        try:  # what was acknowledged but not consumed yet: its stream is about to go
+            run_sink(settings, run.spec, until_caught_up=True)
+        except TideboxError as exc:
+            log.warning("delivery stream %s: could not deliver the rest: %s", name, exc)
     try:
         _forget_state(settings, run.spec)
     except TideboxError as exc:
@@ -352,15 +360,10 @@ def _forget_state(settings: Settings, spec: SinkSpec) -> None:
 
 
 # -- records --------------------------------------------------------------------------------------
-def _writable(run: DeliveryRun) -> None:
-    record = run.record
-    if record.kind != DIRECT_PUT:
+def _direct(run: DeliveryRun) -> None:
+    if run.record.kind != DIRECT_PUT:
         raise invalid_argument(
-            f"This operation is not permitted on {record.kind} delivery stream type."
-        )
-    if run.status != "ACTIVE":
-        raise unavailable(
-            f"Firehose {record.name} under account {ACCOUNT} is {run.status}, not ACTIVE."
+            f"This operation is not permitted on {run.record.kind} delivery stream type."
         )
 
 
@@ -402,8 +405,9 @@ def put_record(context: ApiContext, request: Request) -> dict[str, Any]:
     if error is not None:
         raise error
     _, run = _run(context, request)  # as AWS, the call's shape is checked first
-    _writable(run)
-    written = _written(context.writer.send(run.record.stream, run.next_shard(), None, data))
+    _direct(run)
+    with run.writing():
+        written = _written(context.writer.send(run.record.stream, run.next_shard(), None, data))
     return {"RecordId": record_id(run.record, written), "Encrypted": False}
 
 
@@ -425,19 +429,21 @@ def put_record_batch(context: ApiContext, request: Request) -> dict[str, Any]:
     if total > MAX_BATCH_BYTES:
         raise invalid_argument(f"Records size exceeds 4 MB limit ({total} bytes).")
     _, run = _run(context, request)
-    _writable(run)
+    _direct(run)
     stream = run.record.stream
-    pending = [context.writer.send(stream, run.next_shard(), None, d) for _, d in entries]
     responses: list[dict[str, str]] = []
     failed = 0
-    for future in pending:
-        try:
-            responses.append({"RecordId": record_id(run.record, future.result())})
-        except TideboxError as exc:
-            failed += 1
-            api = as_api_error(exc)
-            code = api.kind if api.kind == "ServiceUnavailableException" else "InternalFailure"
-            responses.append({"ErrorCode": code, "ErrorMessage": api.message})
+    with run.writing():
+        pending = [context.writer.send(stream, run.next_shard(), None, d) for _, d in entries]
+        for future in pending:
+            try:
+                responses.append({"RecordId": record_id(run.record, future.result())})
+            except TideboxError as exc:
+                failed += 1
+                api = as_api_error(exc)
+                unreachable = api.kind == "ServiceUnavailableException"
+                code = api.kind if unreachable else "InternalFailure"
+                responses.append({"ErrorCode": code, "ErrorMessage": api.message})
     return {"FailedPutCount": failed, "Encrypted": False, "RequestResponses": responses}
 
 

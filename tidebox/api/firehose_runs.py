@@ -16,10 +16,13 @@ import itertools
 import logging
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from tidebox.api.context import ApiContext
+from tidebox.api.errors import unavailable
 from tidebox.api.firehose_state import DeliveryStreamRecord, owned
+from tidebox.api.protocol import ACCOUNT
 from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings, SinkSpec
 
@@ -40,6 +43,8 @@ class DeliveryRun:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _shards: Iterator[int] = field(default_factory=lambda: itertools.cycle([0]))
+    _writes: threading.Condition = field(default_factory=threading.Condition)
+    _in_flight: int = 0
 
     def start(self, settings: Settings) -> None:
         self._shards = itertools.cycle(range(self.record.shards))
@@ -51,6 +56,30 @@ class DeliveryRun:
     def next_shard(self) -> int:
         """The shard of the next record put: round-robin (Firehose records have no key)."""
         return next(self._shards)
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the delivery stream open while a put writes to it; ServiceUnavailable unless
+        it is ACTIVE. A delete waits for the puts in flight (:meth:`close_writes`)."""
+        with self._writes:
+            if self.status != "ACTIVE":
+                raise unavailable(
+                    f"Firehose {self.spec.name} under account {ACCOUNT} is {self.status}, "
+                    "not ACTIVE."
+                )
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._writes:
+                self._in_flight -= 1
+                self._writes.notify_all()
+
+    def close_writes(self) -> None:
+        """DELETING: refuse new puts, and wait for those in flight to be acknowledged."""
+        with self._writes:
+            self.status = "DELETING"
+            self._writes.wait_for(lambda: self._in_flight == 0)
 
     def request_stop(self) -> None:
         """Ask the thread to deliver its buffers and end (see :meth:`stop`)."""

@@ -360,6 +360,24 @@ def test_a_kinesis_source_is_delivered_from_creation_on_through_the_lambda_to_s3
         code, status, _ = error_of(firehose.describe_delivery_stream, DeliveryStreamName=name)
         assert (code, status) == ("ResourceNotFoundException", 400)
         assert stream in kinesis.list_streams()["StreamNames"]  # the source is not Firehose's
+
+        broken = unique("fh_no_bucket")  # a bucket the S3 endpoint does not have
+        firehose.create_delivery_stream(
+            DeliveryStreamName=broken,
+            ExtendedS3DestinationConfiguration=json_destination("no-such-bucket-here", "x/"),
+        )
+
+        def failed() -> bool:
+            return bool(describe(firehose, broken)["DeliveryStreamStatus"] == "CREATING_FAILED")
+
+        wait_for(failed, 60, f"{broken} CREATING_FAILED")
+        failure = describe(firehose, broken)["FailureDescription"]
+        assert failure["Type"] == "UNKNOWN_ERROR" and "no-such-bucket-here" in failure["Details"]
+        code, status, _ = error_of(
+            firehose.put_record, DeliveryStreamName=broken, Record={"Data": b"{}"}
+        )
+        assert (code, status) == ("ServiceUnavailableException", 503)
+        firehose.delete_delivery_stream(DeliveryStreamName=broken)
     finally:
         running.stop()
 
@@ -817,3 +835,20 @@ def test_a_delivery_stream_resumes_when_the_endpoint_restarts_with_nothing_lost_
         third.stop()
     ids = sorted(d["id"] for d in landed_lines(folder))
     assert ids == list(range(100))  # each record once
+
+
+def test_a_delete_first_delivers_every_record_acknowledged(
+    firehose: Any, fh_settings: Settings
+) -> None:
+    name = unique("fh_delete")
+    firehose.create_delivery_stream(
+        DeliveryStreamName=name,
+        ExtendedS3DestinationConfiguration=json_destination("del-bucket", f"{name}/", 900),
+    )
+    wait_active(firehose, name)
+    for start in range(0, 1000, 250):
+        records = [{"Data": json.dumps({"id": i}).encode()} for i in range(start, start + 250)]
+        firehose.put_record_batch(DeliveryStreamName=name, Records=records)
+    firehose.delete_delivery_stream(DeliveryStreamName=name)  # buffered or not yet read
+    ids = sorted(d["id"] for d in landed_lines(fh_settings.bucket_path / "del-bucket" / name))
+    assert ids == list(range(1000))
