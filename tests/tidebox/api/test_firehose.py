@@ -852,3 +852,27 @@ def test_a_delete_first_delivers_every_record_acknowledged(
     firehose.delete_delivery_stream(DeliveryStreamName=name)  # buffered or not yet read
     ids = sorted(d["id"] for d in landed_lines(fh_settings.bucket_path / "del-bucket" / name))
     assert ids == list(range(1000))
+
+
+def test_the_readme_block_runs_as_written(
+    fh_endpoint: ServerThread, fh_settings: Settings, tmp_path: Path
+) -> None:
+    import re
+
+    from tests.support import REPO, cli_env
+
+    readme = (REPO / "README.md").read_text().split("**The Firehose API.**", 1)[1]
+    block = re.findall(r"```bash\n(.*?)```", readme, re.S)[0]
+    script = block.replace("http://127.0.0.1:4566", fh_endpoint.url)
+    env = cli_env(
+        fh_settings,
+        PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
+    )
+    done = subprocess.run(
+        ["bash", "-e", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "records in" in done.stdout and "running (pid" in done.stdout  # tidebox sink status
+    assert landed_lines(fh_settings.bucket_path / "web" / "clicks") == [{"page": "/home"}]
