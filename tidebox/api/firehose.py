@@ -68,7 +68,7 @@ def arn(region: str, name: str) -> str:
 
 
 def record_id(record: DeliveryStreamRecord, written: Written) -> str:
-    return f"{int(record.created * 1000):013d}{written.shard:04d}{written.sequence:020d}"
+    return f"{round(record.created * 1000):013d}{written.shard:04d}{written.sequence:020d}"
 
 
 def _missing(name: str) -> ApiError:
@@ -106,14 +106,14 @@ def create_delivery_stream(context: ApiContext, request: Request) -> dict[str, A
             "tidebox does not support DeliveryStreamEncryptionConfigurationInput."
         )
     tags = _tags(request, "Tags")
-    if name in service.declared or created_sink_path(settings.state_dir, name).exists():
-        raise in_use(
-            f"Firehose {name} under accountId {ACCOUNT} already exists: a tidebox delivery stream "
-            "has that name (tidebox.yaml, built in, or 'tidebox sink create')."
-        )
     if not service.reserve(name):
         raise in_use(f"Firehose {name} under accountId {ACCOUNT} already exists.")
     try:
+        if name in service.declared or created_sink_path(settings.state_dir, name).exists():
+            raise in_use(
+                f"Firehose {name} under accountId {ACCOUNT} already exists: a tidebox delivery "
+                "stream has that name (tidebox.yaml, built in, or 'tidebox sink create')."
+            )
         run = _create(context, request, name, kind, tags)
     except BaseException:
         service.release(name)
@@ -228,6 +228,8 @@ def _ends(settings: Settings, stream: str, stream_arn: str) -> dict[int, int]:
 def _fresh_stream(settings: Settings, stream: str, timeout_s: float = 30.0) -> None:
     """Create a DirectPut delivery stream's Kafka stream empty: one left by a delivery stream
     of the same name (its deletion cut short) is deleted first."""
+    from kafka.errors import KafkaError
+
     from tidebox.streams.admin import create_stream, delete_stream
 
     deadline = time.monotonic() + timeout_s
@@ -241,6 +243,8 @@ def _fresh_stream(settings: Settings, stream: str, timeout_s: float = 30.0) -> N
                 with contextlib.suppress(StreamNotFoundError):
                     delete_stream(settings, stream)
                 deleted = True
+        except KafkaError as exc:  # a name Kafka refuses (one colliding with another's, say)
+            raise TideboxError(f"cannot create stream {stream}: {exc}") from exc
         if time.monotonic() > deadline:
             raise TideboxError(f"stream {stream} is still being deleted; try again")
         time.sleep(0.2)

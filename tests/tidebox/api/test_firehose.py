@@ -216,7 +216,7 @@ def test_direct_put_lands_parquet_by_partition_and_it_is_queried(
     assert answer["FailedPutCount"] == 0
     ids = [r["RecordId"] for r in answer["RequestResponses"]]
     assert len(set(ids)) == len(records)
-    created_ms = int(description["CreateTimestamp"].timestamp() * 1000)
+    created_ms = round(description["CreateTimestamp"].timestamp() * 1000)
     assert [(int(i[:13]), int(i[13:17]), int(i[17:])) for i in ids] == [
         (created_ms, 0, offset) for offset in range(len(records))
     ]
@@ -654,12 +654,13 @@ def test_missing_duplicate_oversize_and_misplaced_calls_get_aws_errors(
     firehose.create_delivery_stream(
         DeliveryStreamName=name, ExtendedS3DestinationConfiguration=destination
     )
-    code, status, _ = error_of(
+    code, status, message = error_of(
         firehose.create_delivery_stream,
         DeliveryStreamName=name,
         ExtendedS3DestinationConfiguration=destination,
     )
     assert (code, status) == ("ResourceInUseException", 400)
+    assert message == f"Firehose {name} under accountId 000000000000 already exists."
     code, _, message = error_of(  # tidebox's own delivery stream of that name
         firehose.create_delivery_stream,
         DeliveryStreamName="sensor_readings",
@@ -678,6 +679,13 @@ def test_missing_duplicate_oversize_and_misplaced_calls_get_aws_errors(
     )
     assert code == "InvalidArgumentException" and "no_such_stream" in message
     wait_active(firehose, name)
+    code, _, message = error_of(  # Kafka refuses __firehose-a_b beside __firehose-a.b
+        firehose.create_delivery_stream,
+        DeliveryStreamName=name.replace("_", "."),
+        ExtendedS3DestinationConfiguration=destination,
+    )
+    assert code == "InvalidArgumentException" and "collides" in message
+    assert not (fh_settings.state_dir / "sinks" / name.replace("_", ".")).exists()
 
     code, status, message = error_of(
         firehose.put_record, DeliveryStreamName=name, Record={"Data": b"x" * 1_024_001}
