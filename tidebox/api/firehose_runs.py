@@ -45,6 +45,7 @@ class DeliveryRun:
     _shards: Iterator[int] = field(default_factory=lambda: itertools.cycle([0]))
     _writes: threading.Condition = field(default_factory=threading.Condition)
     _in_flight: int = 0
+    _backoff: float = 1.0  # before the next try after a failure; reset once it runs again
 
     def start(self, settings: Settings) -> None:
         self._shards = itertools.cycle(range(self.record.shards))
@@ -94,16 +95,19 @@ class DeliveryRun:
                 log.error("delivery stream %s did not stop in %.0f s", self.spec.name, timeout_s)
 
     def _running(self) -> None:
-        if self.status == "CREATING":
-            log.info("delivery stream %s is ACTIVE", self.spec.name)
-        self.status = "ACTIVE"
-        self.failure = None
+        with self._writes:
+            if self.status == "DELETING":
+                return  # a delete closed it: puts stay refused
+            if self.status == "CREATING":
+                log.info("delivery stream %s is ACTIVE", self.spec.name)
+            self.status = "ACTIVE"
+            self.failure = None
+            self._backoff = 1.0
 
     def _run(self, settings: Settings) -> None:
         from tidebox.delivery.lock import SinkRunningError
         from tidebox.delivery.runner import run_sink
 
-        backoff = 1.0
         while not self._stop.is_set():
             try:
                 run_sink(
@@ -128,11 +132,11 @@ class DeliveryRun:
                     "delivery stream %s failed: %s; retrying in %.0f s",
                     self.spec.name,
                     exc,
-                    backoff,
+                    self._backoff,
                     exc_info=not isinstance(exc, TideboxError),
                 )
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
+                self._stop.wait(self._backoff)
+                self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
 
 
 class FirehoseService:
