@@ -884,3 +884,36 @@ def test_the_readme_block_runs_as_written(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "records in" in done.stdout and "running (pid" in done.stdout  # tidebox sink status
     assert landed_lines(fh_settings.bucket_path / "web" / "clicks") == [{"page": "/home"}]
+
+
+def test_the_endpoint_process_delivers_the_buffers_when_tidebox_down_stops_it(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    from tidebox.delivery.status import sink_status
+    from tidebox.runtime.api_process import start_api, stop_api
+
+    settings = firehose_settings(kafka_settings, tmp_path)
+    name = unique("fh_process")
+    status = start_api(settings)  # python -m tidebox.api, as 'tidebox up' starts it
+    try:
+        assert status.running and status.pid is not None
+        firehose = client("firehose", status.url)
+        firehose.create_delivery_stream(
+            DeliveryStreamName=name,
+            ExtendedS3DestinationConfiguration=json_destination("proc", f"{name}/", 900),
+        )
+        wait_active(firehose, name)
+        records = [{"Data": json.dumps({"id": i}).encode()} for i in range(40)]
+        answer = firehose.put_record_batch(DeliveryStreamName=name, Records=records)
+        assert answer["FailedPutCount"] == 0
+        created = read_created_sinks(settings.state_dir)
+        spec = SinkSpec(**next(s for s in created if s["name"] == name))
+        wait_for(
+            lambda: sink_status(settings, spec).buffered_records == 40, 30, "40 buffered records"
+        )
+        assert sink_status(settings, spec).pid == status.pid  # run by the endpoint process
+        assert landed_lines(settings.bucket_path / "proc" / name) == []
+    finally:
+        assert stop_api(settings)  # SIGTERM, as 'tidebox down' sends
+    ids = sorted(d["id"] for d in landed_lines(settings.bucket_path / "proc" / name))
+    assert ids == list(range(40))
