@@ -719,6 +719,14 @@ def test_missing_duplicate_oversize_and_misplaced_calls_get_aws_errors(
     wait_for(lambda: len(landed_lines(folder)) == 3, 60, "3 records")
     assert landed_lines(folder) == [{"ok": 1}, {"ok": 2}, {"ok": 3}]
 
+    every = firehose.list_delivery_streams(Limit=10_000)["DeliveryStreamNames"]
+    assert every == sorted(every) and name in every
+    first = firehose.list_delivery_streams(Limit=1)
+    assert first["DeliveryStreamNames"] == every[:1]
+    assert first["HasMoreDeliveryStreams"] is (len(every) > 1)
+    rest = firehose.list_delivery_streams(ExclusiveStartDeliveryStreamName=every[0], Limit=10_000)
+    assert rest["DeliveryStreamNames"] == every[1:] and rest["HasMoreDeliveryStreams"] is False
+
     firehose.tag_delivery_stream(DeliveryStreamName=name, Tags=[{"Key": "a", "Value": "1"}])
     firehose.tag_delivery_stream(DeliveryStreamName=name, Tags=[{"Key": "b", "Value": "2"}])
     firehose.untag_delivery_stream(DeliveryStreamName=name, TagKeys=["a"])
