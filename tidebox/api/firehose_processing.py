@@ -164,8 +164,6 @@ def _number(
 
 def transform_reference(settings: Settings, value: str) -> str:
     """The transform hook a LambdaArn parameter names (see the module's docstring)."""
-    from tidebox.delivery.transform import load_function
-
     match = re.fullmatch(LAMBDA_ARN, value)
     if match is None:
         if value.startswith("arn:"):
@@ -178,13 +176,13 @@ def transform_reference(settings: Settings, value: str) -> str:
             )
         if target.endswith(".py") and not Path(target).is_absolute():
             value = f"{(settings.project_dir / target).resolve()}:{name}"
-        _check(load_function, value)
+        _loads(value)
         return value
     name = match.group(1)
     sinks = (settings.project_dir / "sinks").resolve()
     candidates = [f"{sinks / 'transforms.py'}:{name}", f"{sinks / name}.py:lambda_handler"]
     for candidate in candidates:
-        if Path(candidate.rpartition(":")[0]).is_file() and _check(load_function, candidate, True):
+        if Path(candidate.rpartition(":")[0]).is_file() and _loads(candidate, missing_ok=True):
             return candidate
     raise invalid_argument(
         f"Lambda function {name} ({value}) is not in this tidebox project: tidebox looks for a "
@@ -192,11 +190,13 @@ def transform_reference(settings: Settings, value: str) -> str:
     )
 
 
-def _check(load: Any, reference: str, missing_ok: bool = False) -> bool:
+def _loads(reference: str, missing_ok: bool = False) -> bool:
     """Whether ``reference`` loads; a file that does not define the function is False when
     ``missing_ok``, any other problem is the caller's InvalidArgumentException."""
+    from tidebox.delivery.transform import load_function
+
     try:
-        load(reference)
+        load_function(reference)
     except ConfigError as exc:
         if missing_ok and "has no function" in str(exc):
             return False
