@@ -6,10 +6,8 @@ create`` keeps one), run on a thread of the endpoint (:mod:`tidebox.api.firehose
 DirectPut ones read a Kafka stream of their own, ``__firehose-<name>`` (one shard), which
 PutRecord and PutRecordBatch write; KinesisStreamAsSource ones read the tidebox stream their
 KinesisStreamARN names, from where it ended when they were created, as Firehose reads from
-LATEST. The destination is read by :mod:`tidebox.api.firehose_config`.
-
-A RecordId is 37 digits: the delivery stream's creation time in milliseconds (13), the
-shard (4) and the record's offset in its Kafka stream (20) -- where it landed.
+LATEST. The destination is read by :mod:`tidebox.api.firehose_config`; records are put by
+:mod:`tidebox.api.firehose_records`, tags kept by :mod:`tidebox.api.firehose_tags`.
 """
 
 from __future__ import annotations
@@ -18,24 +16,19 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from typing import Any
 
 from tidebox.api.context import ApiContext, as_api_error
-from tidebox.api.errors import (
-    ApiError,
-    in_use,
-    invalid_argument,
-    not_found,
-    serialization,
+from tidebox.api.errors import in_use, invalid_argument
+from tidebox.api.firehose_config import ROLE_ARN, make_spec, read_destination, s3_description
+from tidebox.api.firehose_records import put_record, put_record_batch
+from tidebox.api.firehose_runs import (
+    NAME_PATTERN,
+    DeliveryRun,
+    delivery_stream_name,
+    find_run,
+    service_of,
 )
-from tidebox.api.firehose_config import (
-    ROLE_ARN,
-    make_spec,
-    read_destination,
-    s3_description,
-)
-from tidebox.api.firehose_runs import DeliveryRun, FirehoseService, service_of
 from tidebox.api.firehose_state import (
     DIRECT_PUT,
     KINESIS_SOURCE,
@@ -44,50 +37,25 @@ from tidebox.api.firehose_state import (
     forget_record,
     save_record,
 )
-from tidebox.api.protocol import ACCOUNT, Request, constraint, decode_blob
+from tidebox.api.firehose_tags import (
+    list_tags_for_delivery_stream,
+    read_tags,
+    tag_delivery_stream,
+    untag_delivery_stream,
+)
+from tidebox.api.protocol import ACCOUNT, Request
 from tidebox.core.errors import StreamExistsError, StreamNotFoundError, TideboxError
 from tidebox.core.settings import Settings, SinkSpec, created_sink_path
-from tidebox.streams.writer import Written
 
 log = logging.getLogger("tidebox.api.firehose")
-NAME_PATTERN = r"[a-zA-Z0-9_.-]+"
 KINESIS_ARN = r"arn:.*:kinesis:[a-zA-Z0-9\-]+:\d{12}:stream/[a-zA-Z0-9_.-]+"
 TYPES = ("DirectPut", "KinesisStreamAsSource", "MSKAsSource", "DatabaseAsSource")
-MAX_RECORD_BYTES = 1_024_000  # 1,000 KiB of data per record
-MAX_BATCH_RECORDS = 500
-MAX_BATCH_BYTES = 4 * 1024 * 1024
-MAX_TAGS = 50
 DESTINATION_ID = "destinationId-000000000001"
 VERSION_ID = "1"  # UpdateDestination is not offered, so a delivery stream keeps its first
-TAG_KEY_PATTERN = r"(?!aws:)[\w\s.:/=+\-@%]*"
-TAG_VALUE_PATTERN = r"[\w\s.:/=+\-@%]*"
 
 
 def arn(region: str, name: str) -> str:
     return f"arn:aws:firehose:{region}:{ACCOUNT}:deliverystream/{name}"
-
-
-def record_id(record: DeliveryStreamRecord, written: Written) -> str:
-    return f"{round(record.created * 1000):013d}{written.shard:04d}{written.sequence:020d}"
-
-
-def _missing(name: str) -> ApiError:
-    return not_found(f"Firehose {name} under account {ACCOUNT} not found.")
-
-
-def _name(request: Request) -> str:
-    return request.required_string(
-        "DeliveryStreamName", min_length=1, max_length=64, pattern=NAME_PATTERN
-    )
-
-
-def _run(context: ApiContext, request: Request) -> tuple[FirehoseService, DeliveryRun]:
-    service = service_of(context)
-    name = _name(request)
-    run = service.find(name)
-    if run is None:
-        raise _missing(name)
-    return service, run
 
 
 def resume(context: ApiContext) -> None:
@@ -99,13 +67,13 @@ def resume(context: ApiContext) -> None:
 def create_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
     service = service_of(context)
     settings = context.settings
-    name = _name(request)
+    name = delivery_stream_name(request)
     kind = request.enum("DeliveryStreamType", TYPES) or DIRECT_PUT
     if request.has("DeliveryStreamEncryptionConfigurationInput"):
         raise invalid_argument(
             "tidebox does not support DeliveryStreamEncryptionConfigurationInput."
         )
-    tags = _tags(request, "Tags")
+    tags = read_tags(request, "Tags")
     if not service.reserve(name):
         raise in_use(f"Firehose {name} under accountId {ACCOUNT} already exists.")
     try:
@@ -252,7 +220,7 @@ def _fresh_stream(settings: Settings, stream: str, timeout_s: float = 30.0) -> N
 
 # -- describe, list, delete ----------------------------------------------------------------------
 def describe_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
-    _, run = _run(context, request)
+    _, run = find_run(context, request)
     request.integer("Limit", minimum=1, maximum=10_000)
     after = request.string(
         "ExclusiveStartDestinationId", min_length=1, max_length=100, pattern=r"[a-zA-Z0-9-]+"
@@ -307,7 +275,7 @@ def list_delivery_streams(context: ApiContext, request: Request) -> dict[str, An
 def delete_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
     """Stop the delivery stream (its buffers delivered), then forget it: its spec, its delivery
     state and offsets, and a DirectPut one's Kafka stream. What it delivered stays."""
-    service, run = _run(context, request)
+    service, run = find_run(context, request)
     request.boolean("AllowForceDelete")
     name = run.record.name
     if run.status == "CREATING":
@@ -361,146 +329,6 @@ def _forget_state(settings: Settings, spec: SinkSpec) -> None:
                 admin.delete_groups([sink_group(spec.name)])
         finally:
             admin.close()
-
-
-# -- records --------------------------------------------------------------------------------------
-def _direct(run: DeliveryRun) -> None:
-    if run.record.kind != DIRECT_PUT:
-        raise invalid_argument(
-            f"This operation is not permitted on {run.record.kind} delivery stream type."
-        )
-
-
-def _data(raw: Any, where: str) -> bytes:
-    if not isinstance(raw, dict):
-        raise serialization(f"{where} must be a structure")
-    if raw.get("Data") is None:
-        raise constraint("null", f"{where}.data", "not be null")
-    return decode_blob(raw["Data"], f"{where}.data")
-
-
-def _too_large(entries: list[tuple[str, bytes]]) -> ApiError | None:
-    """AWS's ValidationException for every record over 1,000 KiB, or None."""
-    over = [
-        f"Value '{len(data)} bytes' at '{where}.data' failed to satisfy constraint: Member must "
-        f"have length less than or equal to {MAX_RECORD_BYTES}"
-        for where, data in entries
-        if len(data) > MAX_RECORD_BYTES
-    ]
-    if not over:
-        return None
-    count = f"{len(over)} validation error{'s' if len(over) > 1 else ''} detected: "
-    return ApiError("ValidationException", count + "; ".join(over))
-
-
-def _written(future: Future[Written]) -> Written:
-    try:
-        return future.result()
-    except TideboxError as exc:
-        raise as_api_error(exc) from exc
-
-
-def put_record(context: ApiContext, request: Request) -> dict[str, Any]:
-    _name(request)
-    if not request.has("Record"):
-        raise constraint("null", "record", "not be null")
-    data = _data(request.body["Record"], "record")
-    error = _too_large([("record", data)])
-    if error is not None:
-        raise error
-    _, run = _run(context, request)  # as AWS, the call's shape is checked first
-    _direct(run)
-    with run.writing():
-        written = _written(context.writer.send(run.record.stream, run.next_shard(), None, data))
-    return {"RecordId": record_id(run.record, written), "Encrypted": False}
-
-
-def put_record_batch(context: ApiContext, request: Request) -> dict[str, Any]:
-    _name(request)
-    raw = request.items("Records")
-    if not 1 <= len(raw) <= MAX_BATCH_RECORDS:
-        raise constraint(
-            f"{len(raw)} records", "records", f"have length between 1 and {MAX_BATCH_RECORDS}"
-        )
-    entries = [
-        (f"records.{i + 1}.member", _data(item, f"records.{i + 1}.member"))
-        for i, item in enumerate(raw)
-    ]
-    error = _too_large(entries)
-    if error is not None:
-        raise error
-    total = sum(len(data) for _, data in entries)
-    if total > MAX_BATCH_BYTES:
-        raise invalid_argument(f"Records size exceeds 4 MB limit ({total} bytes).")
-    _, run = _run(context, request)
-    _direct(run)
-    stream = run.record.stream
-    responses: list[dict[str, str]] = []
-    failed = 0
-    with run.writing():
-        pending = [context.writer.send(stream, run.next_shard(), None, d) for _, d in entries]
-        for future in pending:
-            try:
-                responses.append({"RecordId": record_id(run.record, future.result())})
-            except TideboxError as exc:
-                failed += 1
-                api = as_api_error(exc)
-                unreachable = api.kind == "ServiceUnavailableException"
-                code = api.kind if unreachable else "InternalFailure"
-                responses.append({"ErrorCode": code, "ErrorMessage": api.message})
-    return {"FailedPutCount": failed, "Encrypted": False, "RequestResponses": responses}
-
-
-# -- tags -----------------------------------------------------------------------------------------
-def _tags(request: Request, member: str) -> dict[str, str]:
-    raw = request.items(member)
-    if len(raw) > MAX_TAGS:
-        raise constraint(
-            f"{len(raw)} tags", member, f"have length less than or equal to {MAX_TAGS}"
-        )
-    tags: dict[str, str] = {}
-    for index, item in enumerate(raw):
-        if not isinstance(item, dict):
-            raise invalid_argument(f"{member}.{index + 1} must be a structure")
-        tag = Request(item, request.region, f"{request.at(member)}.{index + 1}.member")
-        key = tag.required_string("Key", min_length=1, max_length=128, pattern=TAG_KEY_PATTERN)
-        tags[key] = tag.string("Value", max_length=256, pattern=TAG_VALUE_PATTERN) or ""
-    return tags
-
-
-def _limit(message: str) -> ApiError:
-    return ApiError("LimitExceededException", message)
-
-
-def tag_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
-    _, run = _run(context, request)
-    added = _tags(request, "Tags")
-    if not added:
-        raise constraint("[]", "tags", "have length greater than or equal to 1")
-    merged = {**run.record.tags, **added}
-    if len(merged) > MAX_TAGS:
-        raise _limit(f"A delivery stream can have at most {MAX_TAGS} tags.")
-    run.record.tags = merged
-    save_record(context.settings, run.record)
-    return {}
-
-
-def untag_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
-    _, run = _run(context, request)
-    keys = request.items("TagKeys")
-    if not 1 <= len(keys) <= MAX_TAGS:
-        raise constraint(f"{len(keys)} keys", "tagKeys", f"have length between 1 and {MAX_TAGS}")
-    run.record.tags = {k: v for k, v in run.record.tags.items() if k not in set(map(str, keys))}
-    save_record(context.settings, run.record)
-    return {}
-
-
-def list_tags_for_delivery_stream(context: ApiContext, request: Request) -> dict[str, Any]:
-    _, run = _run(context, request)
-    after = request.string("ExclusiveStartTagKey", min_length=1, max_length=128) or ""
-    limit = request.integer("Limit", minimum=1, maximum=MAX_TAGS, default=MAX_TAGS) or MAX_TAGS
-    tags = [{"Key": k, "Value": v} for k, v in sorted(run.record.tags.items()) if k > after]
-    return {"Tags": tags[:limit], "HasMoreTags": len(tags) > limit}
 
 
 OPERATIONS: dict[str, Callable[[ApiContext, Request], dict[str, Any]]] = {

@@ -20,13 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from tidebox.api.context import ApiContext
-from tidebox.api.errors import unavailable
+from tidebox.api.errors import not_found, unavailable
 from tidebox.api.firehose_state import DeliveryStreamRecord, owned
-from tidebox.api.protocol import ACCOUNT
+from tidebox.api.protocol import ACCOUNT, Request
 from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings, SinkSpec
 
 log = logging.getLogger("tidebox.api.firehose")
+NAME_PATTERN = r"[a-zA-Z0-9_.-]+"
 STOP_TIMEOUT_S = 120.0  # a final flush converts and writes the whole buffer
 MAX_BACKOFF_S = 60.0
 BUSY_RETRY_S = 2.0  # another process runs it (a second endpoint, 'tidebox sink run')
@@ -217,3 +218,20 @@ def service_of(context: ApiContext) -> FirehoseService:
 
 
 _MADE = threading.Lock()
+
+
+def delivery_stream_name(request: Request) -> str:
+    """The DeliveryStreamName of a call, its constraints checked."""
+    return request.required_string(
+        "DeliveryStreamName", min_length=1, max_length=64, pattern=NAME_PATTERN
+    )
+
+
+def find_run(context: ApiContext, request: Request) -> tuple[FirehoseService, DeliveryRun]:
+    """The delivery stream a call names; ResourceNotFoundException as AWS words it if none."""
+    service = service_of(context)
+    name = delivery_stream_name(request)
+    run = service.find(name)
+    if run is None:
+        raise not_found(f"Firehose {name} under account {ACCOUNT} not found.")
+    return service, run
