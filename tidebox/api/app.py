@@ -20,6 +20,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tidebox.api import firehose
 from tidebox.api import kinesis_records as records
 from tidebox.api import kinesis_streams as streams
 from tidebox.api.context import ApiContext, as_api_error
@@ -53,7 +54,12 @@ KINESIS: dict[str, Operation] = {
     "GetRecords": records.get_records,
 }
 # target prefix -> its operations; Firehose registers itself here
-SERVICES: dict[str, dict[str, Operation]] = {"Kinesis_20131202": KINESIS}
+SERVICES: dict[str, dict[str, Operation]] = {
+    "Kinesis_20131202": KINESIS,
+    "Firehose_20150804": firehose.OPERATIONS,
+}
+# run as the endpoint starts: Firehose resumes the delivery streams it created
+STARTUP: tuple[Callable[[ApiContext], None], ...] = (firehose.resume,)
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> Response:
@@ -109,6 +115,8 @@ def make_app(settings: Settings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
+        for start in STARTUP:
+            await run_in_threadpool(start, context)
         yield
         await run_in_threadpool(context.close)
 

@@ -37,13 +37,42 @@ def constraint(value: Any, member: str, rule: str) -> ApiError:
 
 @dataclass(frozen=True)
 class Request:
-    """One call's members, read with their type and constraints checked."""
+    """One call's members, read with their type and constraints checked; a nested structure
+    is read the same way (:meth:`section`), its errors naming the member's whole path as AWS
+    does (``extendedS3DestinationConfiguration.bufferingHints.sizeInMBs``)."""
 
     body: dict[str, Any]
     region: str = DEFAULT_REGION
+    path: str = ""  # where this structure sits in the call ("" for the call itself)
 
     def has(self, member: str) -> bool:
         return self.body.get(member) is not None
+
+    def at(self, member: str) -> str:
+        """The path of ``member`` as error messages give it (each part camelCased)."""
+        own = _camel(member)
+        return f"{self.path}.{own}" if self.path else own
+
+    def section(self, member: str) -> Request:
+        """The structure ``member`` (empty if absent), read with the same getters."""
+        return Request(self.mapping(member), self.region, self.at(member))
+
+    def boolean(self, member: str, default: bool | None = None) -> bool | None:
+        value = self.body.get(member)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise serialization(f"member {member} must be a boolean")
+        return value
+
+    def enum(self, member: str, values: tuple[str, ...], required: bool = False) -> str | None:
+        """A string that must be one of ``values``."""
+        value = self.string(member, required=required)
+        if value is not None and value not in values:
+            raise constraint(
+                value, self.at(member), f"satisfy enum value set: [{', '.join(values)}]"
+            )
+        return value
 
     def string(
         self,
@@ -57,16 +86,22 @@ class Request:
         value = self.body.get(member)
         if value is None:
             if required:
-                raise constraint("null", member, "not be null")
+                raise constraint("null", self.at(member), "not be null")
             return default
         if not isinstance(value, str):
             raise serialization(f"member {member} must be a string")
         if len(value) < min_length:
-            raise constraint(value, member, f"have length greater than or equal to {min_length}")
+            raise constraint(
+                value, self.at(member), f"have length greater than or equal to {min_length}"
+            )
         if max_length is not None and len(value) > max_length:
-            raise constraint(value, member, f"have length less than or equal to {max_length}")
+            raise constraint(
+                value, self.at(member), f"have length less than or equal to {max_length}"
+            )
         if pattern is not None and not re.fullmatch(pattern, value):
-            raise constraint(value, member, f"satisfy regular expression pattern: {pattern}")
+            raise constraint(
+                value, self.at(member), f"satisfy regular expression pattern: {pattern}"
+            )
         return value
 
     def required_string(self, member: str, **rules: Any) -> str:
@@ -84,21 +119,23 @@ class Request:
         value = self.body.get(member)
         if value is None:
             if required:
-                raise constraint("null", member, "not be null")
+                raise constraint("null", self.at(member), "not be null")
             return default
         if isinstance(value, bool) or not isinstance(value, int):
             raise serialization(f"member {member} must be an integer")
         if minimum is not None and value < minimum:
-            raise constraint(value, member, f"have value greater than or equal to {minimum}")
+            raise constraint(
+                value, self.at(member), f"have value greater than or equal to {minimum}"
+            )
         if maximum is not None and value > maximum:
-            raise constraint(value, member, f"have value less than or equal to {maximum}")
+            raise constraint(value, self.at(member), f"have value less than or equal to {maximum}")
         return value
 
     def blob(self, member: str, value: Any = None) -> bytes:
         """A base64 member (``value`` when reading one inside a list entry)."""
         raw = self.body.get(member) if value is None else value
         if raw is None:
-            raise constraint("null", member, "not be null")
+            raise constraint("null", self.at(member), "not be null")
         return decode_blob(raw, member)
 
     def timestamp(self, member: str) -> float | None:
@@ -118,13 +155,17 @@ class Request:
         raise serialization(f"member {member} must be a timestamp")
 
     def mapping(self, member: str) -> dict[str, Any]:
-        value = self.body.get(member) or {}
+        value = self.body.get(member)
+        if value is None:
+            return {}
         if not isinstance(value, dict):
             raise serialization(f"member {member} must be a structure")
         return value
 
     def items(self, member: str) -> list[Any]:
-        value = self.body.get(member) or []
+        value = self.body.get(member)
+        if value is None:
+            return []
         if not isinstance(value, list):
             raise serialization(f"member {member} must be a list")
         return value

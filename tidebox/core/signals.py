@@ -14,13 +14,20 @@ from types import FrameType
 
 
 class StopRequest:
-    """Set once SIGINT or SIGTERM arrives while :meth:`installed` is active."""
+    """Set once SIGINT or SIGTERM arrives while :meth:`installed` is active, or once ``event``
+    is set: the way another thread (the AWS endpoint, which runs delivery streams on threads)
+    asks a loop to stop, since only the main thread receives signals."""
 
-    def __init__(self) -> None:
-        self.requested = False
+    def __init__(self, event: threading.Event | None = None) -> None:
+        self._signalled = False
+        self._event = event
+
+    @property
+    def requested(self) -> bool:
+        return self._signalled or (self._event is not None and self._event.is_set())
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.requested = True
+        self._signalled = True
 
     @contextmanager
     def installed(self) -> Iterator[StopRequest]:

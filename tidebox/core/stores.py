@@ -154,14 +154,15 @@ class S3Store:
 
     def put(self, key: str, data: bytes) -> None:
         try:
-            with self._fs.open_output_stream(self._path(key)) as out:
+            # compression=None: pyarrow would otherwise gzip a .gz key's bytes a second time
+            with self._fs.open_output_stream(self._path(key), compression=None) as out:
                 out.write(data)
         except OSError as exc:
             raise StoreError(self.uri(key), f"upload failed: {exc}") from exc
 
     def get(self, key: str) -> bytes | None:
         try:
-            with self._fs.open_input_stream(self._path(key)) as handle:
+            with self._fs.open_input_stream(self._path(key), compression=None) as handle:
                 return bytes(handle.read())
         except FileNotFoundError:
             return None

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,12 +76,19 @@ def run_sink(
     sink: str | SinkSpec,
     until_caught_up: bool = True,
     progress: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+    running: Callable[[], None] | None = None,
+    start_at: Mapping[int, int] | None = None,
 ) -> SinkResult:
     """Run delivery stream ``sink``: a spec, or the name of a declared one (or of a declared
     stream, for its default one).
 
     Bounded (``until_caught_up``): stop once every shard reaches the end it had at start.
-    Continuous: stop on SIGTERM / Ctrl-C. Either way, deliver what is buffered before stopping.
+    Continuous: stop on SIGTERM / Ctrl-C, or once ``stop`` is set (a delivery stream run on a
+    thread: signals reach only the main one). Either way, deliver what is buffered before
+    stopping. ``running`` is called once the stream is being consumed. ``start_at`` gives, per
+    shard, where delivery starts when it has delivered nothing of that shard yet (Firehose
+    reads a Kinesis source from where it ended when the delivery stream was created).
     """
     spec = resolve_sink(settings, sink, probe_kafka=True)
     delivery = open_delivery(settings, spec)
@@ -91,7 +99,9 @@ def run_sink(
         register_table(settings, delivery)
         consumer = _consumer(settings, spec.name)
         try:
-            _deliver(settings, delivery, consumer, starts, until_caught_up, progress)
+            floor = dict(start_at or {})
+            starts = {**floor, **starts}
+            _deliver(settings, delivery, consumer, starts, until_caught_up, progress, stop, running)
         finally:
             consumer.close()
     session = _diff(before, delivery)
@@ -114,6 +124,8 @@ def _deliver(
     starts: dict[int, int],
     until_caught_up: bool,
     progress: Callable[[int], None] | None,
+    stop_event: threading.Event | None = None,
+    running: Callable[[], None] | None = None,
 ) -> None:
     from confluent_kafka import KafkaException, TopicPartition
 
@@ -133,8 +145,10 @@ def _deliver(
     positions = {p: max(starts.get(p, 0), bounds[p][0]) for p in partitions}
     consumer.assign([TopicPartition(topic, p, positions[p]) for p in partitions])
     ends = {p: bounds[p][1] for p in partitions}
-    stop = StopRequest()
+    stop = StopRequest(stop_event)
     last_live = 0.0
+    if running is not None:
+        running()
     with stop.installed():
         while not stop.requested:
             if until_caught_up and all(positions[p] >= ends[p] for p in partitions):

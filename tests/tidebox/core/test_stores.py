@@ -24,6 +24,9 @@ def exercise(store: LocalStore | S3Store) -> None:
     store.delete("a/b/c.bin")  # deleting what is gone is no error
     assert store.list("a/") == [("a/d.bin", 5)]
     assert store.list("nothing/") == []
+    store.put("x.gz", b"\x1f\x8bnot really gzip")  # bytes are stored as given, whatever the name
+    assert store.get("x.gz") == b"\x1f\x8bnot really gzip"
+    assert ("x.gz", 17) in store.list()
 
 
 def test_local_store(tmp_path: Path) -> None:

@@ -227,6 +227,43 @@ def test_one_process_at_a_time_and_a_clean_stop_delivers_the_buffer(
     assert not stopped.running and stopped.records_out == 7 and stopped.lag == 0
 
 
+def test_on_a_thread_a_stop_event_delivers_the_buffer_and_start_at_skips_older_records(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    import threading
+
+    from tidebox.delivery.status import sink_status
+
+    settings, spec = readings_stream(kafka_settings, tmp_path)
+    stream = spec.name
+    create_stream(settings, stream, shards=1)
+    older = b'{"device_id": "old", "event_time": "2026-01-01T00:00:00Z"}'
+    newer = b'{"device_id": "new", "event_time": "2026-01-01T00:00:00Z"}'
+    produce(settings, stream, [older] * 4)
+    sink = SinkSpec(name=stream, stream=stream, prefix="threaded/", schema_table=stream)
+    stop, running = threading.Event(), threading.Event()
+    results: list[Any] = []
+    thread = threading.Thread(
+        target=lambda: results.append(
+            run_sink(settings, sink, False, stop=stop, running=running.set, start_at={0: 4})
+        )
+    )
+    thread.start()
+    try:
+        assert running.wait(30)
+        produce(settings, stream, [newer] * 3)
+        wait_for(
+            lambda: sink_status(settings, sink).buffered_records >= 3, 20, "3 buffered records"
+        )
+    finally:
+        stop.set()
+        thread.join(30)
+    assert not thread.is_alive()
+    assert (results[0].records_in, results[0].records_out) == (3, 3)
+    rows = run_query(settings, f"SELECT device_id FROM {stream}").table.to_pylist()
+    assert rows == [{"device_id": "new"}] * 3
+
+
 def test_unknown_names_are_clear_errors(kafka_settings: Settings) -> None:
     with pytest.raises(SinkNotFoundError, match="unknown delivery stream 'nope_sink'"):
         run_sink(kafka_settings, "nope_sink")
