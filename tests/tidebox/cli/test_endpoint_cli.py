@@ -235,5 +235,6 @@ def test_api_runs_in_the_foreground_and_refuses_a_taken_port(
         server.wait(60)
     assert server.returncode in (0, 130)  # 130: ended by Ctrl-C, as shells count it
     assert server.stderr is not None and "Traceback" not in server.stderr.read()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", port))  # released
+    with socket.socket() as probe:  # released (reusable as a server reuses it)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
