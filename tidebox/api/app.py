@@ -8,12 +8,12 @@ Every answer is AWS's: a JSON body with ``application/x-amz-json-1.1``, errors a
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request as HttpRequest
@@ -63,7 +63,7 @@ STARTUP: tuple[Callable[[ApiContext], None], ...] = (firehose.resume,)
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(json.dumps(body), status_code=status, media_type=CONTENT_TYPE)
+    return Response(orjson.dumps(body), status_code=status, media_type=CONTENT_TYPE)
 
 
 def _operation(target: str) -> Operation:
@@ -79,7 +79,7 @@ def call(context: ApiContext, target: str, body: bytes, authorization: str | Non
     try:
         operation = _operation(target)
         try:
-            parsed = json.loads(body or b"{}")
+            parsed = orjson.loads(body or b"{}")
         except (ValueError, UnicodeDecodeError) as exc:
             raise serialization("the request body is not valid JSON") from exc
         if not isinstance(parsed, dict):
