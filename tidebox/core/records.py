@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -104,7 +105,12 @@ def parse_times(frame: pd.DataFrame, field: str, path: Path) -> pd.Series:
     if field not in frame.columns:
         columns = ", ".join(map(str, frame.columns))
         raise InputFileError(str(path), f"no time field '{field}' (columns: {columns})")
-    raw = frame[field]
+    return time_values(frame[field], field, path, lambda index: line_of(frame, path, index))
+
+
+def time_values(raw: pd.Series, field: str, path: Path, line_at: Callable[[int], int]) -> pd.Series:
+    """The values of time field ``field`` as UTC timestamps (milliseconds), read as
+    :func:`parse_times` reads them; ``line_at`` gives the line of a row for the error."""
     if pd.api.types.is_datetime64_any_dtype(raw):
         times = pd.to_datetime(raw, utc=True)
     elif pd.api.types.is_numeric_dtype(raw):
@@ -116,7 +122,8 @@ def parse_times(frame: pd.DataFrame, field: str, path: Path) -> pd.Series:
     if bad.any():
         index = int(bad.to_numpy().nonzero()[0][0])
         value = raw.iloc[index]
+        value = float("nan") if value is None else value  # a missing value, as pandas reads it
         raise InputFileError(
-            str(path), f"unparseable time in '{field}': {value!r}", line=line_of(frame, path, index)
+            str(path), f"unparseable time in '{field}': {value!r}", line=line_at(index)
         )
     return times.astype("datetime64[ms, UTC]")
