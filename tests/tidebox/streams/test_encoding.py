@@ -18,7 +18,6 @@ from tidebox.streams.encoding import (
     json_objects,
     json_texts,
     key_bytes,
-    without_zone,
 )
 
 
@@ -105,18 +104,6 @@ def test_keys_are_the_values_as_text(field: str, expected: list[bytes | None]) -
     )
     frame["t"] = pd.Timestamp(0, tz="UTC")
     assert [key for key, _, _ in encode_records(frame, "t", field)] == expected
-
-
-def test_times_of_a_timestamp_column_without_zone_are_written_without_z() -> None:
-    """Flink's JSON format reads a TIMESTAMP from ISO-8601 text without a zone and a
-    TIMESTAMP_LTZ from text ending in Z; replay writes each as its stream declares it."""
-    columns = {"at": "TIMESTAMP(3)", "seen": "TIMESTAMP_LTZ(3)", "v": "DOUBLE"}
-    assert without_zone(columns) == {"at"}
-    when = pd.Timestamp("2024-05-01T10:00:00.123", tz="UTC")
-    frame = pd.DataFrame({"at": [when], "seen": [when], "v": [1.5]})
-    [(_, value, ms)] = list(encode_records(frame, "at", None, without_zone(columns)))
-    assert value == (b'{"at":"2024-05-01T10:00:00.123","seen":"2024-05-01T10:00:00.123Z","v":1.5}')
-    assert ms == when.value // 1_000_000
 
 
 def test_iso_times_over_the_whole_range() -> None:
