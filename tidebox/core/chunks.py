@@ -30,7 +30,6 @@ from typing import Any, TypeAlias
 
 import numpy as np
 import orjson
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -372,6 +371,8 @@ def chunk_times(chunk: Chunk, name: str) -> np.ndarray:
         fast = _arrow_times(column)
         if fast is not None:
             return fast
+    import pandas as pd  # only for times Arrow does not read: startup is faster without it
+
     raw = column.to_pandas() if isinstance(column, pa.Array) else pd.Series(column, dtype=object)
     if isinstance(column, list | tuple) or raw.dtype == object:
         raw = raw.infer_objects()

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from tidebox.core.chunks import Column
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 _MS_UTC = pa.timestamp("ms", tz="UTC")
@@ -238,6 +240,8 @@ def key_bytes(column: Column, zone: bool = True) -> pa.Array:
 def frame_column(series: pd.Series) -> Column:
     """A pandas column as a chunk column: numbers, booleans and times as Arrow arrays, anything
     else as its values with missing ones (NaN, NA, NaT) as None."""
+    import pandas as pd
+
     dtype = series.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype) or (
         isinstance(dtype, np.dtype) and dtype.kind in "fiub"
@@ -259,6 +263,8 @@ def encode_records(
     ``time_field`` holds timestamps; times in ``zoneless`` columns are written without the
     ``Z``.
     """
+    import pandas as pd
+
     columns = {str(c): frame_column(frame[c]) for c in frame.columns}
     values = json_objects(columns, len(frame), zoneless)
     epoch_ms = (frame[time_field] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)

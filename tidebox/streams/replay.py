@@ -17,12 +17,11 @@ import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -56,6 +55,7 @@ DEFAULT_CHUNK_ROWS = 100_000
 MIN_FILE_CHUNK_ROWS = 1_000
 PROGRESS_EVERY = 1_000  # records between two progress calls
 _MS_UTC = pa.timestamp("ms", tz="UTC")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -394,4 +394,4 @@ def _pace(options: ReplayOptions, started: float, sent: int, event_offset_ms: in
 
 
 def _to_datetime(ms: int | None) -> datetime | None:
-    return None if ms is None else pd.Timestamp(ms, unit="ms", tz="UTC").to_pydatetime()
+    return None if ms is None else _EPOCH + timedelta(milliseconds=ms)
