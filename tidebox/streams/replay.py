@@ -315,17 +315,14 @@ class _Sender:
     def _send(self, batch: Batch) -> None:
         from confluent_kafka import KafkaException
 
+        if not len(batch):
+            return
         values = batch.values.to_numpy(zero_copy_only=False).tolist()
-        times = batch.times.tolist()
-        if batch.keys is None:
-            keys: list[bytes | None] = [None] * len(values)
-            shards = [-1] * len(values)
-        else:
-            keys = batch.keys.to_numpy(zero_copy_only=False).tolist()
-            shards = _route(batch.keys, self.router)
+        keys, shards = _keys_and_shards(batch.keys, len(values), self.router)
         paced = bool(self.options.speedup or self.options.rate)
-        if self.first_ms is None and times:
-            self.first_ms = times[0]
+        times = batch.times.tolist() if paced else []
+        if self.first_ms is None:
+            self.first_ms = int(batch.times[0])
         try:
             for start in range(0, len(values), PROGRESS_EVERY):
                 stop = start + PROGRESS_EVERY
@@ -343,8 +340,7 @@ class _Sender:
             raise KafkaUnavailableError(
                 self.settings.kafka_bootstrap, f"send failed: {exc}"
             ) from exc
-        if times:
-            self.last_ms = times[-1]
+        self.last_ms = int(batch.times[-1])
 
     def _send_rows(self, rows: Iterable[tuple[bytes, bytes | None, int]]) -> None:
         produce, stream = self.producer.produce, self.stream
@@ -372,13 +368,19 @@ class _Sender:
                 continue
 
 
-def _route(keys: pa.Array, router: KeyRouter) -> list[int]:
-    """The shard of each key (-1: no key, the client picks), worked out once per distinct key."""
+def _keys_and_shards(
+    keys: pa.Array | None, rows: int, router: KeyRouter
+) -> tuple[list[bytes | None], list[int]]:
+    """Each record's key and shard (-1 for no key: the client picks), each distinct key worked
+    out once (a fleet has few keys, a chunk many records)."""
+    if keys is None:
+        return [None] * rows, [-1] * rows
     encoded = pc.dictionary_encode(keys)
     distinct = encoded.dictionary.to_pylist()
-    table = np.array([router(k) for k in distinct] + [-1], dtype=np.int64)
+    key_table = np.array([*distinct, None], dtype=object)
+    shard_table = np.array([*(router(k) for k in distinct), -1], dtype=np.int64)
     index = encoded.indices.fill_null(len(distinct)).to_numpy(zero_copy_only=False)
-    return list(table[index].tolist())
+    return key_table[index].tolist(), shard_table[index].tolist()
 
 
 def _pace(options: ReplayOptions, started: float, sent: int, event_offset_ms: int) -> None:
