@@ -45,6 +45,7 @@ bench: install ## Install the peers (Quix Streams) and run the benchmarks under 
 	$(BIN)/tidebox up
 	$(BIN)/python bench/window_throughput.py
 	$(BIN)/python bench/sink_throughput.py
+	$(BIN)/python bench/replay_throughput.py
 
 clean: ## Stop the embedded broker and remove the state folder (jars, Kafka data, bucket)
 	-$(BIN)/tidebox down

@@ -1,13 +1,20 @@
-"""Read CSV, JSON Lines and Parquet files of records into pandas, with errors that name the file."""
+"""Read CSV, JSON Lines and Parquet files of records into pandas, with errors that name the file.
+
+pandas is imported when first used: replay, which reads files chunk by chunk
+(tidebox.core.chunks), parses times here only when Arrow cannot, and starts faster without it.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tidebox.core.errors import InputFileError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMATS = {
     ".csv": "csv",
@@ -29,6 +36,8 @@ def file_format(path: Path) -> str:
 
 def read_records(path: str | Path) -> pd.DataFrame:
     """All records of one file, in file order."""
+    import pandas as pd
+
     path = Path(path)
     fmt = file_format(path)
     if not path.is_file():
@@ -68,6 +77,8 @@ def _csv_record_lines(path: Path, rows: int) -> list[int] | None:
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     rows = []
     lines = []
     with path.open(encoding="utf-8") as handle:
@@ -104,7 +115,14 @@ def parse_times(frame: pd.DataFrame, field: str, path: Path) -> pd.Series:
     if field not in frame.columns:
         columns = ", ".join(map(str, frame.columns))
         raise InputFileError(str(path), f"no time field '{field}' (columns: {columns})")
-    raw = frame[field]
+    return time_values(frame[field], field, path, lambda index: line_of(frame, path, index))
+
+
+def time_values(raw: pd.Series, field: str, path: Path, line_at: Callable[[int], int]) -> pd.Series:
+    """The values of time field ``field`` as UTC timestamps (milliseconds), read as
+    :func:`parse_times` reads them; ``line_at`` gives the line of a row for the error."""
+    import pandas as pd
+
     if pd.api.types.is_datetime64_any_dtype(raw):
         times = pd.to_datetime(raw, utc=True)
     elif pd.api.types.is_numeric_dtype(raw):
@@ -116,7 +134,8 @@ def parse_times(frame: pd.DataFrame, field: str, path: Path) -> pd.Series:
     if bad.any():
         index = int(bad.to_numpy().nonzero()[0][0])
         value = raw.iloc[index]
+        value = float("nan") if value is None else value  # a missing value, as pandas reads it
         raise InputFileError(
-            str(path), f"unparseable time in '{field}': {value!r}", line=line_of(frame, path, index)
+            str(path), f"unparseable time in '{field}': {value!r}", line=line_at(index)
         )
     return times.astype("datetime64[ms, UTC]")

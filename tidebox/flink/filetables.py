@@ -17,7 +17,7 @@ import pandas as pd
 from tidebox.core.records import parse_times, read_records
 from tidebox.core.settings import Settings, TableSpec
 from tidebox.flink.ddl import columns_ddl, mentions
-from tidebox.streams.replay import encode_records, without_zone
+from tidebox.streams.encoding import encode_records, without_zone
 
 Rows: TypeAlias = Iterable[Mapping[str, Any]] | pd.DataFrame | str | Path
 

@@ -6,12 +6,21 @@ import time
 
 import pytest
 
-from tidebox.core.clients import check_reachable, make_admin, make_consumer, make_producer
+from tidebox.core.clients import (
+    check_reachable,
+    make_admin,
+    make_consumer,
+    make_fast_consumer,
+    make_fast_producer,
+    make_producer,
+)
 from tidebox.core.errors import KafkaUnavailableError
 from tidebox.core.settings import Settings
 
 
-@pytest.mark.parametrize("make", [make_admin, make_producer, make_consumer])
+@pytest.mark.parametrize(
+    "make", [make_admin, make_producer, make_consumer, make_fast_producer, make_fast_consumer]
+)
 def test_unreachable_kafka_fails_fast(make: object) -> None:
     settings = Settings(bootstrap_servers="127.0.0.1:1")
     started = time.monotonic()

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import time
+import tracemalloc
 from collections import defaultdict
 from pathlib import Path
 
+import orjson
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from tests.support import read_stream, readings_spec, unique, with_stream
-from tidebox.core.errors import InputFileError, TideboxError
+from tidebox.core.errors import InputFileError, KafkaUnavailableError, TideboxError
 from tidebox.core.settings import Settings
-from tidebox.streams.admin import list_streams
+from tidebox.streams.admin import list_streams, shard_offsets
 from tidebox.streams.generate import GenerateSpec, generate_frame, write_dataset
 from tidebox.streams.replay import ReplayOptions, replay
+from tidebox.streams.shards import KeyRouter
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +38,32 @@ def read_back(settings: Settings, stream: str) -> list[tuple[int, bytes | None, 
         (r.partition, r.key, json.loads(r.value), r.timestamp)
         for r in read_stream(settings, stream)
     ]
+
+
+def read_values_fast(settings: Settings, stream: str) -> list[bytes]:
+    """Every record's value, shard by shard, read with librdkafka (kafka-python reads 300,000
+    records in about ten seconds here)."""
+    from confluent_kafka import TopicPartition
+
+    from tidebox.core.clients import make_fast_consumer
+
+    ends = shard_offsets(settings, stream)
+    consumer = make_fast_consumer(settings, **{"group.id": unique("reader")})
+    values: list[bytes] = []
+    try:
+        consumer.assign([TopicPartition(stream, p, lo) for p, (lo, _) in ends.items()])
+        left = {p: hi - lo for p, (lo, hi) in ends.items()}
+        deadline = time.monotonic() + 60
+        while any(left.values()):
+            messages = consumer.consume(num_messages=100_000, timeout=0.5)
+            assert time.monotonic() < deadline, f"reading {stream!r} stalled: {left} left"
+            for message in messages:
+                if message.error() is None:
+                    values.append(message.value())
+                    left[message.partition()] -= 1
+    finally:
+        consumer.close()
+    return values
 
 
 def test_replay_keeps_event_time_order_per_key_and_sends_each_record_once(
@@ -139,6 +169,87 @@ def test_bad_input_is_reported_before_anything_is_sent(
     with pytest.raises(TideboxError, match="--rate must be positive"):
         replay(settings, [bad], stream, ReplayOptions(rate=0))
     assert stream not in list_streams(settings)  # failed before the stream was even made
+
+
+def test_each_key_goes_to_the_shard_kinesis_would_pick(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    """The shard whose hash-key range holds MD5(key), as boto3 or the AWS CLI would put it."""
+    settings, stream = sensor_stream(kafka_settings, shards=4)
+    data = write_dataset(
+        GenerateSpec(devices=60, hours=0.05, interval_seconds=30), tmp_path / "fleet.csv"
+    )
+    replay(settings, [data.path], stream)
+    records = read_back(settings, stream)
+    assert len(records) == data.rows
+    route = KeyRouter(4)
+    assert {key: partition for partition, key, _, _ in records} == {
+        key: route(key) for _, key, _, _ in records
+    }
+    assert len({partition for partition, _, _, _ in records}) == 4  # 60 keys: every shard
+
+
+@pytest.mark.slow
+def test_a_file_of_many_chunks_replays_whole_in_bounded_memory(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    """A file much larger than the chunk size: every record arrives once and in event-time
+    order per key, while the Python heap and Arrow's memory stay within a few chunks (the
+    records' JSON alone is about 57 MB)."""
+    settings, stream = sensor_stream(kafka_settings, shards=2)
+    data = write_dataset(
+        GenerateSpec(devices=300, hours=1000 * 10 / 3600, interval_seconds=10, seed=3),
+        tmp_path / "large.csv",
+    )
+    assert data.rows == 300_000
+    arrow_most = 0
+    progressed = 0
+
+    def progress(count: int) -> None:
+        nonlocal arrow_most, progressed
+        progressed += count
+        arrow_most = max(arrow_most, pa.total_allocated_bytes())
+
+    tracemalloc.start()
+    try:
+        result = replay(settings, [data.path], stream, ReplayOptions(chunk_rows=2000), progress)
+        _, python_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.events == progressed == data.rows
+    assert python_peak < 5 * 2**20, f"Python heap peaked at {python_peak / 2**20:.1f} MB"
+    assert arrow_most < 16 * 2**20, f"Arrow held {arrow_most / 2**20:.1f} MB"
+
+    values = read_values_fast(settings, stream)
+    assert len(values) == data.rows
+    readings = [orjson.loads(v) for v in values]
+    assert len({(r["device_id"], r["event_time"]) for r in readings}) == data.rows
+    per_key: dict[str, list[str]] = defaultdict(list)
+    for reading in readings:
+        per_key[reading["device_id"]].append(reading["event_time"])
+    assert all(times == sorted(times) for times in per_key.values())
+
+
+def test_records_kafka_refuses_are_counted_and_reported(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    """Replay returns only when every record is acknowledged: a record the broker refuses (here
+    larger than the stream's max.message.bytes) is an error naming how many were lost."""
+    from kafka.admin import NewTopic
+
+    from tidebox.core.clients import make_admin
+
+    stream = unique("tiny_records")
+    admin = make_admin(kafka_settings)
+    try:
+        admin.create_topics([NewTopic(stream, 1, 1, topic_configs={"max.message.bytes": "200"})])
+    finally:
+        admin.close()
+    data = tmp_path / "wide.jsonl"
+    data.write_text('{"t": 1, "k": "a", "note": "' + "x" * 400 + '"}\n')
+    options = ReplayOptions(time_field="t", key_field="k")
+    with pytest.raises(KafkaUnavailableError, match="1 of 1 records were not acknowledged"):
+        replay(kafka_settings, [data], stream, options)
 
 
 def test_time_and_key_fields_can_be_named(kafka_settings: Settings, tmp_path: Path) -> None:
