@@ -91,6 +91,11 @@ def create_stream(
         }
         topic = NewTopic(name, shards, 1, topic_configs=configs)
         admin.create_topics([topic])
+        # the broker's metadata follows its controller a moment later: wait until it lists
+        # the new topic, so that the description below (and any next call) finds it
+        deadline = time.monotonic() + 10.0
+        while name not in admin.list_topics() and time.monotonic() < deadline:
+            time.sleep(0.05)
     except TopicAlreadyExistsError as exc:
         raise StreamExistsError(name) from exc
     finally:
