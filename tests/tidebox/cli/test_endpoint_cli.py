@@ -63,6 +63,42 @@ def test_up_starts_the_endpoint_the_aws_cli_reaches(
         described = aws(url, "kinesis", "describe-stream", "--stream-name", name)
         assert len(described["StreamDescription"]["Shards"]) == 2
         assert name in aws(url, "kinesis", "list-streams")["StreamNames"]
+        shards = aws(url, "kinesis", "list-shards", "--stream-name", name)["Shards"]
+        assert [s["ShardId"] for s in shards] == ["shardId-000000000000", "shardId-000000000001"]
+        summary = aws(url, "kinesis", "describe-stream-summary", "--stream-name", name)
+        assert summary["StreamDescriptionSummary"]["OpenShardCount"] == 2
+        aws(
+            url,
+            "kinesis",
+            "increase-stream-retention-period",
+            "--stream-name",
+            name,
+            "--retention-period-hours",
+            "48",
+        )
+        aws(
+            url,
+            "kinesis",
+            "decrease-stream-retention-period",
+            "--stream-name",
+            name,
+            "--retention-period-hours",
+            "36",
+        )
+        summary = aws(url, "kinesis", "describe-stream-summary", "--stream-name", name)
+        assert summary["StreamDescriptionSummary"]["RetentionPeriodHours"] == 36
+        aws(
+            url,
+            "kinesis",
+            "add-tags-to-stream",
+            "--stream-name",
+            name,
+            "--tags",
+            "team=iot,env=dev",
+        )
+        aws(url, "kinesis", "remove-tags-from-stream", "--stream-name", name, "--tag-keys", "env")
+        tags = aws(url, "kinesis", "list-tags-for-stream", "--stream-name", name)["Tags"]
+        assert tags == [{"Key": "team", "Value": "iot"}]
         put = aws(
             url,
             "kinesis",
