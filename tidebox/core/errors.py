@@ -111,3 +111,14 @@ class ProjectExistsError(TideboxError):
             "choose a new or empty folder"
         )
         self.path = path
+
+
+class DqdlSyntaxError(TideboxError):
+    """A DQDL ruleset is malformed; the message names the place (``source:line:column``)."""
+
+    def __init__(self, source: str, line: int, column: int, problem: str) -> None:
+        super().__init__(f"{source}:{line}:{column}: {problem}")
+        self.source = source
+        self.line = line
+        self.column = column
+        self.problem = problem
