@@ -52,7 +52,8 @@ _SECTIONS = ("Metadata", "DataSources", "DefaultLabels", "Rules", "Analyzers")
 _OPTIONAL = {"DURATION_UNIT", "SIZE_UNIT", "ADD_OP", "MUL_OP", "_OF_L", "_OF_U"}
 # a clause starts at one of these: the context of a message goes back no further
 _CLAUSE_STARTS = {"BETWEEN", "IN", "MATCHES", "WHERE", "WITH", "LABELS", "NOT"}
-_DELIMITERS = {"LSQB", "RSQB", "COMMA", "LBRACE", "RBRACE"}
+_CLOSERS = {"RSQB", "RBRACE"}
+_DELIMITERS = {"LSQB", "COMMA", "LBRACE"} | _CLOSERS
 _CONTEXT_TOKENS = 6
 
 
@@ -70,7 +71,7 @@ def parse_ruleset(text: str, source: str = "<inline>") -> Ruleset:
 def load_ruleset(path: Path) -> Ruleset:
     """Parse a ``.dqdl`` file; errors name the file as it was given."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # an editor's byte order mark is no rule
     except (OSError, UnicodeDecodeError) as error:
         raise InputFileError(str(path), f"cannot read the ruleset ({error})") from None
     return parse_ruleset(text, str(path))
@@ -160,6 +161,9 @@ def _expected(names: set[str]) -> str:
     if "BARE" in names:  # a parameter's place: a string or a $variable is a parameter there
         names -= {"STRING", "VAR", "_AND_L", "_AND_U"}
     phrases = []
+    if "BARE" in names:
+        names.discard("BARE")
+        phrases.append("a parameter")
     if names & {"RULES", "ANALYZERS"}:  # the top level: a NAME there starts a variable
         sections = [n for n in _SECTIONS if n.upper() in names]
         listed = ", ".join(sections)
@@ -197,7 +201,7 @@ def _context(before: list[Token], text: str) -> str:
         if (token.type in _DELIMITERS and taken) or len(taken) == _CONTEXT_TOKENS:
             break
         taken.append(token)
-        if token.type in _CLAUSE_STARTS:
+        if token.type in _CLAUSE_STARTS or token.type in _CLOSERS:
             break
     if not taken:
         return ""
