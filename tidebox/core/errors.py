@@ -122,3 +122,9 @@ class DqdlSyntaxError(TideboxError):
         self.line = line
         self.column = column
         self.problem = problem
+
+
+class DqdlRuleError(TideboxError):
+    """One DQDL rule cannot be evaluated (a column that does not exist, a type its condition
+    cannot compare, SQL that DuckDB rejects, a rule type not supported yet): that rule's
+    outcome is ERROR with this message, and the rest of the ruleset still runs."""

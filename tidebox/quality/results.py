@@ -60,6 +60,9 @@ class QualityResult:
     analyzers: tuple[AnalyzerResult, ...] = ()
     rows: RowCounts | None = None
     kind: str = "dqdl"  # dqdl | great_expectations
+    bytes_scanned: int = 0  # what DuckDB read of the table's files for the whole run
+    files_scanned: int = 0
+    queries: int = 0  # statements run over the table (a DQDL run: 1 aggregate + the few others)
 
     @property
     def score(self) -> float:
