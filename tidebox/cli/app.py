@@ -388,20 +388,20 @@ def check(
     suite: str = typer.Argument("sensor_readings", help="Suite name (expectations/<suite>.json)."),
     table: str | None = typer.Option(None, "--table", help="Landed table (default: suite's)."),
     suite_file: Path | None = typer.Option(None, "--suite-file", help="Another suite file."),
+    output: str = typer.Option("table", "--format", help="table, or json (Glue's result shape)."),
 ) -> None:
-    """Run a Great Expectations suite against a landed table; exit 1 if any expectation fails."""
-    from tidebox.quality.landed import check_table
+    """Run a Great Expectations suite against a landed table and print each rule's outcome and
+    the score in Glue Data Quality's shape; exit 1 if any expectation fails or errs."""
+    from tidebox.cli.quality import FORMATS, print_quality
+    from tidebox.quality.landed import check_table_result
 
-    result = check_table(settings_of(ctx), suite, table, suite_file)
-    grid = Table(title=f"suite {result.suite} on {result.rows:,} rows")
-    for column in ("", "expectation", "column", "detail"):
-        grid.add_column(column)
-    for o in result.outcomes:
-        mark = "[green]pass[/]" if o.success else "[red]FAIL[/]"
-        grid.add_row(mark, o.expectation, o.column or "", o.detail)
-    out.print(grid)
-    if not result.success:
-        raise CheckFailedError(result.suite, result.failed)
+    if output not in FORMATS:
+        raise TideboxError(f"--format must be one of {', '.join(FORMATS)}, got '{output}'")
+    result = check_table_result(settings_of(ctx), suite, table, suite_file)
+    print_quality(result, output)
+    if not result.passed:
+        failed = [r.description for r in result.rules if r.result != "PASS"]
+        raise CheckFailedError(result.ruleset, failed)
 
 
 # -- anomaly scoring ----------------------------------------------------------------------------

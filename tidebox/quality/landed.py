@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tidebox.core.project import suite_file as project_suite
@@ -9,6 +10,7 @@ from tidebox.core.settings import Settings, SuiteSpec
 from tidebox.lake.query import run_query
 from tidebox.lake.sql import quote
 from tidebox.lake.tables import find_table
+from tidebox.quality.results import QualityResult
 from tidebox.quality.suites import CheckResult, run_suite, suite_path
 
 
@@ -38,3 +40,17 @@ def check_table(
     landed = find_table(settings, table_name)
     frame = run_query(settings, f"SELECT * FROM {quote(landed.name)}").table.to_pandas()
     return run_suite(frame, path)
+
+
+def check_table_result(
+    settings: Settings,
+    suite: str,
+    table: str | None = None,
+    suite_file: str | Path | None = None,
+) -> QualityResult:
+    """:func:`check_table` in Glue Data Quality's result shape, with the run's times."""
+    spec = settings.suite(suite)
+    table_name = table or (spec.table if spec else suite)
+    started = datetime.now(UTC)
+    checked = check_table(settings, suite, table_name, suite_file)
+    return checked.as_quality_result(table_name, started, datetime.now(UTC))

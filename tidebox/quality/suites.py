@@ -11,11 +11,13 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tidebox.core.errors import ConfigError
+from tidebox.quality.results import QualityResult, RuleResult
 from tidebox.templates import DEMO_SUITES
 
 if TYPE_CHECKING:
@@ -33,6 +35,10 @@ class ExpectationOutcome:
     column: str | None
     success: bool
     detail: str
+    # the expectation raised instead of judging (a missing column, a bad argument)
+    errored: bool = False
+    # the numbers GE reported (observed_value, unexpected_count, element_count, ...)
+    metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -55,6 +61,30 @@ class CheckResult:
     @property
     def failed(self) -> list[str]:
         return [o.label for o in self.outcomes if not o.success]
+
+    def as_quality_result(
+        self, table: str, started: datetime, completed: datetime
+    ) -> QualityResult:
+        """The run in Glue Data Quality's shape: a rule per expectation, in suite order; an
+        expectation that raised is an ERROR, as a DQDL rule that cannot run is."""
+        rules = tuple(
+            RuleResult(
+                name=f"Rule_{n}",
+                description=o.label,
+                result="ERROR" if o.errored else ("PASS" if o.success else "FAIL"),
+                evaluation_message="" if o.success else o.detail,
+                evaluated_metrics=dict(o.metrics),
+            )
+            for n, o in enumerate(self.outcomes, start=1)
+        )
+        return QualityResult(
+            ruleset=self.suite,
+            table=table,
+            started=started,
+            completed=completed,
+            rules=rules,
+            kind="great_expectations",
+        )
 
 
 def suite_path(name: str, folder: Path | None = None) -> Path:
@@ -169,6 +199,16 @@ def _detail(result: Any) -> str:
     return "ok" if result.success else "failed"
 
 
+def _metrics(values: dict[str, Any]) -> dict[str, float]:
+    """The numeric figures of one result (booleans and lists left out)."""
+    found = {}
+    for key in ("observed_value", "element_count", "unexpected_count", "unexpected_percent"):
+        value = values.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            found[key] = float(value)
+    return found
+
+
 def run_suite(frame: pd.DataFrame, suite_file: Path) -> CheckResult:
     """Validate ``frame`` against the suite in ``suite_file`` (pandas path, ephemeral context)."""
     suite = load_suite(suite_file)
@@ -190,6 +230,8 @@ def run_suite(frame: pd.DataFrame, suite_file: Path) -> CheckResult:
             column=_column(r.expectation_config.kwargs),
             success=bool(r.success),
             detail=_detail(r),
+            errored=_error(r.exception_info or {}) is not None,
+            metrics=_metrics(r.result or {}),
         )
         for r in results
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -145,6 +146,11 @@ def test_query_and_check_errors_leave_landed_data_alone(
     failed = run_cli(["check", "sensor_readings", "--table", "broken_copy"], tmp_path, env)
     assert failed.returncode == 1
     assert "FAIL" in failed.stdout and "3 expectation(s) failed" in failed.stderr
+    assert "score 0.81 (13 of 16 rules passed)" in failed.stdout
+    as_json = run_cli(["check", "sensor_readings", "--format", "json"], tmp_path, env)
+    document = json.loads(as_json.stdout)
+    assert as_json.returncode == 0 and document["Score"] == 1.0
+    assert document["AggregatedMetrics"]["TotalRulesFailed"] == 0
 
     assert run_cli(count, tmp_path, env).stdout == before.stdout  # nothing landed was lost
 
