@@ -389,19 +389,36 @@ def check(
     table: str | None = typer.Option(None, "--table", help="Landed table (default: suite's)."),
     suite_file: Path | None = typer.Option(None, "--suite-file", help="Another suite file."),
     output: str = typer.Option("table", "--format", help="table, or json (Glue's result shape)."),
+    ruleset: str | None = typer.Option(
+        None, "--ruleset", help="A DQDL ruleset: NAME (expectations/NAME.dqdl) or a file."
+    ),
+    where: str | None = typer.Option(
+        None, "--where", help="SQL predicate on the table (partition keys prune files)."
+    ),
 ) -> None:
-    """Run a Great Expectations suite against a landed table and print each rule's outcome and
-    the score in Glue Data Quality's shape; exit 1 if any expectation fails or errs."""
+    """Run a Great Expectations suite, or with --ruleset a DQDL ruleset, against a landed table
+    and print each rule's outcome and the score in Glue Data Quality's shape; exit 1 if any
+    rule fails or errs (an ERROR is not a pass, as Glue counts it)."""
     from tidebox.cli.quality import FORMATS, print_quality
-    from tidebox.quality.landed import check_table_result
 
     if output not in FORMATS:
         raise TideboxError(f"--format must be one of {', '.join(FORMATS)}, got '{output}'")
-    result = check_table_result(settings_of(ctx), suite, table, suite_file)
+    if ruleset is not None:
+        from tidebox.quality.dqdl.evaluate import run_ruleset
+
+        result = run_ruleset(settings_of(ctx), ruleset, table or Path(ruleset).stem, where)
+    elif where is not None:
+        raise TideboxError("--where applies to a DQDL ruleset (--ruleset)")
+    else:
+        from tidebox.quality.landed import check_table_result
+
+        result = check_table_result(settings_of(ctx), suite, table, suite_file)
     print_quality(result, output)
     if not result.passed:
         failed = [r.description for r in result.rules if r.result != "PASS"]
-        raise CheckFailedError(result.ruleset, failed)
+        if result.kind == "dqdl":
+            failed = [f"{r.name} {r.result}" for r in result.rules if r.result != "PASS"]
+        raise CheckFailedError(result.ruleset, failed, "suite" if ruleset is None else "ruleset")
 
 
 # -- anomaly scoring ----------------------------------------------------------------------------

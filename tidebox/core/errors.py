@@ -93,10 +93,12 @@ class QueryError(TideboxError):
 
 
 class CheckFailedError(TideboxError):
-    """A Great Expectations suite ran and at least one expectation failed."""
+    """A Great Expectations suite (or a DQDL ruleset) ran and at least one expectation (rule)
+    failed or could not be evaluated."""
 
-    def __init__(self, suite: str, failed: list[str]) -> None:
-        super().__init__(f"suite {suite}: {len(failed)} expectation(s) failed: {', '.join(failed)}")
+    def __init__(self, suite: str, failed: list[str], kind: str = "suite") -> None:
+        what = "expectation(s) failed" if kind == "suite" else "rule(s) did not pass"
+        super().__init__(f"{kind} {suite}: {len(failed)} {what}: {', '.join(failed)}")
         self.suite = suite
         self.failed = failed
 
