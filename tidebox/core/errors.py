@@ -122,3 +122,22 @@ class DqdlSyntaxError(TideboxError):
         self.line = line
         self.column = column
         self.problem = problem
+
+
+class QualityHistoryError(TideboxError):
+    """A data-quality run cannot be recorded or read back as asked (a bad score, count or
+    metric value)."""
+
+
+class DynamicValueUnavailable(TideboxError):
+    """A dynamic rule's expression cannot be computed from the earlier runs there are.
+
+    ``kind`` is ``"no_history"`` (no earlier run holds the metric: Glue's first run) or
+    ``"index"`` (``index(last(k), i)`` asks for a run further back than there are);
+    ``available`` is how many earlier values there were. The evaluator turns it into the
+    rule's outcome (see :mod:`tidebox.quality.dqdl.dynamic`)."""
+
+    def __init__(self, kind: str, available: int, problem: str) -> None:
+        super().__init__(problem)
+        self.kind = kind
+        self.available = available
