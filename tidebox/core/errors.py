@@ -130,3 +130,22 @@ class DqdlRuleError(TideboxError):
     """One DQDL rule cannot be evaluated (a column that does not exist, a type its condition
     cannot compare, SQL that DuckDB rejects, a rule type not supported yet): that rule's
     outcome is ERROR with this message, and the rest of the ruleset still runs."""
+
+
+class QualityHistoryError(TideboxError):
+    """A data-quality run cannot be recorded or read back as asked (a bad score, count or
+    metric value)."""
+
+
+class DynamicValueUnavailable(TideboxError):
+    """A dynamic rule's expression cannot be computed from the earlier runs there are.
+
+    ``kind`` is ``"no_history"`` (no earlier run holds the metric: Glue's first run) or
+    ``"index"`` (``index(last(k), i)`` asks for a run further back than there are);
+    ``available`` is how many earlier values there were. The evaluator turns it into the
+    rule's outcome (see :mod:`tidebox.quality.dqdl.dynamic`)."""
+
+    def __init__(self, kind: str, available: int, problem: str) -> None:
+        super().__init__(problem)
+        self.kind = kind
+        self.available = available

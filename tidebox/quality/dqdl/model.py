@@ -15,9 +15,10 @@ Operands, what a condition compares the rule's metric with:
   :class:`BinaryOp` (``avg(last(10)) * 0.9``) and :class:`Negate`, over numbers.
 
 A dynamic expression is computed from the table's earlier results of the same rule, newest
-last: ``last(k)`` is the list of the latest ``k`` of them; ``avg``, ``min``, ``max``, ``sum``,
+first: ``last(k)`` is the list of the latest ``k`` of them; ``avg``, ``min``, ``max``, ``sum``,
 ``median``, ``stdev`` (or ``std``) reduce such a list to a number; ``index(last(k), i)`` picks
-one. :func:`is_dynamic` tells whether a condition needs that history at all.
+one, ``index(last(k), 0)`` being the latest (see :mod:`.dynamic`, which computes them).
+:func:`is_dynamic` tells whether a condition needs that history at all.
 """
 
 from __future__ import annotations
