@@ -191,7 +191,8 @@ def test_custom_sql(settings: Settings) -> None:
 def test_errors_never_pass_silently(settings: Settings) -> None:
     result = run(
         settings,
-        'IsComplete "missing", RowCount > avg(last(3)), ReferentialIntegrity "id" "other.id" = 1,'
+        'IsComplete "missing", ColumnValues "age" > 1 with threshold > avg(last(3)),'
+        ' ReferentialIntegrity "id" "other.id" = 1,'
         ' ColumnValues "age" > 1 where "no_such_column > 1", RowCount = 8',
     )
     assert outcomes(result) == ["ERROR", "ERROR", "ERROR", "ERROR", "PASS"]

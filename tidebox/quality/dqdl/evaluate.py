@@ -25,6 +25,8 @@ from tidebox.lake.session import Session
 from tidebox.lake.sql import first_line, quote
 from tidebox.quality.dqdl import rules_dataset, rules_stats, rules_values
 from tidebox.quality.dqdl.analyzers import plan_analyzer
+from tidebox.quality.dqdl.history import record_run
+from tidebox.quality.dqdl.history_rules import RunScope, plan_detect_anomalies, plan_dynamic
 from tidebox.quality.dqdl.model import Composite, Rule, RuleNode, Ruleset
 from tidebox.quality.dqdl.outcome import Context, Handler, Outcome, Planned
 from tidebox.quality.dqdl.parser import load_ruleset
@@ -64,12 +66,39 @@ def run_ruleset(
     with reading_catalog(settings) as catalog:
         found = catalog.table(table)
         session = Session(settings, catalog)
+        scope = RunScope(settings, found.name, ruleset_name(ruleset))
         try:
             info = _open_base(session, found.name, where, started)
             info.partition_keys = tuple(found.partition_names)
-            return _evaluate(session, ruleset, found.name, info, started)
+            result = _evaluate(session, ruleset, found.name, info, started, scope)
         finally:
             session.close()
+    keep_history(settings, result)
+    return result
+
+
+def ruleset_name(ruleset: Ruleset) -> str:
+    """The name a ruleset's runs are kept under: its file's stem."""
+    return Path(ruleset.source).stem if ruleset.source else ""
+
+
+def keep_history(settings: Settings, result: QualityResult) -> None:
+    """Record the run's metrics (every rule's and analyzer's) for later dynamic rules and
+    DetectAnomalies."""
+    metrics: dict[str, float] = {}
+    for rule in result.rules:
+        metrics |= rule.evaluated_metrics
+    for analyzer in result.analyzers:
+        metrics |= analyzer.evaluated_metrics
+    record_run(
+        settings,
+        result.table,
+        result.ruleset,
+        result.started,
+        result.completed,
+        result.score,
+        metrics,
+    )
 
 
 def _open_base(session: Session, table: str, where: str | None, now: dt.datetime) -> TableInfo:
@@ -89,11 +118,16 @@ def _open_base(session: Session, table: str, where: str | None, now: dt.datetime
 
 
 def _evaluate(
-    session: Session, ruleset: Ruleset, table: str, info: TableInfo, started: dt.datetime
+    session: Session,
+    ruleset: Ruleset,
+    table: str,
+    info: TableInfo,
+    started: dt.datetime,
+    scope: RunScope,
 ) -> QualityResult:
     plan = Plan(session)
     ctx = Context(plan, info)
-    planned = [_plan_node(node, ctx) for node in ruleset.rules]
+    planned = [_plan_node(node, ctx, scope) for node in ruleset.rules]
     analyzers = [plan_analyzer(rule, ctx, HANDLERS) for rule in ruleset.analyzers]
     row_tests = [p.rows for p in planned if isinstance(p, Planned) and p.rows]
     total = plan.aggregate("count(*)") if row_tests else None
@@ -113,7 +147,7 @@ def _evaluate(
         except DqdlRuleError:
             rows = None
     return QualityResult(
-        ruleset=Path(ruleset.source).stem if ruleset.source else "",
+        ruleset=scope.ruleset,
         table=table,
         started=started,
         completed=dt.datetime.now(dt.UTC),
@@ -126,25 +160,29 @@ def _evaluate(
     )
 
 
-def _plan_node(node: RuleNode, ctx: Context) -> Planned | Outcome:
+def _plan_node(node: RuleNode, ctx: Context, scope: RunScope | None) -> Planned | Outcome:
     if isinstance(node, Composite):
-        parts = [_plan_node(part, ctx) for part in node.parts]
+        parts = [_plan_node(part, ctx, scope) for part in node.parts]
         return _composite(node, parts)
-    return plan_rule(node, ctx, HANDLERS)
+    return plan_rule(node, ctx, HANDLERS, scope)
 
 
-def plan_rule(rule: Rule, ctx: Context, handlers: dict[str, Handler]) -> Planned | Outcome:
-    """The rule planned, or its ERROR outcome when it cannot be."""
-    if rule.dynamic:
-        return Outcome(
-            "ERROR",
-            "Dynamic rules (conditions on earlier results such as avg(last(10))) are not "
-            "supported yet: tidebox keeps no history of results",
-        )
-    handler = handlers.get(rule.type)
-    if handler is None:
-        return Outcome("ERROR", f"Rule type {rule.type} is not supported yet")
+def plan_rule(
+    rule: Rule, ctx: Context, handlers: dict[str, Handler], scope: RunScope | None = None
+) -> Planned | Outcome:
+    """The rule planned, or its ERROR outcome when it cannot be. Rules over earlier runs
+    (dynamic conditions, DetectAnomalies) need ``scope``: whose history to read."""
     try:
+        if rule.type == "DetectAnomalies" or rule.dynamic:
+            if scope is None:
+                raise DqdlRuleError("rules over earlier results need a table's run history")
+            if rule.type == "DetectAnomalies":
+                return plan_detect_anomalies(rule, ctx, handlers, scope)
+        handler = handlers.get(rule.type)
+        if handler is None:
+            return Outcome("ERROR", f"Rule type {rule.type} is not supported yet")
+        if rule.dynamic and scope is not None:
+            return plan_dynamic(rule, ctx, handler, scope)
         return handler(rule, ctx)
     except DqdlRuleError as exc:
         return Outcome("ERROR", str(exc))
@@ -205,7 +243,7 @@ def _rule_result(name: str, node: RuleNode, outcome: Outcome) -> RuleResult:
         result=outcome.result,
         evaluation_message=outcome.message,
         evaluated_metrics=outcome.metrics,
-        evaluated_rule=node.text,
+        evaluated_rule=outcome.evaluated_rule or node.text,
         labels=labels,
     )
 

@@ -25,6 +25,8 @@ class Outcome:
     result: str  # PASS | FAIL | ERROR
     message: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    # the rule with dynamic values filled in (Glue's EvaluatedRule); empty: as written
+    evaluated_rule: str = ""
 
 
 @dataclass(frozen=True)
