@@ -130,3 +130,12 @@ class DqdlRuleError(TideboxError):
     """One DQDL rule cannot be evaluated (a column that does not exist, a type its condition
     cannot compare, SQL that DuckDB rejects, a rule type not supported yet): that rule's
     outcome is ERROR with this message, and the rest of the ruleset still runs."""
+
+
+class OutputFileError(TideboxError):
+    """An output file cannot be written: a format tidebox does not write, or a failed write."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
