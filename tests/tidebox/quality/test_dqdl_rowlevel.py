@@ -105,3 +105,18 @@ def test_no_row_level_rule_skips_them_all(settings: Settings, tmp_path: Path) ->
 def test_an_unknown_output_format_fails_first(settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(OutputFileError, match=r"\.parquet or \.csv"):
         run_ruleset(settings, ruleset(), "visits", row_level=tmp_path / "x.json")
+
+
+def test_a_part_that_could_not_run_skips_its_composite(settings: Settings, tmp_path: Path) -> None:
+    rules = (
+        '(ColumnValues "id" > 5) and (ReferentialIntegrity "name" "customers.id" > 0),'
+        ' IsComplete "name"'
+    )  # names are no numbers: the join fails as it runs, and the composite still FAILs
+    out = tmp_path / "partial.parquet"
+    result = run_ruleset(settings, parse_ruleset(f"Rules = [ {rules} ]"), "visits", row_level=out)
+    assert [r.result for r in result.rules] == ["FAIL", "FAIL"]
+    rows = read(out)
+    composite = result.rules[0].description
+    assert rows[1] == ([COMPLETE], [], [composite], "Passed")
+    assert rows[3] == ([], [COMPLETE], [composite], "Failed")
+    assert result.rows == RowCounts(4, 3, 1)

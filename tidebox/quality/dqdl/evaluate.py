@@ -3,9 +3,11 @@
 ``run_ruleset(settings, ruleset, table, where)`` opens one query session, makes the table (its
 partitions pruned by ``where`` when it filters on partition keys) the view every rule reads,
 lets each rule plan what it needs (:mod:`.plan`), runs the plan (one aggregate query for most
-rules, plus a GROUP BY per column set of the uniqueness family and each CustomSql), and answers
+rules, plus a GROUP BY per column set of the uniqueness family, each CustomSql and each
+reference dataset a cross-dataset rule reads, :mod:`.rules_cross`), and answers
 in Glue's shape (:class:`~tidebox.quality.results.QualityResult`): one RuleResult per top-level
-rule, a composite counting as one, ``Rule_1``, ``Rule_2``... in order.
+rule, a composite counting as one, ``Rule_1``, ``Rule_2``... in order. Row-level outcomes (and
+the rows passed and failed, when a row test needs a join) come from :mod:`.rowlevel`.
 
 A rule that cannot be evaluated (a missing column, a type its condition cannot compare, SQL
 DuckDB rejects, a rule type or dynamic condition not supported yet) is ERROR with the reason;

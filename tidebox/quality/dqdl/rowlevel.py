@@ -22,10 +22,13 @@ else by one more statement.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tidebox.core.errors import OutputFileError
+import pyarrow as pa
+
+from tidebox.core.errors import OutputFileError, QueryError
 from tidebox.lake.session import Session
 from tidebox.lake.sql import literal, quote
 from tidebox.quality.dqdl.model import RuleNode
@@ -68,6 +71,7 @@ class RowLevel:
             for node, p in zip(nodes, planned, strict=True)
         ]
         self.queries_run = 0
+        self._screened: list[Outcome] | None = None
 
     @property
     def in_scan(self) -> bool:
@@ -109,11 +113,13 @@ class RowLevel:
 
     def count(self, session: Session, outcomes: list[Outcome]) -> RowCounts:
         """Rows processed, passed and failed, over :meth:`select`."""
-        self.queries_run += 1
-        row = session.execute(
-            f"SELECT count(*) AS processed,"
-            f" count(*) FILTER (WHERE {quote(RESULT)} = 'Passed') AS passed"
-            f" FROM ({self.select(outcomes)})"
+        row = self._run(
+            session,
+            outcomes,
+            lambda select: (
+                f"SELECT count(*) AS processed,"
+                f" count(*) FILTER (WHERE {quote(RESULT)} = 'Passed') AS passed FROM ({select})"
+            ),
         ).to_pylist()[0]
         processed, passed = int(row["processed"]), int(row["passed"])
         return RowCounts(processed, passed, processed - passed)
@@ -122,8 +128,38 @@ class RowLevel:
         """Write :meth:`select` to ``path`` (Parquet or CSV, by its suffix), streamed."""
         options = output_format(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        target = literal(str(path))
+        self._run(session, outcomes, lambda select: f"COPY ({select}) TO {target} ({options})")
+
+    def _run(
+        self, session: Session, outcomes: list[Outcome], statement: Callable[[str], str]
+    ) -> pa.Table:
+        """Run ``statement`` over :meth:`select`. If DuckDB rejects it (a composite whose
+        failing part could not run keeps its test), find the tests it rejects, one statement
+        each, and run it again with those rules skipped."""
+        if self._screened is None:
+            self.queries_run += 1
+            try:
+                return session.execute(statement(self.select(outcomes)))
+            except QueryError:
+                self._screened = self._screen(session, outcomes)
         self.queries_run += 1
-        session.execute(f"COPY ({self.select(outcomes)}) TO {literal(str(path))} ({options})")
+        return session.execute(statement(self.select(self._screened)))
+
+    def _screen(self, session: Session, outcomes: list[Outcome]) -> list[Outcome]:
+        screened = []
+        for test, outcome in zip(self.tests, outcomes, strict=True):
+            if test.sql and outcome.result != "ERROR":
+                self.queries_run += 1
+                try:
+                    session.execute(
+                        f"SELECT count(*) FILTER (WHERE {test.sql})"
+                        f" FROM {quote(BASE)} {' '.join(test.joins)}"
+                    )
+                except QueryError as exc:
+                    outcome = Outcome("ERROR", str(exc))
+            screened.append(outcome)
+        return screened
 
 
 def _texts(texts: list[str]) -> str:
