@@ -395,25 +395,33 @@ def check(
     where: str | None = typer.Option(
         None, "--where", help="SQL predicate on the table (partition keys prune files)."
     ),
+    row_level: Path | None = typer.Option(
+        None, "--row-level", help="Write every row with its rule outcomes (.parquet or .csv)."
+    ),
 ) -> None:
     """Run a Great Expectations suite, or with --ruleset a DQDL ruleset, against a landed table
     and print each rule's outcome and the score in Glue Data Quality's shape; exit 1 if any
-    rule fails or errs (an ERROR is not a pass, as Glue counts it)."""
-    from tidebox.cli.quality import FORMATS, print_quality
+    rule fails or errs (an ERROR is not a pass, as Glue counts it). With --row-level, also
+    write every row with the rules it passed, failed and skipped (Glue's row-level outcomes)."""
+    from tidebox.cli.quality import FORMATS, print_quality, print_row_level
 
     if output not in FORMATS:
         raise TideboxError(f"--format must be one of {', '.join(FORMATS)}, got '{output}'")
     if ruleset is not None:
         from tidebox.quality.dqdl.evaluate import run_ruleset
 
-        result = run_ruleset(settings_of(ctx), ruleset, table or Path(ruleset).stem, where)
-    elif where is not None:
-        raise TideboxError("--where applies to a DQDL ruleset (--ruleset)")
+        result = run_ruleset(
+            settings_of(ctx), ruleset, table or Path(ruleset).stem, where, row_level
+        )
+    elif where is not None or row_level is not None:
+        raise TideboxError("--where and --row-level apply to a DQDL ruleset (--ruleset)")
     else:
         from tidebox.quality.landed import check_table_result
 
         result = check_table_result(settings_of(ctx), suite, table, suite_file)
     print_quality(result, output)
+    if row_level is not None and output != "json":
+        print_row_level(result, row_level)
     if not result.passed:
         failed = [r.description for r in result.rules if r.result != "PASS"]
         if result.kind == "dqdl":

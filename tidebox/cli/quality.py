@@ -4,6 +4,7 @@ Glue's GetDataQualityResult JSON with ``--format json``."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from rich.markup import escape
 from rich.table import Table
@@ -38,3 +39,10 @@ def print_quality(result: QualityResult, output: str = "table") -> None:
     for analyzer in result.analyzers:
         figures = ", ".join(f"{k} {v:g}" for k, v in analyzer.evaluated_metrics.items())
         out.print(f"{escape(analyzer.description)}: {escape(figures)}", highlight=False)
+
+
+def print_row_level(result: QualityResult, path: Path) -> None:
+    """Where the row-level outcomes went, and how many rows passed every rule."""
+    rows = result.rows
+    counts = f": {rows.passed:,} of {rows.processed:,} rows passed" if rows else ""
+    out.print(f"row-level outcomes written to {escape(str(path))}{counts}", highlight=False)

@@ -149,3 +149,12 @@ class DynamicValueUnavailable(TideboxError):
         super().__init__(problem)
         self.kind = kind
         self.available = available
+
+
+class OutputFileError(TideboxError):
+    """An output file cannot be written: a format tidebox does not write, or a failed write."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem

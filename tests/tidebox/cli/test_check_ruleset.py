@@ -50,3 +50,37 @@ def test_check_runs_a_ruleset_by_name_or_file(tmp_path: Path) -> None:
     assert_one_clear_line(
         run_cli(["check", "--ruleset", str(bad), "--table", "orders"], tmp_path, env), "bad.dqdl:1:"
     )
+
+
+def test_check_writes_row_level_outcomes(tmp_path: Path) -> None:
+    settings = Settings(bucket=tmp_path / "bucket", state_dir=tmp_path / "state")
+    folder = settings.bucket_path / "orders"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"id": [1, 2, 3], "total": [5.0, 7.5, None]}), folder / "o.parquet")
+    register(settings, CatalogTable("orders", str(folder)))
+    rules = tmp_path / "orders.dqdl"
+    rules.write_text('Rules = [ RowCount = 3, IsComplete "total", ColumnValues "id" < 3 ]\n')
+    env = env_for(settings)
+    out = tmp_path / "rows.parquet"
+
+    done = run_cli(["check", "--ruleset", str(rules), "--row-level", str(out)], tmp_path, env)
+    assert done.returncode == 1  # two rules fail: row 3 has no total and an id of 3
+    assert f"row-level outcomes written to {out}: 2 of 3 rows passed" in done.stdout
+    written = pq.read_table(out).to_pydict()
+    assert written["DataQualityEvaluationResult"] == ["Passed", "Passed", "Failed"]
+    assert written["DataQualityRulesFail"][2] == ['IsComplete "total"', 'ColumnValues "id" < 3']
+    assert written["DataQualityRulesSkip"][0] == ["RowCount = 3"]
+
+    as_json = run_cli(
+        ["check", "--ruleset", str(rules), "--row-level", str(out), "--format", "json"],
+        tmp_path,
+        env,
+    )
+    aggregated = json.loads(as_json.stdout)["AggregatedMetrics"]
+    assert aggregated["TotalRowsPassed"] == 2.0 and aggregated["TotalRowsFailed"] == 1.0
+
+    assert_one_clear_line(
+        run_cli(["check", "--ruleset", str(rules), "--row-level", "r.txt"], tmp_path, env),
+        ".parquet or .csv",
+    )
+    assert_one_clear_line(run_cli(["check", "--row-level", "r.csv"], tmp_path, env), "--ruleset")

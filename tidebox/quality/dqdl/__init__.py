@@ -21,7 +21,8 @@ The tree an evaluator walks:
 - ``Ruleset(source, metadata, data_sources, variables, rules, analyzers, default_labels)``;
   ``rules`` holds :class:`Rule` and :class:`Composite` nodes in the order written,
   ``leaf_rules()`` the plain rules inside them; ``analyzers`` holds :class:`Rule` s without
-  conditions.
+  conditions; ``data_sources`` keeps Glue's ``Primary``/``AdditionalDataSources`` and any other
+  key as an alias mapped to a catalog table (:mod:`.sources`).
 - ``Rule(type, parameters, condition, where, threshold, labels, text, line, column)``:
   ``parameters`` are strings (column names, CustomSql's SQL, dataset aliases), named per type in
   :data:`RULE_TYPES`; ``condition`` and ``threshold`` are conditions or None; ``where`` the SQL

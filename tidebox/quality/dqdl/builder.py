@@ -1,7 +1,8 @@
 """The parse tree of a whole DQDL document, turned into a :class:`~.model.Ruleset`.
 
 Checks made here (each a :class:`~tidebox.core.errors.DqdlSyntaxError` at its place): the
-sections (each once; ``Metadata`` and ``DataSources`` with the keys Glue accepts), variables
+sections (each once; ``Metadata`` and ``DataSources`` with the keys Glue accepts, plus
+``DataSources`` keys naming dataset aliases, each a string: the catalog table), variables
 (defined once, used only once defined, of the kind their use needs), a known rule type's
 parameter count and whether it takes ``where`` / ``with threshold`` / a condition at all,
 labels (no key twice), and a ruleset with at least one rule or analyzer.
@@ -88,6 +89,8 @@ class _Builder:
         for pair in cast(Tree, section.children[0]).children:
             key_token, value = cast(Tree, pair).children
             key = unquote(cast(Token, key_token))
+            if section.data == "data_sources" and _is_alias(key, allowed):
+                allowed = {**allowed, key: False}  # tidebox: "alias": "catalog table"
             if key not in allowed:
                 supported = ", ".join(f'"{k}"' for k in allowed)
                 raise self.ctx.error(
@@ -240,6 +243,13 @@ def _count_hint(extra: list[tuple[str, Node]]) -> str:
         if value.lower() in _KEYWORDS and value != value.lower():
             return f"; keywords are case-sensitive: write '{value.lower()}'"
     return ""
+
+
+def _is_alias(key: str, known: dict[str, bool]) -> bool:
+    """A ``DataSources`` key other than Glue's own names a dataset alias (tidebox's mapping of
+    an alias to a catalog table); a key that is one of Glue's spelled in another case stays an
+    error, as a likely typo."""
+    return bool(key) and key.lower() not in {k.lower() for k in known}
 
 
 def _items(section: Tree) -> list[Tree]:

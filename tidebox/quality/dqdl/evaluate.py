@@ -3,9 +3,11 @@
 ``run_ruleset(settings, ruleset, table, where)`` opens one query session, makes the table (its
 partitions pruned by ``where`` when it filters on partition keys) the view every rule reads,
 lets each rule plan what it needs (:mod:`.plan`), runs the plan (one aggregate query for most
-rules, plus a GROUP BY per column set of the uniqueness family and each CustomSql), and answers
+rules, plus a GROUP BY per column set of the uniqueness family, each CustomSql and each
+reference dataset a cross-dataset rule reads, :mod:`.rules_cross`), and answers
 in Glue's shape (:class:`~tidebox.quality.results.QualityResult`): one RuleResult per top-level
-rule, a composite counting as one, ``Rule_1``, ``Rule_2``... in order.
+rule, a composite counting as one, ``Rule_1``, ``Rule_2``... in order. Row-level outcomes (and
+the rows passed and failed, when a row test needs a join) come from :mod:`.rowlevel`.
 
 A rule that cannot be evaluated (a missing column, a type its condition cannot compare, SQL
 DuckDB rejects, a rule type or dynamic condition not supported yet) is ERROR with the reason;
@@ -23,7 +25,7 @@ from tidebox.core.settings import Settings
 from tidebox.lake.catalog import reading_catalog
 from tidebox.lake.session import Session
 from tidebox.lake.sql import first_line, quote
-from tidebox.quality.dqdl import rules_dataset, rules_stats, rules_values
+from tidebox.quality.dqdl import rules_cross, rules_dataset, rules_stats, rules_values
 from tidebox.quality.dqdl.analyzers import plan_analyzer
 from tidebox.quality.dqdl.history import record_run
 from tidebox.quality.dqdl.history_rules import RunScope, plan_detect_anomalies, plan_dynamic
@@ -31,12 +33,15 @@ from tidebox.quality.dqdl.model import Composite, Rule, RuleNode, Ruleset
 from tidebox.quality.dqdl.outcome import Context, Handler, Outcome, Planned
 from tidebox.quality.dqdl.parser import load_ruleset
 from tidebox.quality.dqdl.plan import BASE, Plan, TableInfo
+from tidebox.quality.dqdl.rowlevel import RowLevel, output_format
+from tidebox.quality.dqdl.sources import aliases
 from tidebox.quality.results import QualityResult, RowCounts, RuleResult
 
 HANDLERS: dict[str, Handler] = {
     **rules_dataset.HANDLERS,
     **rules_stats.HANDLERS,
     **rules_values.HANDLERS,
+    **rules_cross.HANDLERS,
 }
 """The rule types evaluated so far; any other answers ERROR ("not supported yet")."""
 
@@ -56,10 +61,18 @@ def find_ruleset(settings: Settings, name: str | Path) -> Path:
 
 
 def run_ruleset(
-    settings: Settings, ruleset: Ruleset | str | Path, table: str, where: str | None = None
+    settings: Settings,
+    ruleset: Ruleset | str | Path,
+    table: str,
+    where: str | None = None,
+    row_level: str | Path | None = None,
 ) -> QualityResult:
     """Evaluate ``ruleset`` (parsed, a file, or a project ruleset's name) on ``table``, on the
-    rows ``where`` (SQL) selects."""
+    rows ``where`` (SQL) selects; with ``row_level`` (a .parquet or .csv path), also write
+    every row with its row-level outcomes there (:mod:`.rowlevel`)."""
+    out = Path(row_level) if row_level is not None else None
+    if out is not None:
+        output_format(out)  # refuse an unknown format before reading anything
     if not isinstance(ruleset, Ruleset):
         ruleset = load_ruleset(find_ruleset(settings, ruleset))
     started = dt.datetime.now(dt.UTC)
@@ -70,7 +83,7 @@ def run_ruleset(
         try:
             info = _open_base(session, found.name, where, started)
             info.partition_keys = tuple(found.partition_names)
-            result = _evaluate(session, ruleset, found.name, info, started, scope)
+            result = _evaluate(session, ruleset, found.name, info, started, scope, out)
         finally:
             session.close()
     keep_history(settings, result)
@@ -124,20 +137,23 @@ def _evaluate(
     info: TableInfo,
     started: dt.datetime,
     scope: RunScope,
+    row_level: Path | None = None,
 ) -> QualityResult:
     plan = Plan(session)
-    ctx = Context(plan, info)
+    ctx = Context(plan, info, aliases(ruleset.data_sources))
     planned = [_plan_node(node, ctx, scope) for node in ruleset.rules]
     analyzers = [plan_analyzer(rule, ctx, HANDLERS) for rule in ruleset.analyzers]
-    row_tests = [p.rows for p in planned if isinstance(p, Planned) and p.rows]
+    levels = RowLevel(ruleset.rules, planned)
+    row_tests = levels.scan_tests() if row_level is None else []
     total = plan.aggregate("count(*)") if row_tests else None
     passed = (
         plan.aggregate(f"count(*) FILTER (WHERE {' AND '.join(row_tests)})") if row_tests else None
     )
     plan.run()
+    outcomes = [_read(p) for p in planned]
     results = tuple(
-        _rule_result(f"Rule_{i}", node, _read(p))
-        for i, (node, p) in enumerate(zip(ruleset.rules, planned, strict=True), 1)
+        _rule_result(f"Rule_{i}", node, outcome)
+        for i, (node, outcome) in enumerate(zip(ruleset.rules, outcomes, strict=True), 1)
     )
     rows = None
     if total is not None and passed is not None:
@@ -146,6 +162,10 @@ def _evaluate(
             rows = RowCounts(processed, good, processed - good)
         except DqdlRuleError:
             rows = None
+    if row_level is not None:
+        levels.write(session, outcomes, row_level)
+    if row_level is not None or not levels.in_scan:
+        rows = levels.count(session, outcomes)  # over the rows as written
     return QualityResult(
         ruleset=scope.ruleset,
         table=table,
@@ -156,7 +176,7 @@ def _evaluate(
         rows=rows,
         bytes_scanned=session.scanner.bytes_read,
         files_scanned=session.files_scanned,
-        queries=plan.queries_run,
+        queries=plan.queries_run + levels.queries_run,
     )
 
 
@@ -228,7 +248,8 @@ def _composite(node: Composite, parts: list[Planned | Outcome]) -> Planned:
     if len(tests) == len(parts) and all(tests):
         joiner = " AND " if node.op == "and" else " OR "
         rows = "(" + joiner.join(f"({t})" for t in tests) + ")"
-    return Planned(read, rows)
+    joins = tuple(dict.fromkeys(j for p in parts if isinstance(p, Planned) for j in p.joins))
+    return Planned(read, rows, joins if rows else ())
 
 
 def _text(node: RuleNode) -> str:

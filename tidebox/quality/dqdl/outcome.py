@@ -12,7 +12,7 @@ Messages follow Glue's: ``Value: 12.0 does not meet the constraint requirement!`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from tidebox.quality.dqdl.model import Condition, Rule
@@ -32,18 +32,24 @@ class Outcome:
 @dataclass(frozen=True)
 class Planned:
     """A planned rule: ``read`` gives its outcome once the plan has run; ``rows`` is SQL true
-    for a row that passes it (row-level rules only, for the run's rows passed and failed)."""
+    for a row that passes it (row-level rules only, for the run's rows passed and failed).
+    ``joins`` are the ``LEFT JOIN`` clauses ``rows`` needs beside the table's own columns
+    (uniqueness counts, a reference table): such a test cannot join the one aggregate scan, and
+    is computed where rows are (:mod:`.rowlevel`)."""
 
     read: Callable[[], Outcome]
     rows: str | None = None
+    joins: tuple[str, ...] = ()
 
 
 @dataclass
 class Context:
-    """What handlers plan with: the plan and the table's columns."""
+    """What handlers plan with: the plan, the table's columns, and the ruleset's dataset
+    aliases (alias -> catalog table, from its ``DataSources``; see :mod:`.sources`)."""
 
     plan: Plan
     info: TableInfo
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
 
 Handler = Callable[[Rule, Context], Planned]

@@ -15,6 +15,10 @@ How each metric is computed (Deequ's definitions, which Glue runs), among the ro
 
 Completeness, the numeric aggregates, DistinctValuesCount and ColumnCorrelation are expressions
 of the ruleset's one aggregate query; the uniqueness family shares one GROUP BY per column set.
+
+Row-level outcomes (Glue's): Completeness and IsComplete mark a row passed when its value is not
+NULL; Uniqueness, IsUnique and IsPrimaryKey when its value occurs once (IsPrimaryKey: and no
+column is NULL), counted by a join to the value counts (:mod:`.rowtests`).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from tidebox.quality.dqdl.outcome import (
 )
 from tidebox.quality.dqdl.plan import Frequencies
 from tidebox.quality.dqdl.predicates import family
+from tidebox.quality.dqdl.rowtests import unique_rows, within
 
 
 def _completeness_key(ctx: Context, column: str, where: str | None) -> tuple[str, str]:
@@ -56,7 +61,8 @@ def completeness(rule: Rule, ctx: Context) -> Planned:
     column = ctx.info.column(rule.parameters[0])
     keys = _completeness_key(ctx, column, rule.where)
     metric = f"Column.{column}.Completeness"
-    return Planned(lambda: judge(metric, _share(ctx, keys), rule.condition))
+    rows = within(rule.where, f"{quote(column)} IS NOT NULL")
+    return Planned(lambda: judge(metric, _share(ctx, keys), rule.condition), rows)
 
 
 def is_complete(rule: Rule, ctx: Context) -> Planned:
@@ -72,8 +78,7 @@ def is_complete(rule: Rule, ctx: Context) -> Planned:
             {metric: share}, [f"Value: {share:.6g} does not meet the constraint requirement!"]
         )
 
-    rows = f"{quote(column)} IS NOT NULL"
-    return Planned(read, f"(NOT coalesce({rule.where}, false) OR {rows})" if rule.where else rows)
+    return Planned(read, within(rule.where, f"{quote(column)} IS NOT NULL"))
 
 
 def _columns(rule: Rule, ctx: Context) -> tuple[str, ...]:
@@ -104,7 +109,8 @@ def uniqueness(rule: Rule, ctx: Context) -> Planned:
             _uniqueness_metric(columns), freq.unique / rows if rows else None, rule.condition
         )
 
-    return Planned(outcome)
+    test, join = unique_rows(columns, rule.where)
+    return Planned(outcome, test, (join,))
 
 
 def is_unique(rule: Rule, ctx: Context) -> Planned:
@@ -120,7 +126,8 @@ def is_unique(rule: Rule, ctx: Context) -> Planned:
         )
         return judge_all({_uniqueness_metric(columns): share}, message)
 
-    return Planned(outcome)
+    test, join = unique_rows(columns, rule.where)
+    return Planned(outcome, test, (join,))
 
 
 def is_primary_key(rule: Rule, ctx: Context) -> Planned:
@@ -141,7 +148,9 @@ def is_primary_key(rule: Rule, ctx: Context) -> Planned:
             failures.append(f"values are not unique (uniqueness {unique:.6g})")
         return judge_all(metrics, failures)
 
-    return Planned(outcome)
+    unique, join = unique_rows(columns, rule.where)
+    present = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+    return Planned(outcome, f"({within(rule.where, present)} AND {unique})", (join,))
 
 
 def unique_value_ratio(rule: Rule, ctx: Context) -> Planned:

@@ -6,6 +6,8 @@ metrics: ``Column.<c>.ColumnValues.Compliance`` (with ``Minimum``/``Maximum`` fo
 comparison), ``Column.<c>.LengthCompliance`` (with ``MinimumLength``/``MaximumLength``),
 ``Column.<c>.ColumnDataType.Compliance`` and ``Column.<c>.DataFreshness.Compliance``.
 
+Every one but ColumnDataType marks rows passed or failed (Glue's row-level outcomes).
+
 A NULL value fails a condition unless the condition names NULL. DataFreshness compares a value's
 age in hours (the run's ``now()`` minus the value) with the durations of its condition.
 """
@@ -140,7 +142,8 @@ def column_data_type(rule: Rule, ctx: Context) -> Planned:
     if negated:
         test = f"NOT ({test})"
     passing = f"({quote(column)} IS NULL OR coalesce({test}, false))"
-    return compliance(rule, ctx, f"Column.{column}.ColumnDataType.Compliance", passing)
+    planned = compliance(rule, ctx, f"Column.{column}.ColumnDataType.Compliance", passing)
+    return replace(planned, rows=None)  # not row-level in Glue: it does not mark rows
 
 
 def _in_hours(condition: Condition) -> Condition:
