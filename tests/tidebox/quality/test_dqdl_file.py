@@ -45,3 +45,22 @@ def test_an_unreadable_file_is_a_query_error(tmp_path: Path) -> None:
     settings = Settings(bucket=tmp_path / "bucket", state_dir=tmp_path / "state")
     with pytest.raises(QueryError):
         run_ruleset_on_file(settings, RULES, str(tmp_path / "missing.parquet"), "t")
+
+
+def test_freshness_of_naive_timestamps_and_dates_is_measured_in_utc(tmp_path: Path) -> None:
+    """Naive timestamps (and dates) are UTC's: compared without a per-row time-zone cast."""
+    import datetime as dt
+
+    settings = Settings(bucket=tmp_path / "bucket", state_dir=tmp_path / "state")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    seen = [now - dt.timedelta(hours=h) for h in (1, 5, 30, 50)]
+    path = tmp_path / "f.parquet"
+    pq.write_table(pa.table({"seen": seen, "day": [s.date() for s in seen]}), path)
+    rules = parse_ruleset(
+        'Rules = [ DataFreshness "seen" <= 24 hours, DataFreshness "seen" <= 3 days,'
+        ' DataFreshness "day" <= 4 days ]',
+        "fresh.dqdl",
+    )
+    result = run_ruleset_on_file(settings, rules, str(path), "f")
+    assert [r.result for r in result.rules] == ["FAIL", "PASS", "PASS"]
+    assert result.rules[0].evaluated_metrics == {"Column.seen.DataFreshness.Compliance": 0.5}
