@@ -18,6 +18,7 @@ SHARED = [
     "sinks/anomalies.yaml",
     "sinks/transforms.py",
     "expectations/sensor_readings.json",
+    "expectations/sensor_readings.dqdl",
 ]
 
 

@@ -593,6 +593,8 @@ def demo(
         f"readings scored   {summary.readings_scored:,}\n"
         f"files landed      {summary.files_landed} ({summary.rows_landed:,} rows)\n"
         f"checks passed     {passed}/{len(summary.check.outcomes)}\n"
+        f"ruleset passed    {summary.ruleset.count('PASS')}/{len(summary.ruleset.rules)} "
+        f"(score {summary.ruleset.score:.2f})\n"
         f"report            {summary.report}\n"
         f"total time        {summary.seconds:.1f} s "
         + "("
@@ -601,6 +603,9 @@ def demo(
     )
     if not summary.check.success:
         raise CheckFailedError(summary.check.suite, summary.check.failed)
+    if not summary.ruleset.passed:
+        failed = [r.name for r in summary.ruleset.rules if r.result != "PASS"]
+        raise CheckFailedError(summary.ruleset.ruleset, failed, "ruleset")
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """The main job: the whole pipeline once, end to end, on whatever runtime the settings name.
 
 up → generate → replay → Flink jobs (1-minute windows; RANDOM_CUT_FOREST per device) → land the
-three streams as Parquet → query → check → measure the alarms against the generator's labels.
+three streams as Parquet → query → check (a Great Expectations suite, and the same checks as a
+DQDL ruleset) → measure the alarms against the generator's labels.
 The demo owns the streams ``sensor_readings``, ``device_stats_1m`` and ``device_anomaly_scores``
 and their landed tables: it empties them first, so that every run reports on its own data.
 """
@@ -20,7 +21,9 @@ from tidebox.delivery.runner import drop_sink, run_sink
 from tidebox.flink.runner import run_job
 from tidebox.lake.query import run_query
 from tidebox.quality.detection import evaluate_landed
+from tidebox.quality.dqdl.evaluate import run_ruleset
 from tidebox.quality.landed import check_table
+from tidebox.quality.results import QualityResult
 from tidebox.quality.suites import CheckResult
 from tidebox.report import write_report
 from tidebox.report.gather import WINDOWS_QUERY
@@ -32,6 +35,7 @@ from tidebox.templates import DEMO_JOB, DEMO_SCORING_JOB, DEMO_SUITES
 
 SOURCE, STATS, SCORES = "sensor_readings", "device_stats_1m", "device_anomaly_scores"
 SUITE_FILE = DEMO_SUITES / f"{SOURCE}.json"  # the demo's own, whatever the project's says
+RULESET_FILE = DEMO_SUITES / f"{SOURCE}.dqdl"  # the same checks in DQDL (Glue Data Quality)
 DEMO_QUERY = WINDOWS_QUERY  # the report shows it too
 
 
@@ -46,6 +50,7 @@ class DemoSummary:
     query: str
     query_result: list[dict[str, Any]]
     check: CheckResult
+    ruleset: QualityResult
     detection: Detection
     report: Path
     seconds: float
@@ -107,6 +112,7 @@ def run_demo(
 
     done = step("check")
     check = check_table(settings, SOURCE, suite_file=SUITE_FILE)
+    ruleset = run_ruleset(settings, RULESET_FILE, SOURCE)
     done()
 
     done = step("evaluate")
@@ -121,6 +127,8 @@ def run_demo(
         "landed": f"{sum(r.rows_landed for r in landed):,} rows in "
         f"{sum(len(r.files) for r in landed)} files",
         "checks passed": f"{sum(o.success for o in check.outcomes)}/{len(check.outcomes)}",
+        "ruleset passed": f"{ruleset.count('PASS')}/{len(ruleset.rules)} "
+        f"(score {ruleset.score:.2f})",
         "time so far": f"{time.monotonic() - started:.1f} s",
     }
     report = write_report(settings, run=run, check=check, query=query)
@@ -136,6 +144,7 @@ def run_demo(
         query=DEMO_QUERY,
         query_result=rows,
         check=check,
+        ruleset=ruleset,
         detection=detection,
         report=report,
         seconds=time.monotonic() - started,

@@ -175,6 +175,18 @@ def sink_status_command(ctx: typer.Context, name: str = typer.Argument(...)) -> 
         f"{status.buffer_limit_bytes:,} bytes ({status.buffer_fill:.0%})",
     )
     table.add_row("lag", "unknown (Kafka unreachable)" if status.lag is None else f"{status.lag:,}")
+    quality = status.quality
+    if quality is not None:
+        table.add_row(
+            "quality",
+            f"ruleset {quality.ruleset}: {quality.checked:,} objects checked, {quality.passed:,} "
+            f"passed, {quality.failed:,} failed, {quality.errors:,} errors",
+        )
+        if quality.latest is not None:
+            latest = quality.latest
+            score = f" {latest.rules_passed}/{latest.rules} (score {latest.score:.2f})"
+            text = f"{latest.key}: {latest.result}{score if latest.rules else ''}"
+            table.add_row("latest check", text + (f" - {latest.message}" if latest.message else ""))
     out.print(table)
 
 

@@ -215,6 +215,9 @@ class SinkSpec(_Frozen):
     buffering_hints: BufferingHints = BufferingHints()
     dynamic_partitioning: DynamicPartitioning | None = None
     processor: Processor | None = None
+    # a DQDL ruleset (NAME: expectations/NAME.dqdl, or a file) run on each Parquet object
+    # delivered, its results recorded beside the state; it never stops delivery
+    ruleset: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -233,6 +236,12 @@ class SinkSpec(_Frozen):
             )
         if self.output_format == "json" and self.compression in ("SNAPPY", "ZSTD"):
             raise ValueError("json output is UNCOMPRESSED or GZIP")
+        return self
+
+    @model_validator(mode="after")
+    def _check_ruleset(self) -> SinkSpec:
+        if self.ruleset is not None and self.output_format != "parquet":
+            raise ValueError(f"delivery stream {self.name}: a ruleset runs on parquet output only")
         return self
 
     @model_validator(mode="after")

@@ -20,6 +20,7 @@ from tidebox.delivery.convert import Converter, InferringConverter
 from tidebox.delivery.ledger import Ledger, ShardProgress
 from tidebox.delivery.objects import Built, DeliveredObject, ObjectBuilder, own_objects
 from tidebox.delivery.prefix import Prefix
+from tidebox.delivery.quality import forget_quality
 from tidebox.delivery.sink import Sink
 
 
@@ -153,6 +154,7 @@ class DeliveryStream(Sink):
                     self.store.delete(key)
                     removed += 1
         self.ledger.forget()
+        forget_quality(self.store, self.name)
         return removed
 
     def _folders(self) -> set[str]:

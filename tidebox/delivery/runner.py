@@ -29,6 +29,7 @@ from tidebox.delivery.delivery import DeliveryStream
 from tidebox.delivery.ledger import ShardProgress
 from tidebox.delivery.lock import exclusive, write_live
 from tidebox.delivery.objects import DeliveredObject
+from tidebox.delivery.quality import check_delivered
 from tidebox.delivery.registration import register_partitions, register_table
 from tidebox.delivery.specs import open_delivery, resolve_sink
 from tidebox.lake.catalog import using_catalog
@@ -215,6 +216,8 @@ def _flush(
     committed = delivery.flush(partitions, positions, final)
     if len(delivery.delivered) > done:
         register_partitions(settings, delivery, delivery.delivered[done:])
+        # after the commit: the records are delivered whatever the ruleset says
+        check_delivered(settings, delivery.spec, delivery.store, delivery.delivered[done:])
     if committed:
         offsets = [TopicPartition(topic, p, o) for p, o in committed.items()]
         # the state in the destination is what counts; the group's offsets catch up next time

@@ -14,6 +14,7 @@ from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings, SinkSpec
 from tidebox.delivery.ledger import ShardProgress, read_state, shards_of, state_key
 from tidebox.delivery.lock import is_running, live_path
+from tidebox.delivery.quality import QualitySummary, read_summary
 from tidebox.delivery.specs import resolve_sink, sink_store
 
 
@@ -36,6 +37,7 @@ class SinkStatus:
     buffered_bytes: int
     buffer_limit_bytes: int
     lag: int | None  # records in the stream not yet delivered; None when Kafka is not reachable
+    quality: QualitySummary | None = None  # the ruleset's checks of the objects, if one is named
 
     @property
     def buffer_fill(self) -> float:
@@ -90,4 +92,5 @@ def sink_status(settings: Settings, sink: str | SinkSpec) -> SinkStatus:
         objects=total.objects,
         error_objects=total.error_objects,
         bytes=total.bytes,
+        quality=read_summary(store, name),
     )

@@ -83,6 +83,8 @@ def test_demo_runs_every_stage_and_its_numbers_add_up(
     assert summary.readings_scored == readings
     assert summary.rows_landed == 2 * readings + summary.windows_computed
     assert summary.check.success and len(summary.check.outcomes) >= 8
+    ruleset = summary.ruleset  # the same checks in DQDL, on the same landed readings
+    assert ruleset.passed and len(ruleset.rules) == 21 and ruleset.score == 1.0
     assert len(summary.query_result) == 4 and summary.query_result[0]["windows"] == 120
 
     # the detection adds up: every labelled event is caught or missed, per kind

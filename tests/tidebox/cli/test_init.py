@@ -23,6 +23,7 @@ EXPECTED = {
     "sinks/anomalies.yaml",
     "sinks/transforms.py",
     "expectations/sensor_readings.json",
+    "expectations/sensor_readings.dqdl",
 }
 
 
@@ -43,7 +44,7 @@ def test_init_writes_the_yaml_the_gitignore_and_examples_in_every_folder(written
 def test_init_overwrites_nothing(tmp_path: Path, written: Path) -> None:
     (written / "sinks" / "transforms.py").write_text("# mine\n")
     (written / "tidebox.yaml").unlink()
-    with pytest.raises(ProjectExistsError, match=r"already exists \(and 6 other file"):
+    with pytest.raises(ProjectExistsError, match=r"already exists \(and 7 other file"):
         write_project(written)
     assert not (written / "tidebox.yaml").exists()  # refused before writing anything
     assert (written / "sinks" / "transforms.py").read_text() == "# mine\n"

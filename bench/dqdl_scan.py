@@ -1,0 +1,139 @@
+"""DQDL at scale: a 20-rule ruleset on the query benchmark's 50M readings, against one scan.
+
+The target (issue "Glue Data Quality, locally"): a 20-rule ruleset evaluates in at most 3x the
+time of one plain DuckDB scan of the columns it touches.
+
+1. The readings of ``bench/query_scan.py`` (50M rows, 200 devices, 30 days, hourly-partitioned
+   Parquet under ``.tidebox/bench/readings``), landed once by its ``land()`` and registered with
+   the crawler.
+2. ``run_ruleset`` (what ``tidebox check --ruleset`` runs) with :data:`RULESET`: counts,
+   completeness, value ranges, a regular expression, a value list, statistics, string lengths,
+   freshness, CustomSql, uniqueness of (device_id, event_time), distinct values and entropy.
+   Every rule must pass (the run is exact: nothing approximated).
+3. The baseline, in the same run: plain DuckDB over a glob of the same files, one
+   ``SELECT count(*), count(col)...`` that reads each column the ruleset touches once.
+
+Medians of ``--repeats`` runs, and their ratio. ``--profile`` times each of the evaluator's
+queries once (DuckDB's profiler), to see which costs what.
+
+    .venv/bin/python bench/dqdl_scan.py [--rows 50000000] [--repeats 3] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import duckdb  # noqa: E402
+from query_scan import land  # noqa: E402
+
+from tidebox.core.settings import Settings  # noqa: E402
+from tidebox.lake.crawler import crawl  # noqa: E402
+from tidebox.quality.dqdl.evaluate import run_ruleset  # noqa: E402
+from tidebox.quality.dqdl.parser import parse_ruleset  # noqa: E402
+
+DEVICES = ", ".join(f'"dev-{i:03d}"' for i in range(200))
+RULESET = """
+Rules = [
+    RowCount = {rows},
+    ColumnCount = 8,
+    IsComplete "device_id",
+    IsComplete "event_time",
+    Completeness "temperature" > 0.99,
+    Completeness "humidity" > 0.99,
+    IsComplete "battery",
+    ColumnValues "temperature" between 0 and 40,
+    ColumnValues "humidity" between 30 and 70,
+    (ColumnValues "vibration" >= 0) and (ColumnValues "vibration" <= 1),
+    ColumnValues "battery" between -1 and 101 with threshold > 0.99,
+    ColumnValues "device_id" matches "dev-[0-9]{{3}}",
+    ColumnValues "device_id" in [{devices}],
+    ColumnLength "device_id" = 7,
+    Mean "temperature" between 15 and 25,
+    StandardDeviation "humidity" < 20,
+    DataFreshness "event_time" <= 3650 days,
+    CustomSql "SELECT count(*) FROM primary WHERE battery < 0" = 0,
+    Uniqueness "device_id" "event_time" > 0.99,
+    DistinctValuesCount "device_id" = 200
+]
+"""
+COLUMNS = ("device_id", "event_time", "temperature", "humidity", "vibration", "battery")
+BASELINE = "SELECT count(*), " + ", ".join(f"count({c})" for c in COLUMNS) + " FROM {glob}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=50_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="time each query once")
+    args = parser.parse_args()
+
+    state = REPO / ".tidebox" / "bench"
+    root = state / "readings"
+    land(root, args.rows)
+    settings = Settings(state_dir=state / "state", bucket=state)
+    crawl(settings, str(root), "readings")
+    ruleset = parse_ruleset(RULESET.format(rows=args.rows, devices=DEVICES), "bench.dqdl")
+    assert len(ruleset.rules) == 20, len(ruleset.rules)
+
+    glob = f"read_parquet('{root}/*/*/*.parquet', hive_partitioning = true)"
+    duck_runs, dq_runs = [], []
+    result = None
+    for _ in range(args.repeats):  # interleaved, so that both see the same page cache
+        con = duckdb.connect()
+        begun = time.perf_counter()
+        con.execute(BASELINE.format(glob=glob)).fetchall()
+        duck_runs.append(time.perf_counter() - begun)
+        con.close()
+        begun = time.perf_counter()
+        result = run_ruleset(settings, ruleset, "readings")
+        dq_runs.append(time.perf_counter() - begun)
+    assert result is not None
+    failed = [(r.name, r.description, r.evaluation_message) for r in result.rules
+              if r.result != "PASS"]  # fmt: skip
+    if failed:
+        raise SystemExit(f"rules did not pass: {failed}")
+    ours, theirs = statistics.median(dq_runs), statistics.median(duck_runs)
+    print(f"\n{args.rows:,} rows; {len(result.rules)} rules, {result.queries} queries, "
+          f"{result.bytes_scanned / 2**20:,.0f} MiB read, score {result.score:.2f}")  # fmt: skip
+    print(f"\n| | seconds (median of {args.repeats}) |\n|---|---|")
+    print(f"| one DuckDB scan of the {len(COLUMNS)} columns | {theirs:.2f} |")
+    print(f"| the 20-rule ruleset (`run_ruleset`) | {ours:.2f} |")
+    print(f"ratio {ours / theirs:.2f} (target <= 3)")
+    if args.profile:
+        profile(settings, ruleset)
+
+
+def profile(settings: Settings, ruleset: object) -> None:
+    """Each statement the evaluator runs, timed: Session.execute wrapped for one run."""
+    from tidebox.lake.session import Session
+
+    original = Session.execute
+    timings: list[tuple[float, str]] = []
+
+    def timed(self: Session, sql: str) -> object:
+        begun = time.perf_counter()
+        try:
+            return original(self, sql)
+        finally:
+            timings.append((time.perf_counter() - begun, sql))
+
+    Session.execute = timed  # type: ignore[method-assign,assignment]
+    try:
+        run_ruleset(settings, ruleset, "readings")  # type: ignore[arg-type]
+    finally:
+        Session.execute = original  # type: ignore[method-assign]
+    print("\n| query | seconds |\n|---|---|")
+    for seconds, sql in timings:
+        print(f"| `{sql[:110]}...` | {seconds:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
