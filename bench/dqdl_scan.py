@@ -66,6 +66,10 @@ Rules = [
 """
 COLUMNS = ("device_id", "event_time", "temperature", "humidity", "vibration", "battery")
 BASELINE = "SELECT count(*), " + ", ".join(f"count({c})" for c in COLUMNS) + " FROM {glob}"
+# a scan that must decode every value of the columns (count(col) may need only their null flags)
+VALUES_BASELINE = (
+    "SELECT count(*), " + ", ".join(f"max(hash({c}))" for c in COLUMNS) + " FROM {glob}"
+)
 
 
 def main() -> None:
@@ -84,13 +88,16 @@ def main() -> None:
     assert len(ruleset.rules) == 20, len(ruleset.rules)
 
     glob = f"read_parquet('{root}/*/*/*.parquet', hive_partitioning = true)"
-    duck_runs, dq_runs = [], []
+    duck_runs, value_runs, dq_runs = [], [], []
     result = None
-    for _ in range(args.repeats):  # interleaved, so that both see the same page cache
+    for _ in range(args.repeats):  # interleaved, so that all see the same page cache
         con = duckdb.connect()
         begun = time.perf_counter()
         con.execute(BASELINE.format(glob=glob)).fetchall()
         duck_runs.append(time.perf_counter() - begun)
+        begun = time.perf_counter()
+        con.execute(VALUES_BASELINE.format(glob=glob)).fetchall()
+        value_runs.append(time.perf_counter() - begun)
         con.close()
         begun = time.perf_counter()
         result = run_ruleset(settings, ruleset, "readings")
@@ -104,9 +111,12 @@ def main() -> None:
     print(f"\n{args.rows:,} rows; {len(result.rules)} rules, {result.queries} queries, "
           f"{result.bytes_scanned / 2**20:,.0f} MiB read, score {result.score:.2f}")  # fmt: skip
     print(f"\n| | seconds (median of {args.repeats}) |\n|---|---|")
-    print(f"| one DuckDB scan of the {len(COLUMNS)} columns | {theirs:.2f} |")
+    values = statistics.median(value_runs)
+    print(f"| one DuckDB scan of the {len(COLUMNS)} columns (`count(col)`) | {theirs:.2f} |")
+    print(f"| one DuckDB scan decoding every value (`max(hash(col))`) | {values:.2f} |")
     print(f"| the 20-rule ruleset (`run_ruleset`) | {ours:.2f} |")
-    print(f"ratio {ours / theirs:.2f} (target <= 3)")
+    print(f"ratio {ours / theirs:.2f} to the first scan, {ours / values:.2f} to the second "
+          "(target <= 3)")  # fmt: skip
     if args.profile:
         profile(settings, ruleset)
 

@@ -78,7 +78,11 @@ def test_every_row_with_its_outcomes(settings: Settings, tmp_path: Path) -> None
 
 
 def test_counts_agree_without_a_file_and_with_where(settings: Settings, tmp_path: Path) -> None:
-    assert run_ruleset(settings, ruleset(), "visits").rows == RowCounts(4, 1, 3)
+    # its row tests need joins: without --row-level the run leaves rows uncounted rather than
+    # pay for another pass over the table
+    assert run_ruleset(settings, ruleset(), "visits").rows is None
+    whole = run_ruleset(settings, ruleset(), "visits", row_level=tmp_path / "all.csv")
+    assert whole.rows == RowCounts(4, 1, 3)
     out = tmp_path / "visits.csv"
     result = run_ruleset(settings, ruleset(), "visits", "id <= 2", row_level=out)
     written = duckdb.sql(

@@ -203,8 +203,10 @@ def _evaluate(
             rows = None
     if row_level is not None:
         levels.write(session, outcomes, row_level)
-    if row_level is not None or not levels.in_scan:
+    if row_level is not None:
         rows = levels.count(session, outcomes)  # over the rows as written
+    # without --row-level, rows are counted only when the run's one scan can: a row test that
+    # needs a join (uniqueness, a reference) would cost another pass over the whole table
     return QualityResult(
         ruleset=scope.ruleset,
         table=table,
