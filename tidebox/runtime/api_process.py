@@ -8,8 +8,6 @@ in ``endpoint.log`` there. It is ready when ``GET /`` answers as tidebox.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ from typing import Any
 
 from tidebox.core.errors import RuntimeStartError
 from tidebox.core.settings import Settings
+from tidebox.runtime.processes import running_pid, stop_process
 
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
@@ -53,12 +52,7 @@ def answers(url: str, timeout_s: float = 1.0) -> bool:
 
 
 def _running_pid(settings: Settings) -> int | None:
-    try:
-        pid = int(_pid_file(settings).read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if MODULE.encode() in cmdline else None
+    return running_pid(_pid_file(settings), MODULE)
 
 
 def api_status(settings: Settings) -> ApiStatus:
@@ -105,17 +99,7 @@ def stop_api(settings: Settings) -> bool:
     _pid_file(settings).unlink(missing_ok=True)
     if pid is None:
         return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return True
-        if stat.rsplit(")", 1)[-1].split()[0] == "Z":
-            return True
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
+    stop_process(pid, STOP_TIMEOUT_S, poll_s=0.1)
     return True
 
 

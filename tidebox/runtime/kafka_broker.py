@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from tidebox.core.errors import RuntimeStartError
 from tidebox.core.settings import Settings
 from tidebox.runtime.maven import kafka_broker_jars, pom_path
+from tidebox.runtime.processes import running_pid, stop_process
 
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
@@ -86,13 +86,7 @@ def _classpath(settings: Settings) -> str:
 
 def _running_pid(settings: Settings) -> int | None:
     """The pid of our broker if it is alive (and really is a Kafka process), else None."""
-    pid_file = _pid_file(settings)
-    try:
-        pid = int(pid_file.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if MAIN_CLASS.encode() in cmdline else None
+    return running_pid(_pid_file(settings), MAIN_CLASS)
 
 
 def _port_open(port: int) -> bool:
@@ -189,22 +183,8 @@ def stop_broker(settings: Settings) -> bool:
     _pid_file(settings).unlink(missing_ok=True)
     if pid is None:
         return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
-            return True
-        time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
+    stop_process(pid, STOP_TIMEOUT_S)
     return True
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def broker_status(settings: Settings) -> BrokerStatus:
