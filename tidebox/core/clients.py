@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.errors import KafkaError
 
-from tidebox.core.errors import KafkaUnavailableError
+from tidebox.core.errors import KafkaUnavailableError, StreamNotFoundError
 from tidebox.core.settings import Settings
 
 # kafka-python logs every failed connection attempt at ERROR; tidebox reports them itself.
@@ -140,3 +140,19 @@ def make_fast_producer(settings: Settings, **config: Any) -> Any:
             **config,
         }
     )
+
+
+def stream_partitions(client: Any, settings: Settings, stream: str) -> list[int]:
+    """The partitions (shards) of ``stream`` from fresh metadata, asked of any librdkafka
+    client: StreamNotFoundError when there is no such topic (the broker never creates topics on
+    its own), KafkaUnavailableError when the broker does not answer."""
+    from confluent_kafka import KafkaException
+
+    try:
+        metadata = client.list_topics(stream, timeout=10)
+    except KafkaException as exc:
+        raise KafkaUnavailableError(settings.kafka_bootstrap, str(exc)) from exc
+    topic = metadata.topics.get(stream)
+    if topic is None or topic.error is not None or not topic.partitions:
+        raise StreamNotFoundError(stream)
+    return sorted(topic.partitions)

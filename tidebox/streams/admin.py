@@ -257,15 +257,7 @@ def describe_stream(settings: Settings, name: str, timeout_s: float = 30) -> Str
 
     The records are read and counted (see ShardInfo); ``timeout_s`` as in count_records.
     """
-    admin = make_admin(settings)
-    try:
-        if name not in admin.list_topics():
-            raise StreamNotFoundError(name)
-        resource = ConfigResource(ConfigResourceType.TOPIC, name, configs=["retention.ms"])
-        configs = admin.describe_configs([resource])
-    finally:
-        admin.close()
-    retention_ms = int(configs["topic"][name]["retention.ms"]["value"])
+    retention_hours = stream_retention_hours(settings, name)
     consumer = make_consumer(settings)
     try:
         tps = _shards(consumer, name, settle_s=10.0)  # the admin client has just seen it
@@ -275,7 +267,7 @@ def describe_stream(settings: Settings, name: str, timeout_s: float = 30) -> Str
         consumer.close()
     counts = _count_committed(settings, name, first, last, timeout_s)
     shards = tuple(ShardInfo(tp.partition, first[tp], last[tp], counts[tp]) for tp in tps)
-    return StreamInfo(name, retention_ms / MS_PER_HOUR, shards)
+    return StreamInfo(name, retention_hours, shards)
 
 
 def recreate_stream(settings: Settings, name: str, timeout_s: float = 30.0) -> StreamInfo:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from tidebox.core.clients import make_fast_consumer
+from tidebox.core.clients import make_fast_consumer, stream_partitions
 from tidebox.core.errors import KafkaUnavailableError, StreamNotFoundError, TideboxError
 from tidebox.core.settings import Settings
 
@@ -137,11 +137,7 @@ class ShardReader:
     def shards(self, stream: str) -> list[int]:
         """The stream's shard numbers, from fresh metadata."""
         with self._consumer() as consumer:
-            metadata = consumer.list_topics(stream, timeout=10)
-        topic = metadata.topics.get(stream)
-        if topic is None or topic.error is not None or not topic.partitions:
-            raise StreamNotFoundError(stream)
-        return sorted(topic.partitions)
+            return stream_partitions(consumer, self.settings, stream)
 
     def bounds(self, stream: str, shard: int) -> tuple[int, int]:
         """The shard's (earliest, end) offsets: end is the offset the next record will get

@@ -11,7 +11,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from tidebox.core.clients import check_reachable
+from tidebox.core.clients import check_reachable, stream_partitions
 from tidebox.core.errors import KafkaUnavailableError, StreamNotFoundError, TideboxError
 from tidebox.core.settings import Settings
 
@@ -57,16 +57,7 @@ class ShardWriter:
     def shards(self, stream: str) -> int:
         """How many shards (partitions) ``stream`` has, from fresh metadata; StreamNotFoundError
         when there is no such stream (the broker never creates topics on its own)."""
-        from confluent_kafka import KafkaException
-
-        try:
-            metadata = self._producer.list_topics(stream, timeout=10)
-        except KafkaException as exc:
-            raise KafkaUnavailableError(self.settings.kafka_bootstrap, str(exc)) from exc
-        topic = metadata.topics.get(stream)
-        if topic is None or topic.error is not None or not topic.partitions:
-            raise StreamNotFoundError(stream)
-        return len(topic.partitions)
+        return len(stream_partitions(self._producer, self.settings, stream))
 
     def send(self, stream: str, shard: int, key: bytes | None, data: bytes) -> Future[Written]:
         """Queue one record for ``shard`` of an existing stream (see :meth:`shards`); the

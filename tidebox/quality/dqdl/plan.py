@@ -21,6 +21,7 @@ expression answer ERROR with DuckDB's message and the others still get their val
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,15 @@ from tidebox.lake.sql import quote
 
 BASE = "__dq_base"
 """The view rules read: the table, filtered by the run's ``--where``."""
+
+
+def match_column(columns: Iterable[str], name: str) -> str | None:
+    """``name`` as ``columns`` spell it, matched without regard to case (as Glue's Spark
+    does); None when there is no such column."""
+    known = list(columns)
+    if name in known:
+        return name
+    return next((c for c in known if c.lower() == name.lower()), None)
 
 
 @dataclass(frozen=True)
@@ -55,14 +65,12 @@ class TableInfo:
     def column(self, name: str) -> str:
         """The column's name as the table spells it (matched without regard to case, as Glue's
         Spark does), or a rule error naming the columns there are."""
-        if name in self.columns:
-            return name
-        for known in self.columns:
-            if known.lower() == name.lower():
-                return known
-        raise DqdlRuleError(
-            f"Column '{name}' does not exist in the table (columns: {', '.join(self.columns)})"
-        )
+        found = match_column(self.columns, name)
+        if found is None:
+            raise DqdlRuleError(
+                f"Column '{name}' does not exist in the table (columns: {', '.join(self.columns)})"
+            )
+        return found
 
     def type_of(self, name: str) -> str:
         return self.columns[self.column(name)].upper()

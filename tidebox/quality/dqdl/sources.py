@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from tidebox.core.errors import DqdlRuleError, TideboxError
 from tidebox.lake.sql import first_line, quote
 from tidebox.quality.dqdl.outcome import Context
-from tidebox.quality.dqdl.plan import BASE
+from tidebox.quality.dqdl.plan import BASE, match_column
 
 GLUE_KEYS = frozenset({"Primary", "AdditionalDataSources"})
 DATABASE = "tidebox"
@@ -51,15 +51,13 @@ class Dataset:
 
     def column(self, name: str) -> str:
         """The column as the dataset spells it (matched without regard to case, as Spark)."""
-        if name in self.columns:
-            return name
-        for known in self.columns:
-            if known.lower() == name.lower():
-                return known
-        raise DqdlRuleError(
-            f"Column '{name}' does not exist in dataset '{self.alias}' "
-            f"(columns: {', '.join(self.columns)})"
-        )
+        found = match_column(self.columns, name)
+        if found is None:
+            raise DqdlRuleError(
+                f"Column '{name}' does not exist in dataset '{self.alias}' "
+                f"(columns: {', '.join(self.columns)})"
+            )
+        return found
 
 
 def primary(ctx: Context) -> Dataset:
