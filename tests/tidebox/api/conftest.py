@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.support import free_port
 from tidebox.api.server import ServerThread, start_in_thread
@@ -25,6 +26,18 @@ def endpoint(api_settings: Settings) -> Iterator[ServerThread]:
     running = start_in_thread(api_settings)
     yield running
     running.stop()
+
+
+def error_of(call: Any, **kwargs: Any) -> tuple[str, int, str]:
+    """The AWS error a boto3 call answered with: its code, HTTP status and message."""
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    response = caught.value.response
+    return (
+        response["Error"]["Code"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response["Error"]["Message"],
+    )
 
 
 def client(service: str, url: str, **config: Any) -> Any:

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.support import free_port, unique, wait_for
-from tests.tidebox.api.conftest import client
+from tests.tidebox.api.conftest import client, error_of
 from tidebox.api.server import ServerThread, start_in_thread
 from tidebox.core.settings import Settings, SinkSpec, read_created_sinks
 
@@ -70,17 +69,6 @@ def fh_endpoint(fh_settings: Settings) -> Iterator[ServerThread]:
 @pytest.fixture(scope="module")
 def firehose(fh_endpoint: ServerThread) -> Any:
     return client("firehose", fh_endpoint.url)
-
-
-def error_of(call: Any, **kwargs: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def describe(firehose: Any, name: str) -> dict[str, Any]:

@@ -11,8 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.support import unique
-from tests.tidebox.api.conftest import client
-from tests.tidebox.api.test_kinesis_streams import error_of
+from tests.tidebox.api.conftest import client, error_of
 from tidebox.api.iterators import LIFETIME_S
 from tidebox.api.server import ServerThread
 from tidebox.streams.shards import hash_key_of, hash_key_ranges, shard_id

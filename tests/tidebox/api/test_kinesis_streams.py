@@ -5,23 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.support import unique
+from tests.tidebox.api.conftest import error_of
 from tidebox.streams.shards import hash_key_ranges
 
 pytestmark = pytest.mark.integration
-
-
-def error_of(call: Any, **kwargs: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Message"],
-    )
 
 
 def test_create_describe_list_and_delete(kinesis: Any) -> None:
