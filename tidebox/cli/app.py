@@ -26,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-stream_app = typer.Typer(help="Create, list, describe and delete streams (Kafka topics).")
+stream_app = typer.Typer(help="Create, list, describe, read and delete streams (Kafka topics).")
 app.add_typer(stream_app, name="stream")
 app.add_typer(job_app, name="job")
 app.add_typer(flink_app, name="flink")
@@ -150,7 +150,8 @@ def api_command(
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Report whether Kafka answers, what streams exist, and the catalog's tables."""
+    """Report whether Kafka answers, what streams exist, whether the AWS endpoint runs, and the
+    catalog's tables."""
     from tidebox.lake.tables import list_tables
     from tidebox.runtime import broker_status
     from tidebox.runtime.api_process import api_status
