@@ -4,6 +4,7 @@ limits and the iterator codec, made once per endpoint process."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,7 @@ from tidebox.api.protocol import ACCOUNT
 from tidebox.core.errors import KafkaUnavailableError, StreamNotFoundError, TideboxError
 from tidebox.core.settings import Settings
 from tidebox.streams.reader import ShardReader
-from tidebox.streams.writer import ShardWriter
+from tidebox.streams.writer import ShardWriter, Written
 
 
 @dataclass
@@ -69,3 +70,12 @@ def as_api_error(error: TideboxError) -> ApiError:
     if isinstance(error, KafkaUnavailableError):
         return unavailable(str(error))
     return invalid_argument(str(error))
+
+
+def acknowledged(future: Future[Written]) -> Written:
+    """Where a record sent through the shared writer landed, once Kafka acknowledged it; a
+    failure as the AWS error it reads as."""
+    try:
+        return future.result()
+    except TideboxError as exc:
+        raise as_api_error(exc) from exc

@@ -8,10 +8,9 @@ milliseconds (13), the shard (4) and the record's offset in its Kafka stream (20
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from typing import Any
 
-from tidebox.api.context import ApiContext, as_api_error
+from tidebox.api.context import ApiContext, acknowledged, as_api_error
 from tidebox.api.errors import ApiError, invalid_argument, serialization
 from tidebox.api.firehose_runs import DeliveryRun, delivery_stream_name, find_run
 from tidebox.api.firehose_state import DIRECT_PUT, DeliveryStreamRecord
@@ -57,13 +56,6 @@ def _too_large(entries: list[tuple[str, bytes]]) -> ApiError | None:
     return ApiError("ValidationException", count + "; ".join(over))
 
 
-def _written(future: Future[Written]) -> Written:
-    try:
-        return future.result()
-    except TideboxError as exc:
-        raise as_api_error(exc) from exc
-
-
 def put_record(context: ApiContext, request: Request) -> dict[str, Any]:
     delivery_stream_name(request)
     if not request.has("Record"):
@@ -75,7 +67,7 @@ def put_record(context: ApiContext, request: Request) -> dict[str, Any]:
     _, run = find_run(context, request)  # as AWS, the call's shape is checked first
     _direct(run)
     with run.writing():
-        written = _written(context.writer.send(run.record.stream, run.next_shard(), None, data))
+        written = acknowledged(context.writer.send(run.record.stream, run.next_shard(), None, data))
     return {"RecordId": record_id(run.record, written), "Encrypted": False}
 
 

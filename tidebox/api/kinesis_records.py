@@ -7,7 +7,7 @@ import time
 from concurrent.futures import Future
 from typing import Any
 
-from tidebox.api.context import ApiContext, as_api_error
+from tidebox.api.context import ApiContext, acknowledged, as_api_error
 from tidebox.api.errors import invalid_argument, not_found
 from tidebox.api.errors import throughput_exceeded as throttled
 from tidebox.api.kinesis_streams import shard_count, stream_name
@@ -68,13 +68,6 @@ def _entry(request: Request, raw: dict[str, Any], where: str) -> tuple[bytes, by
     return key.encode(), data, hashed
 
 
-def _result(future: Future[Written]) -> Written:
-    try:
-        return future.result()
-    except TideboxError as exc:
-        raise as_api_error(exc) from exc
-
-
 def put_record(context: ApiContext, request: Request) -> dict[str, Any]:
     name = stream_name(context, request)
     request.string("SequenceNumberForOrdering", pattern=r"0|([1-9]\d{0,128})")
@@ -82,7 +75,7 @@ def put_record(context: ApiContext, request: Request) -> dict[str, Any]:
     shard = shard_of_hash(hashed, shard_count(context, name))
     if not context.limits.take_write(name, shard, len(data) + len(key)):
         raise throttled(_rate_exceeded(name, shard))
-    written = _result(context.writer.send(name, shard, key, data))
+    written = acknowledged(context.writer.send(name, shard, key, data))
     return {
         "ShardId": shard_id(written.shard),
         "SequenceNumber": str(written.sequence),
