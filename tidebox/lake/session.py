@@ -16,7 +16,7 @@ import pyarrow as pa
 from tidebox.core.errors import QueryError, TableNotFoundError, TideboxError
 from tidebox.core.settings import Settings
 from tidebox.lake.catalog_store import Catalog, CatalogTable
-from tidebox.lake.files import list_files
+from tidebox.lake.files import TableFile, list_files
 from tidebox.lake.glue_types import duckdb_type
 from tidebox.lake.sql import first_line, literal, quote
 
@@ -55,6 +55,8 @@ class Session:
         self._s3 = False
         self.scanner.register(self.con, with_s3=False)
         self._views: set[str] = set()
+        self.table_files: dict[str, list[TableFile]] = {}
+        """The files each view reads, by table name."""
 
     def close(self) -> None:
         self.con.close()
@@ -75,6 +77,7 @@ class Session:
         view = scan_sql(table, files, self.scanner)
         self.con.execute(f"CREATE OR REPLACE VIEW {quote(table.name)} AS {view}")
         self._views.add(table.name)
+        self.table_files[table.name] = files
 
     def execute(self, sql: str) -> pa.Table:
         import duckdb

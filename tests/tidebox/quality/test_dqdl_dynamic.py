@@ -109,6 +109,9 @@ def test_no_history_is_unavailable_unless_glues_default_is_asked_for() -> None:
 
 
 def test_last_alone_is_the_latest_value_and_a_list_is_refused() -> None:
+    assert evaluate_expression(_expr("last()"), [7.0, 8.0]) == 7.0  # Glue's RowCount > last()
+    assert evaluate_expression(_expr("last(1)"), [7.0, 8.0]) == 7.0
+    assert evaluate_expression(_expr("abs(avg(last(2)) - 10)"), [7.0, 8.0]) == 2.5
     assert evaluate_expression(FunctionCall("last", ()), [7.0, 8.0]) == 7.0
     assert evaluate_expression(FunctionCall("last", (1,)), [7.0, 8.0]) == 7.0
     assert evaluate_expression(FunctionCall("abs", (_expr("-max(last(2))"),)), [7.0, 8.0]) == 8

@@ -8,6 +8,7 @@ import re
 import textwrap
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -263,6 +264,44 @@ def test_labels_merge_over_the_default_labels() -> None:
     assert labelled.text == 'IsComplete "a" labels=["team"="lake", "severity"="high"]'
 
 
+def test_the_references_labels_example_with_slash_comments() -> None:
+    ruleset = parse_ruleset(
+        textwrap.dedent(
+            """\
+            DefaultLabels=["frequency"="monthly"]
+            Rules = [
+                // Auto includes the default label
+                ColumnValues "col" > 21,
+                ColumnValues "col" > 5 with threshold > 0.8 labels=["foo"="bar"], # a comment too
+                RowCount > 6 labels=["foo"="bar", "frequency"="daily"]
+            ]"""
+        )
+    )
+    assert [dict(cast(Rule, r).labels) for r in ruleset.rules] == [
+        {"frequency": "monthly"},
+        {"frequency": "monthly", "foo": "bar"},
+        {"frequency": "daily", "foo": "bar"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("labels", "problem"),
+    [
+        (", ".join(f'"k{i}"="v"' for i in range(11)), "at most 10 labels, found 11"),
+        (f'"{"k" * 129}"="v"', "a label's key has at most 128 characters"),
+        (f'"k"="{"v" * 257}"', "a label's value has at most 256 characters"),
+    ],
+)
+def test_labels_within_glues_limits(labels: str, problem: str) -> None:
+    with pytest.raises(DqdlSyntaxError, match=problem):
+        parse_ruleset(f"Rules = [ RowCount > 0 labels=[{labels}] ]")
+    defaults = ", ".join(f'"d{i}"="v"' for i in range(9))
+    with pytest.raises(DqdlSyntaxError, match="at most 10 labels per rule, defaults included"):
+        parse_ruleset(
+            f'DefaultLabels = [{defaults}]\nRules = [ RowCount > 0 labels=["a"="b", "c"="d"] ]'
+        )
+
+
 # -- variables, metadata, data sources ------------------------------------------------------------
 
 
@@ -509,10 +548,12 @@ MISTAKES = [
     # a function dynamic rules do not have
     ("Rules = [ RowCount > average(last(10)) ]", 1, 22,
      "unknown function 'average' "
-     "(dynamic rules use last, avg, min, max, sum, median, stdev, std, index)"),
-    # last(k) used as a number
+     "(dynamic rules use last, avg, min, max, sum, median, stdev, std, index, abs)"),
+    # last(k) of more than one value used as a number
     ("Rules = [ RowCount > last(3) ]", 1, 22,
-     "last(k) is a list of earlier results: reduce it, as in avg(last(10))"),
+     "last(3) is a list of earlier results: reduce it, as in avg(last(3))"),
+    ("Rules = [ RowCount > abs(1, 2) ]", 1, 22,
+     "abs takes one number, as in abs(avg(last(3)) - 10)"),
     # a composite part without parentheses
     ('Rules = [ (IsComplete "a") and IsUnique "a" ]', 1, 32,
      "expected '(' after '(IsComplete \"a\") and', found 'IsUnique'"),

@@ -25,6 +25,7 @@ _DICTIONARY_KEYS = {
     "data_sources": {"Primary": False, "AdditionalDataSources": True},
 }
 _CLAUSES = ("where", "threshold", "labels")
+_MAX_LABELS, _MAX_KEY, _MAX_VALUE = 10, 128, 256  # Glue's label constraints
 _KEYWORDS = {"between", "in", "matches", "not", "where", "with", "labels"}
 _SECTION_NAMES = {
     "metadata": "Metadata",
@@ -121,15 +122,27 @@ class _Builder:
         self.ctx.variables[name] = value
 
     def _labels(self, label_list: Tree) -> dict[str, str]:
+        """Key-value labels, within Glue's limits: at most 10, a key of 1-128 characters, a
+        value of at most 256."""
         labels: dict[str, str] = {}
-        for label in cast(list[Tree], label_list.children):
+        children = cast(list[Tree], label_list.children)
+        if len(children) > _MAX_LABELS:
+            raise self.ctx.error(label_list, f"at most {_MAX_LABELS} labels, found {len(children)}")
+        for label in children:
             key_token, value_token = cast(list[Token], label.children)
             key = unquote(key_token)
             if not key:
                 raise self.ctx.error(key_token, "a label's key cannot be empty")
+            if len(key) > _MAX_KEY:
+                raise self.ctx.error(key_token, f"a label's key has at most {_MAX_KEY} characters")
             if key in labels:
                 raise self.ctx.error(key_token, f'label "{key}" is given twice')
-            labels[key] = unquote(value_token)
+            value = unquote(value_token)
+            if len(value) > _MAX_VALUE:
+                raise self.ctx.error(
+                    value_token, f"a label's value has at most {_MAX_VALUE} characters"
+                )
+            labels[key] = value
         return labels
 
     # -- rules ------------------------------------------------------------------------------
@@ -171,6 +184,10 @@ class _Builder:
         labels = dict(self.default_labels)
         if "labels" in parts:
             labels.update(self._labels(cast(Tree, parts["labels"].children[0])))
+            if len(labels) > _MAX_LABELS:  # the ruleset's defaults count too
+                raise self.ctx.error(
+                    parts["labels"], f"at most {_MAX_LABELS} labels per rule, defaults included"
+                )
         return Rule(
             type=str(type_token),
             parameters=tuple(value for value, _ in parameters),

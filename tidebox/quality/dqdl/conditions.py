@@ -48,7 +48,7 @@ Node = Tree | Token
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ESCAPE = re.compile(r'\\(["\\])')
 _AGGREGATES = ("avg", "min", "max", "sum", "median", "stdev", "std")
-_FUNCTIONS = ("last", *_AGGREGATES, "index")
+_FUNCTIONS = ("last", *_AGGREGATES, "index", "abs")
 _ORDERING = {">", ">=", "<", "<="}
 
 # what a condition of each kind of rule may compare with, and an example for messages
@@ -301,12 +301,18 @@ class ConditionBuilder:
                 f"unknown function '{name}' (dynamic rules use {', '.join(_FUNCTIONS)})",
             )
         if name == "last":
-            if not argument:
+            # last() is last(1); Glue: "last(k), where k > 1 requires an aggregation function"
+            k = self._count(tree, args, name, minimum=1) if args else 1
+            if k > 1 and not argument:
                 raise self.ctx.error(
                     tree,
-                    "last(k) is a list of earlier results: reduce it, as in avg(last(10))",
+                    f"last({k}) is a list of earlier results: reduce it, as in avg(last({k}))",
                 )
-            return FunctionCall(name, (self._count(tree, args, name, minimum=1),))
+            return FunctionCall(name, (k,) if args else ())
+        if name == "abs":  # of a number: abs(avg(last(3)) - 10)
+            if len(args) != 1:
+                raise self.ctx.error(tree, "abs takes one number, as in abs(avg(last(3)) - 10)")
+            return FunctionCall(name, (self._numeric(args[0]),))
         wanted = 2 if name == "index" else 1
         if len(args) != wanted or not _is_call(args[0], "last"):
             shape = "index(last(k), i)" if name == "index" else f"{name}(last(k))"

@@ -34,6 +34,7 @@ from tidebox.quality.dqdl.outcome import Context, Handler, Outcome, Planned
 from tidebox.quality.dqdl.parser import load_ruleset
 from tidebox.quality.dqdl.plan import BASE, Plan, TableInfo
 from tidebox.quality.dqdl.rowlevel import RowLevel, output_format
+from tidebox.quality.dqdl.slices import table_files
 from tidebox.quality.dqdl.sources import aliases
 from tidebox.quality.results import QualityResult, RowCounts, RuleResult
 
@@ -153,7 +154,9 @@ def _open_base(session: Session, table: str, where: str | None, now: dt.datetime
         described = session.con.execute(f"DESCRIBE SELECT * FROM {quote(BASE)}").fetchall()
     except duckdb.Error as exc:
         raise QueryError(f"--where {where!r}: {first_line(exc)}") from exc
-    return TableInfo({row[0]: str(row[1]) for row in described}, now)
+    info = TableInfo({row[0]: str(row[1]) for row in described}, now)
+    info.files = table_files(session, session.catalog.table(table), where)
+    return info
 
 
 def _open_file(session: Session, uri: str, now: dt.datetime) -> TableInfo:
@@ -178,7 +181,7 @@ def _evaluate(
     scope: RunScope,
     row_level: Path | None = None,
 ) -> QualityResult:
-    plan = Plan(session)
+    plan = Plan(session, info)
     ctx = Context(plan, info, aliases(ruleset.data_sources))
     planned = [_plan_node(node, ctx, scope) for node in ruleset.rules]
     analyzers = [plan_analyzer(rule, ctx, HANDLERS) for rule in ruleset.analyzers]

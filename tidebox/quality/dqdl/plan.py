@@ -28,6 +28,7 @@ from typing import Any
 from tidebox.core.errors import DqdlRuleError, QueryError
 from tidebox.lake.session import Session
 from tidebox.lake.sql import quote
+from tidebox.quality.dqdl.slices import TableFiles, slice_relations
 
 BASE = "__dq_base"
 """The view rules read: the table, filtered by the run's ``--where``."""
@@ -61,6 +62,8 @@ class TableInfo:
     columns: dict[str, str]
     now: dt.datetime
     partition_keys: tuple[str, ...] = ()
+    files: TableFiles | None = None
+    """The files behind the view, for the uniqueness family's slices (None: count at once)."""
 
     def column(self, name: str) -> str:
         """The column's name as the table spells it (matched without regard to case, as Glue's
@@ -81,6 +84,7 @@ class Plan:
     """The expressions, value counts and statements a ruleset needs; :meth:`run` computes them."""
 
     session: Session
+    info: TableInfo | None = None
     _aggregates: dict[str, str] = field(default_factory=dict)  # sql -> alias
     _frequencies: dict[tuple[tuple[str, ...], str | None], str] = field(default_factory=dict)
     _queries: dict[str, str] = field(default_factory=dict)
@@ -151,19 +155,28 @@ class Plan:
         names = ", ".join(quote(c) for c in columns)
         present = " OR ".join(f"{quote(c)} IS NOT NULL" for c in columns)
         condition = f"({present})" + (f" AND ({where})" if where else "")
-        sql = (
-            "SELECT count(*) AS distinct_values, count(*) FILTER (WHERE n = 1) AS unique_values,"
-            " coalesce(sum(n), 0) AS rows, coalesce(sum(n * ln(n)), 0) AS n_log_n"
-            f" FROM (SELECT count(*) AS n FROM {quote(BASE)} WHERE {condition} GROUP BY {names})"
-        )
-        try:
-            row = self._execute(sql).to_pylist()[0]
-        except QueryError as exc:
-            self._errors[key] = str(exc)
-            return
-        self._values[key] = Frequencies(
-            int(row["distinct_values"]),
-            int(row["unique_values"]),
-            int(row["rows"]),
-            float(row["n_log_n"]),
-        )
+        relations = None
+        if self.info is not None:
+            types = {c: self.info.columns[c] for c in columns if c in self.info.columns}
+            relations = slice_relations(self.session, self.info.files, types)
+        sources = [f"({r}) AS s" for r in relations] if relations else [quote(BASE)]
+        total = Frequencies(0, 0, 0, 0.0)
+        for source in sources:  # disjoint in their keys: the counts add up
+            sql = (
+                "SELECT count(*) AS distinct_values,"
+                " count(*) FILTER (WHERE n = 1) AS unique_values,"
+                " coalesce(sum(n), 0) AS rows, coalesce(sum(n * ln(n)), 0) AS n_log_n"
+                f" FROM (SELECT count(*) AS n FROM {source} WHERE {condition} GROUP BY {names})"
+            )
+            try:
+                row = self._execute(sql).to_pylist()[0]
+            except QueryError as exc:
+                self._errors[key] = str(exc)
+                return
+            total = Frequencies(
+                total.distinct + int(row["distinct_values"]),
+                total.unique + int(row["unique_values"]),
+                total.rows + int(row["rows"]),
+                total.n_log_n + float(row["n_log_n"]),
+            )
+        self._values[key] = total
