@@ -126,6 +126,19 @@ class DqdlSyntaxError(TideboxError):
         self.problem = problem
 
 
+class KdaSqlError(TideboxError):
+    """A Kinesis Data Analytics SQL application cannot run: malformed, or a construct tidebox
+    does not translate. The message names the place (``source:line:column``) and the
+    construct, before any job starts."""
+
+    def __init__(self, source: str, line: int, column: int, problem: str) -> None:
+        super().__init__(f"{source}:{line}:{column}: {problem}")
+        self.source = source
+        self.line = line
+        self.column = column
+        self.problem = problem
+
+
 class DqdlRuleError(TideboxError):
     """One DQDL rule cannot be evaluated (a column that does not exist, a type its condition
     cannot compare, SQL that DuckDB rejects, a rule type not supported yet): that rule's

@@ -1,0 +1,261 @@
+"""One pump's ``SELECT STREAM`` in Flink SQL.
+
+The rules, each with its own unit test:
+
+- ``SELECT STREAM`` is Flink's ``SELECT``; ``"quoted"`` names are backquoted as written, and an
+  unquoted name that is a known stream or column is matched without regard to case (KDA reads
+  it in upper case; tidebox streams' columns are often lower case);
+- a tumbling window, ``GROUP BY ..., STEP(s.ROWTIME BY INTERVAL 'n' unit)`` or
+  ``FLOOR(s.ROWTIME TO unit)``, reads the stream through Flink's ``TUMBLE`` on its ROWTIME and
+  groups by the window; that same STEP in the select list is the window's start, and a bare
+  ROWTIME the window's end (the time the row is emitted);
+- STEP on any other timestamp, ``STEP(t BY INTERVAL 'n' unit)``, is ``t`` rounded down to a
+  multiple of the interval since the epoch (as KDA defines it), a scalar.
+
+Clauses not translated yet are refused with their line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tidebox.core.errors import KdaSqlError
+from tidebox.flink.kda.tokens import Token, identifier
+
+_CLAUSES = ("SELECT", "FROM", "WHERE", "GROUP", "HAVING", "WINDOWED", "WINDOW", "ORDER")
+_UNITS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
+_EPOCH = "TIMESTAMP '1970-01-01 00:00:00'"
+
+Error = Callable[[Token, str], KdaSqlError]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A tumbling window on ROWTIME, and the GROUP BY item that asked for it."""
+
+    seconds: int
+    item: tuple[Token, ...]
+
+    @property
+    def interval(self) -> str:
+        return interval_sql(self.seconds)
+
+
+def interval_sql(seconds: int) -> str:
+    """An interval literal Flink accepts at any size (its SECOND field takes 2 digits)."""
+    for unit in ("DAY", "HOUR", "MINUTE"):
+        if seconds % _UNITS[unit] == 0:
+            amount = seconds // _UNITS[unit]
+            return f"INTERVAL '{amount}' {unit}({max(2, len(str(amount)))})"
+    return f"INTERVAL '{seconds}' SECOND({max(2, len(str(seconds)))})"
+
+
+def translate_query(tokens: tuple[Token, ...], names: dict[str, str], error: Error) -> str:
+    """The Flink SQL of one ``SELECT STREAM`` query. ``names`` maps known names (upper case)
+    to their spelling in Flink (streams and columns)."""
+    clauses = _clauses(tokens, error)
+    window = _window(clauses.get("GROUP", []), error)
+    out: list[str] = []
+    for clause, part in clauses.items():
+        if clause in ("WINDOWED", "WINDOW", "ORDER"):
+            raise error(part[0], f"{clause} {part[1].text if len(part) > 1 else ''} is not "
+                                 "translated yet")  # fmt: skip
+        if clause == "SELECT":
+            body = part[2:] if len(part) > 1 and part[1].is_word("STREAM") else part[1:]
+            out.append("SELECT " + _render(body, names, window, error))
+        elif clause == "FROM" and window is not None:
+            out.append("FROM " + _tumbling_source(part[1:], names, window, error))
+        elif clause == "GROUP" and window is not None:
+            items = [i for i in _items(list(part[2:])) if i != list(window.item)]
+            rendered = [_render(i, names, window, error) for i in items]
+            out.append("GROUP BY " + ", ".join([*rendered, "window_start", "window_end"]))
+        else:
+            out.append(_render(part, names, window, error))
+    return "\n".join(out)
+
+
+def _clauses(tokens: tuple[Token, ...], error: Error) -> dict[str, list[Token]]:
+    """The query's top-level clauses, by their first keyword."""
+    clauses: dict[str, list[Token]] = {}
+    current = ""
+    depth = 0
+    for token in tokens:
+        if token.is_symbol("("):
+            depth += 1
+        elif token.is_symbol(")"):
+            depth -= 1
+        if depth == 0 and token.kind == "word" and token.upper in _CLAUSES:
+            current = token.upper
+            if current in clauses:
+                raise error(token, f"a second {current} at this level is not translated yet")
+            clauses[current] = []
+        if not current:
+            raise error(token, "a pump's query starts with SELECT")
+        clauses[current].append(token)
+    return clauses
+
+
+def _items(tokens: list[Token]) -> list[list[Token]]:
+    """Comma-separated items at depth 0."""
+    items: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens:
+        if token.is_symbol("("):
+            depth += 1
+        elif token.is_symbol(")"):
+            depth -= 1
+        if depth == 0 and token.is_symbol(","):
+            items.append([])
+        else:
+            items[-1].append(token)
+    return [i for i in items if i]
+
+
+def _window(group: list[Token], error: Error) -> Window | None:
+    """The tumbling window a GROUP BY asks for on ROWTIME, if any."""
+    windows = []
+    for item in _items(group[2:]):
+        seconds = _rowtime_floor(item, error)
+        if seconds is not None:
+            windows.append(Window(seconds, tuple(item)))
+    if len(windows) > 1:
+        raise error(windows[1].item[0], "a second window on ROWTIME in one GROUP BY")
+    return windows[0] if windows else None
+
+
+def _rowtime_floor(item: list[Token], error: Error) -> int | None:
+    """Seconds of ``STEP([s.]ROWTIME BY INTERVAL 'n' unit)`` or ``FLOOR([s.]ROWTIME TO unit)``;
+    None for any other item."""
+    if len(item) < 4 or not item[0].is_word("STEP", "FLOOR") or not item[1].is_symbol("("):
+        return None
+    inner = item[2:-1]
+    at = 0
+    if len(inner) > 2 and inner[1].is_symbol("."):
+        at = 2
+    if at >= len(inner) or not inner[at].is_word("ROWTIME"):
+        return None
+    rest = inner[at + 1 :]
+    if item[0].is_word("FLOOR"):
+        if len(rest) == 2 and rest[0].is_word("TO") and rest[1].upper in _UNITS:
+            return _UNITS[rest[1].upper]
+        raise error(item[0], "FLOOR(ROWTIME TO unit) takes SECOND, MINUTE, HOUR or DAY")
+    return _step_seconds(rest, item[0], error)
+
+
+def _step_seconds(rest: list[Token], at: Token, error: Error) -> int:
+    """``BY INTERVAL 'n' unit`` in seconds."""
+    if (
+        len(rest) == 4
+        and rest[0].is_word("BY")
+        and rest[1].is_word("INTERVAL")
+        and rest[2].kind == "string"
+        and rest[2].text.strip().isdigit()
+        and rest[3].upper in _UNITS
+    ):
+        return int(rest[2].text.strip()) * _UNITS[rest[3].upper]
+    raise error(at, "STEP takes (time BY INTERVAL 'n' SECOND|MINUTE|HOUR|DAY)")
+
+
+def _tumbling_source(
+    source: list[Token], names: dict[str, str], window: Window, error: Error
+) -> str:
+    """``FROM stream [[AS] alias]`` read through TUMBLE, under the stream's name (or alias)
+    so that ``"stream".ROWTIME`` still resolves."""
+    if not source or source[0].kind not in ("word", "quoted"):
+        raise error(source[0] if source else window.item[0], "a window reads one stream")
+    stream = _name(source[0], names)
+    rest = source[1:]
+    if rest and rest[0].is_word("AS"):
+        rest = rest[1:]
+    alias = _name(rest[0], names) if rest else stream
+    if len(rest) > 1:
+        raise error(rest[1], "a windowed query reads one stream (no JOIN yet)")
+    return f"TABLE(TUMBLE(TABLE {stream}, DESCRIPTOR(`ROWTIME`), {window.interval})) AS {alias}"
+
+
+def _name(token: Token, names: dict[str, str]) -> str:
+    if token.kind == "quoted":
+        return f"`{token.text}`"
+    return f"`{names.get(token.text.upper(), identifier(token))}`"
+
+
+def _render(
+    tokens: list[Token] | tuple[Token, ...],
+    names: dict[str, str],
+    window: Window | None,
+    error: Error,
+) -> str:
+    """Tokens as Flink SQL text, with the scalar rules applied."""
+    out: list[str] = []
+    items = list(tokens)
+    i = 0
+    while i < len(items):
+        token = items[i]
+        if token.is_word("STEP") and i + 1 < len(items) and items[i + 1].is_symbol("("):
+            end = _closing(items, i + 1, error)
+            call = items[i : end + 1]
+            if window is not None and _shape(call) == _shape(window.item):
+                out.append("window_start")
+            else:
+                out.append(_scalar_step(call, names, window, error))
+            i = end + 1
+            continue
+        if token.is_word("ROWTIME"):  # s.ROWTIME too: the window's end, or the row's time
+            out.append("window_end" if window is not None else "`ROWTIME`")
+        elif token.kind == "quoted":
+            out.append(f"`{token.text}`")
+        elif token.kind == "word" and token.text.upper() in names:
+            out.append(f"`{names[token.text.upper()]}`")
+        elif token.kind == "string":
+            out.append("'" + token.text.replace("'", "''") + "'")
+        else:
+            out.append(token.text)
+        i += 1
+    return _join(out)
+
+
+def _scalar_step(call: list[Token], names: dict[str, str], window: Window | None,
+                 error: Error) -> str:  # fmt: skip
+    """``STEP(t BY INTERVAL 'n' unit)``: ``t`` rounded down to a multiple of the interval since
+    1970-01-01 00:00:00, KDA's definition; counted in the largest unit that divides it."""
+    inner = call[2:-1]
+    by = next((k for k, t in enumerate(inner) if t.is_word("BY")), None)
+    if by is None:
+        raise error(call[0], "STEP takes (time BY INTERVAL 'n' SECOND|MINUTE|HOUR|DAY)")
+    seconds = _step_seconds(inner[by:], call[0], error)
+    value = _render(inner[:by], names, window, error)
+    unit = next(u for u in ("DAY", "HOUR", "MINUTE", "SECOND") if seconds % _UNITS[u] == 0)
+    count = seconds // _UNITS[unit]
+    since = f"TIMESTAMPDIFF({unit}, {_EPOCH}, CAST({value} AS TIMESTAMP(3)))"
+    return f"TIMESTAMPADD({unit}, ({since} / {count}) * {count}, {_EPOCH})"
+
+
+def _shape(tokens: list[Token] | tuple[Token, ...]) -> list[tuple[str, str]]:
+    """Tokens without their places (words in upper case): the same expression written twice."""
+    return [(t.kind, t.text.upper() if t.kind == "word" else t.text) for t in tokens]
+
+
+def _closing(tokens: list[Token], open_at: int, error: Error) -> int:
+    depth = 0
+    for index in range(open_at, len(tokens)):
+        if tokens[index].is_symbol("("):
+            depth += 1
+        elif tokens[index].is_symbol(")"):
+            depth -= 1
+            if depth == 0:
+                return index
+    raise error(tokens[open_at], "this parenthesis is never closed")
+
+
+def _join(parts: list[str]) -> str:
+    """Tokens joined with spaces, none around '.', inside parentheses' edges nor between a
+    function's name and its parenthesis."""
+    text = ""
+    for part in parts:
+        call = part == "(" and text[-1:].isalnum()
+        if not text or call or part in (".", ",", ")") or text.endswith((".", "(")):
+            text += part
+        else:
+            text += " " + part
+    return text
