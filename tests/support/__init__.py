@@ -235,9 +235,14 @@ def make_bucket(endpoint: str, name: str | None = None) -> str:
 
 
 def produce(
-    settings: Settings, stream: str, values: list[bytes], keys: list[bytes] | None = None
+    settings: Settings,
+    stream: str,
+    values: list[bytes],
+    keys: list[bytes] | None = None,
+    timestamps: list[int] | None = None,
 ) -> None:
-    """Write ``values`` to an existing stream quickly (librdkafka), every one acknowledged."""
+    """Write ``values`` to an existing stream quickly (librdkafka), every one acknowledged;
+    ``timestamps`` (epoch milliseconds) set the records' Kafka timestamps."""
     from confluent_kafka import Producer
 
     producer = Producer(
@@ -255,7 +260,10 @@ def produce(
             failures.append(str(error))
 
     for i, value in enumerate(values):
-        producer.produce(stream, value, key=keys[i] if keys else None, on_delivery=report)
+        extra = {"timestamp": timestamps[i]} if timestamps else {}
+        producer.produce(
+            stream, value, key=keys[i] if keys else None, on_delivery=report, **extra
+        )
         if i % 10_000 == 0:
             producer.poll(0)
     producer.flush(60)

@@ -45,18 +45,31 @@ def job_run(
     param: list[str] = typer.Option(
         [], "--param", help="KEY=VALUE for a Python job's build(env, params); repeatable."
     ),
+    dialect: str | None = typer.Option(
+        None,
+        "--dialect",
+        help="flink or kinesis-analytics (default: a .kda.sql file, or one with CREATE PUMP, "
+        "is a Kinesis Data Analytics application).",
+    ),
+    input_stream: str | None = typer.Option(
+        None, "--input", help="The stream a KDA application's SOURCE_SQL_STREAM_001 reads."
+    ),
+    output: list[str] = typer.Option(
+        [],
+        "--output",
+        help="IN_APP_STREAM=STREAM: where a KDA output stream writes (default: its name in "
+        "lower case); repeatable.",
+    ),
 ) -> None:
-    """Run a Flink job (.sql or .py) on the local Flink mini-cluster (or one with --cluster)."""
+    """Run a Flink job (.sql or .py, or a Kinesis Data Analytics SQL application) on the local
+    Flink mini-cluster (or one with --cluster)."""
+    from tidebox.flink.kda.job import KdaBinding
     from tidebox.flink.loader import resolve_job
     from tidebox.flink.runner import RunOptions, run_job
 
     settings = settings_of(ctx)
-    params: dict[str, str] = {}
-    for pair in param:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise typer.BadParameter(f"--param takes KEY=VALUE, got {pair!r}")
-        params[key.strip()] = value
+    params = _pairs("--param", param)
+    kda = KdaBinding(input_stream, _pairs("--output", output), dialect)
     options = RunOptions(
         bounded=bounded,
         parallelism=parallelism,
@@ -66,6 +79,7 @@ def job_run(
         restore=from_savepoint or ("none" if fresh else "latest"),
         cluster=cluster,
         params=params or None,
+        kda=kda,
     )
     path, _ = resolve_job(settings, job)  # only to say which file runs
     where = f"the Flink cluster at {cluster}" if cluster else "a local Flink mini-cluster"
@@ -78,6 +92,36 @@ def job_run(
     out.print(f"job {result.job} {ended} {result.seconds:.1f} s: {written or 'no output'}")
     if result.late_records:
         err.print(f"{result.late_records:,} late record(s) routed to {result.late_stream}")
+
+
+def _pairs(option: str, pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE options as a dict."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{option} takes KEY=VALUE, got {pair!r}")
+        found[key.strip()] = value.strip()
+    return found
+
+
+@job_app.command("translate")
+def job_translate(
+    ctx: typer.Context,
+    job: str = typer.Argument(..., help="A Kinesis Data Analytics SQL application file."),
+    input_stream: str = typer.Option(
+        ..., "--input", help="The stream its SOURCE_SQL_STREAM_001 reads."
+    ),
+    output: list[str] = typer.Option(
+        [], "--output", help="IN_APP_STREAM=STREAM for an output stream; repeatable."
+    ),
+) -> None:
+    """Print the Flink SQL a KDA SQL application runs as (table DDL included)."""
+    from tidebox.flink.kda.job import KdaBinding
+    from tidebox.flink.runner import render_job_sql
+
+    binding = KdaBinding(input_stream, _pairs("--output", output), "kinesis-analytics")
+    sys.stdout.write(render_job_sql(settings_of(ctx), job, False, binding))
 
 
 @job_app.command("list")

@@ -78,11 +78,18 @@ def mentions(sql: str | list[str], name: str) -> bool:
 
 
 def columns_ddl(
-    columns: Mapping[str, str], time_field: str | None = None, watermark_seconds: float = 0.0
+    columns: Mapping[str, str],
+    time_field: str | None = None,
+    watermark_seconds: float = 0.0,
+    arrival: str | None = None,
 ) -> str:
     """The column lines of a CREATE TABLE, with a watermark on ``time_field`` when it is a
-    millisecond timestamp (pass no time field for a table without event time)."""
-    lines = [f"  {quote(c)} {t}" for c, t in columns.items()]
+    millisecond timestamp (pass no time field for a table without event time). ``arrival``
+    names a column read from the Kafka record's timestamp rather than from its JSON."""
+    lines = [
+        f"  {quote(c)} {t}" + (" METADATA FROM 'timestamp' VIRTUAL" if c == arrival else "")
+        for c, t in columns.items()
+    ]
     if time_field and columns.get(time_field, "").upper() in _WATERMARK_TYPES:
         lag = f"{watermark_seconds:.3f}"
         field = quote(time_field)
@@ -123,6 +130,7 @@ def table_ddl(
     job_name: str,
     delivery: str = "exactly-once",
     table_name: str | None = None,
+    arrival: str | None = None,
 ) -> str:
     """CREATE TABLE for one stream as a job ``source`` or ``sink``.
 
@@ -133,12 +141,12 @@ def table_ddl(
     the shard whose hash-key range holds the key's MD5, the rule of
     :mod:`tidebox.streams.shards`), not by Kafka's murmur2; a keyless sink leaves the choice
     to the Kafka producer. ``table_name`` declares the table under another name than its
-    stream's.
+    stream's; ``arrival`` names a source column that holds the record's Kafka timestamp.
     """
     if not spec.columns:
         raise ValueError(f"stream '{spec.name}' declares no columns")
     time_field = spec.time_field if role == "source" else None
-    body = columns_ddl(spec.columns, time_field, spec.watermark_seconds)
+    body = columns_ddl(spec.columns, time_field, spec.watermark_seconds, arrival)
     options = {
         "connector": "kafka",
         "topic": spec.name,

@@ -30,6 +30,7 @@ from tidebox.core.errors import JobError
 from tidebox.core.settings import Settings, StreamSpec, TableSpec, load_settings
 from tidebox.flink.environment import make_table_env
 from tidebox.flink.filetables import Rows, file_table_ddl, write_rows
+from tidebox.flink.kda.job import KdaBinding
 from tidebox.flink.loader import (
     Job,
     add_job,
@@ -61,7 +62,9 @@ class RowTables:
     inputs: Mapping[str, Rows]
     scratch: Path
 
-    def source(self, spec: StreamSpec, table: str) -> str:
+    def source(self, spec: StreamSpec, table: str, arrival: str | None = None) -> str:
+        """The rows as a file; an ``arrival`` column (a KDA application's ROWTIME) is one
+        of their fields, the time the test says each row arrived."""
         rows = self.inputs.get(spec.name, [])
         in_order = spec.watermark_emit == "on-event"
         folder = self.scratch / "sources"
@@ -110,6 +113,7 @@ def run_job_on_rows(
     inputs: Mapping[str, Rows],
     settings: Settings | None = None,
     params: Mapping[str, str] | None = None,
+    kda: KdaBinding | None = None,
 ) -> JobOutput:
     """Run a job over in-memory rows; return the output rows per sink stream, and the late
     stream's rows as ``.late``.
@@ -120,14 +124,15 @@ def run_job_on_rows(
     or a CSV/JSON Lines/Parquet file; and may give a reference table's rows in place of its
     file. Times may be ISO-8601 text or timestamps. ``params`` go to a Python job's
     ``build(env, params)``, over the declared job's. ``settings`` default to the project's
-    (:func:`load_settings`).
+    (:func:`load_settings`). A KDA SQL application is bound to its input by ``kda``; its
+    input rows give each record's arrival time (its ROWTIME) as a ``ROWTIME`` field.
 
     The job runs with parallelism 1, whatever the settings say: one subtask per operator
     writes its rows in a fixed order, so a test sees the same rows in the same order on
     every run.
     """
     settings = settings or load_settings()
-    loaded, declared = _load(settings, job)
+    loaded, declared = _load(settings, job, kda)
     job_params = {**declared, **(params or {})}
     with tempfile.TemporaryDirectory(prefix="tidebox-harness-") as scratch:
         tables = RowTables(inputs, Path(scratch))
@@ -151,7 +156,9 @@ def run_job_on_rows(
 _NAME = re.compile(r"^[\w-]+$")
 
 
-def _load(settings: Settings, job: str | Path) -> tuple[Job, dict[str, str]]:
+def _load(
+    settings: Settings, job: str | Path, kda: KdaBinding | None = None
+) -> tuple[Job, dict[str, str]]:
     """A job file (``.sql`` or ``.py``), a declared job's name, or SQL text; with the declared
     job's params (none for a file or text)."""
     text = str(job)
@@ -159,9 +166,9 @@ def _load(settings: Settings, job: str | Path) -> tuple[Job, dict[str, str]]:
     if isinstance(job, Path) or Path(text).suffix in (".sql", ".py") or is_name:
         path, spec = resolve_job(settings, job)
         if spec is None:
-            return load_job(settings, path), {}
-        return load_job(settings, path, spec.name, spec.late_stream), dict(spec.params)
-    return load_sql(settings, text, "job"), {}
+            return load_job(settings, path, kda=kda), {}
+        return load_job(settings, path, spec.name, spec.late_stream, kda), dict(spec.params)
+    return load_sql(settings, text, "job", kda=kda), {}
 
 
 def _part_order(path: Path) -> tuple[str, int]:

@@ -24,8 +24,11 @@ class KafkaTables:
     bounded: bool = True
     delivery: str = "exactly-once"
 
-    def source(self, spec: StreamSpec, table: str) -> str:
-        return table_ddl(spec, self.settings, "source", self.bounded, self.job, table_name=table)
+    def source(self, spec: StreamSpec, table: str, arrival: str | None = None) -> str:
+        return table_ddl(
+            spec, self.settings, "source", self.bounded, self.job, table_name=table,
+            arrival=arrival,
+        )  # fmt: skip
 
     def sink(self, spec: StreamSpec) -> str:
         return table_ddl(spec, self.settings, "sink", self.bounded, self.job, self.delivery)

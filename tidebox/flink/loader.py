@@ -32,6 +32,7 @@ from tidebox.flink.functions import (
     needs_jar,
     uses_functions,
 )
+from tidebox.flink.kda.job import ARRIVAL, KdaBinding, is_kda_application, kda_plan
 from tidebox.flink.kinesis_calls import has_cursor_call, rewrite
 from tidebox.flink.late import (
     INNER_SUFFIX,
@@ -57,8 +58,10 @@ _SET = re.compile(r"^\s*SET\s+'([^']+)'\s*=\s*'([^']*)'\s*$", re.IGNORECASE)
 class Tables(Protocol):
     """Where a job's streams and reference tables live: each method returns a CREATE TABLE."""
 
-    def source(self, spec: StreamSpec, table: str) -> str:
-        """A source stream, declared as ``table`` (its own name, or ``<stream>__all``)."""
+    def source(self, spec: StreamSpec, table: str, arrival: str | None = None) -> str:
+        """A source stream, declared as ``table`` (its own name, or ``<stream>__all``);
+        ``arrival`` names a column that holds each record's arrival time (a KDA
+        application's ROWTIME), read from the broker where there is one."""
         ...
 
     def sink(self, spec: StreamSpec) -> str:
@@ -90,6 +93,7 @@ class Job:
     references: tuple[TableSpec, ...]
     build: Build | None = None  # a Python job's build()
     late_stream: str | None = None  # None: no late records to route
+    arrival: str | None = None  # the sources' arrival-time column (a KDA application's)
 
     @property
     def late_spec(self) -> StreamSpec | None:
@@ -117,18 +121,30 @@ def read_job(path: Path) -> str:
 
 
 def load_job(
-    settings: Settings, path: Path, name: str | None = None, late_stream: str | None = None
+    settings: Settings,
+    path: Path,
+    name: str | None = None,
+    late_stream: str | None = None,
+    kda: KdaBinding | None = None,
 ) -> Job:
-    """Read and plan a job file, SQL or Python. ``late_stream``: None for ``<job>_late``,
-    "" to let Flink drop late records."""
+    """Read and plan a job file: SQL, Python, or a Kinesis Data Analytics SQL application
+    (bound to tidebox's streams by ``kda``). ``late_stream``: None for ``<job>_late``, "" to
+    let Flink drop late records."""
     text = read_job(path)
     build = build_function(path) if is_python_job(path) else None
-    return _planned(settings, text, name or job_name_of(path), str(path), build, late_stream)
+    job_name = name or job_name_of(path)
+    return _planned(settings, text, job_name, str(path), build, late_stream, kda, path)
 
 
-def load_sql(settings: Settings, text: str, name: str, late_stream: str | None = None) -> Job:
-    """Plan a job given as SQL text."""
-    return _planned(settings, text, name, "SQL text", None, late_stream)
+def load_sql(
+    settings: Settings,
+    text: str,
+    name: str,
+    late_stream: str | None = None,
+    kda: KdaBinding | None = None,
+) -> Job:
+    """Plan a job given as SQL text (Flink's, or a KDA application's)."""
+    return _planned(settings, text, name, "SQL text", None, late_stream, kda)
 
 
 def _planned(
@@ -138,8 +154,15 @@ def _planned(
     origin: str,
     build: Build | None,
     wanted: str | None,
+    kda: KdaBinding | None = None,
+    path: Path | None = None,
 ) -> Job:
-    if build is None:
+    binding = kda or KdaBinding()
+    arrival = None
+    if build is None and is_kda_application(path, text, binding.dialect):
+        plan = kda_plan(settings, text, origin, binding)
+        event_time, arrival = True, ARRIVAL
+    elif build is None:
         plan = plan_job(text, settings)
         event_time = uses_event_time(plan.statements)
     else:
@@ -149,7 +172,7 @@ def _planned(
     if wanted != "" and event_time and routed_sources(plan.sources):
         late = wanted or f"{name}{LATE_SUFFIX}"
     references = tuple(reference_tables(text, settings))
-    return Job(name, origin, text, plan, references, build, late)
+    return Job(name, origin, text, plan, references, build, late, arrival)
 
 
 def check_writes(job: Job) -> None:
@@ -196,10 +219,10 @@ def job_script(job: Job, tables: Tables) -> list[str]:
     routed = routed_sources(job.plan.sources) if job.late_stream else []
     for spec in job.plan.sources:
         if spec in routed:
-            statements.append(tables.source(spec, spec.name + INNER_SUFFIX))
+            statements.append(tables.source(spec, spec.name + INNER_SUFFIX, job.arrival))
             statements.append(on_time_view(spec))
         else:
-            statements.append(tables.source(spec, spec.name))
+            statements.append(tables.source(spec, spec.name, job.arrival))
     late = job.late_spec
     statements += [tables.sink(s) for s in (*job.plan.sinks, *([late] if late else []))]
     statements += list(job.plan.statements)

@@ -18,6 +18,7 @@ from tidebox.core.signals import StopRequest
 from tidebox.flink.environment import checkpoint_options, make_table_env
 from tidebox.flink.functions import self_contained
 from tidebox.flink.kafka_tables import KafkaTables
+from tidebox.flink.kda.job import KdaBinding
 from tidebox.flink.loader import (
     add_job,
     expand_cursor_calls,
@@ -51,6 +52,7 @@ class RunOptions:
     cluster: str | None = None
     late_stream: str | None = None  # None: <job>_late; "": let Flink drop late records
     params: dict[str, str] | None = None  # a Python job's build(env, params), over the spec's
+    kda: KdaBinding | None = None  # a KDA SQL application's input, outputs and dialect
 
 
 @dataclass(frozen=True)
@@ -100,18 +102,21 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
 
 
-def render_job_sql(settings: Settings, job: str | Path, bounded: bool = False) -> str:
+def render_job_sql(
+    settings: Settings, job: str | Path, bounded: bool = False, kda: KdaBinding | None = None
+) -> str:
     """The whole job (a file, or the name of a job in tidebox.yaml or jobs/) as one SQL
     script: SET, CREATE TABLE, then the file's statements.
 
     It is exactly what the runner executes, and it runs as it is in Flink's SQL client,
-    for example on the docker-compose cluster.
+    for example on the docker-compose cluster. For a KDA SQL application (``kda`` binds it
+    to tidebox's streams) it is the application translated into Flink SQL.
     """
     path, spec = resolve_job(settings, job)
     if is_python_job(path):
         raise JobError(str(path), "a Python job is no SQL script: run it with 'tidebox job run'")
     opts = job_options(spec, RunOptions())
-    loaded = load_job(settings, path, opts.name, opts.late_stream)
+    loaded = load_job(settings, path, opts.name, opts.late_stream, kda)
     script = job_script(loaded, KafkaTables(settings, loaded.name, bounded))
     script = expand_cursor_calls(self_contained(script, settings), str(path), settings)
     return ";\n\n".join(script) + ";\n"
@@ -141,7 +146,7 @@ def run_job(
     path, spec = resolve_job(settings, job)
     opts = job_options(spec, replace(options or RunOptions(), **changes))
     bounded = bool(opts.bounded)
-    loaded = load_job(settings, path, opts.name, opts.late_stream)
+    loaded = load_job(settings, path, opts.name, opts.late_stream, opts.kda)
     name, late = loaded.name, loaded.late_stream
     tables = KafkaTables(settings, name, bounded, opts.delivery or "exactly-once")
     prepare(loaded, tables)

@@ -15,8 +15,8 @@ from tidebox.templates import DEMO_JOB
 class Named:
     """Tables that only name what they declare, to read a script's shape."""
 
-    def source(self, spec: StreamSpec, table: str) -> str:
-        return f"source {spec.name} as {table}"
+    def source(self, spec: StreamSpec, table: str, arrival: str | None = None) -> str:
+        return f"source {spec.name} as {table}" + (f" arriving in {arrival}" if arrival else "")
 
     def sink(self, spec: StreamSpec) -> str:
         return f"sink {spec.name}"

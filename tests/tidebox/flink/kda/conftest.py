@@ -1,0 +1,65 @@
+"""Running KDA SQL applications against the session's Kafka broker: records in with the
+arrival times (Kafka timestamps) a test chooses, the output stream's records back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import produce, read_stream, unique, with_stream
+from tidebox.core.clients import make_admin
+from tidebox.core.settings import Settings, StreamSpec
+from tidebox.flink.kda.job import KdaBinding
+from tidebox.flink.runner import run_job
+
+APPS = Path(__file__).parent / "apps"
+
+Arrival = tuple[str, dict[str, Any]]  # ("2026-01-01T00:00:05Z", {"TICKER": "ABC", ...})
+RunApp = Callable[[str, dict[str, str], list[Arrival]], list[dict[str, Any]]]
+
+
+def epoch_ms(iso: str) -> int:
+    return int(dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def arriving_when_told(settings: Settings, stream: str) -> None:
+    """A one-shard stream whose records keep the timestamps their producer gives them
+    (``CreateTime``), so a test sets each record's arrival time. tidebox's own streams stamp
+    the broker's time (``LogAppendTime``, Kinesis' ApproximateArrivalTimestamp), which the
+    runner reads the same way: only who chose the time differs."""
+    from kafka.admin import NewTopic
+
+    admin = make_admin(settings)
+    try:
+        configs = {"message.timestamp.type": "CreateTime"}
+        admin.create_topics([NewTopic(stream, 1, 1, topic_configs=configs)])
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def run_app(kafka_settings: Settings, tmp_path: Path) -> RunApp:
+    """Run ``apps/<name>.kda.sql`` (bounded) over records of the given columns, each arriving
+    at its time, and return what its DESTINATION_SQL_STREAM received, in order."""
+
+    def run(name: str, columns: dict[str, str], arrivals: list[Arrival]) -> list[dict[str, Any]]:
+        source = StreamSpec(name=unique("kda_in"), columns=columns)
+        output = unique("kda_out")
+        settings = with_stream(kafka_settings, source, state_dir=tmp_path / "state")
+        arriving_when_told(settings, source.name)
+        produce(
+            settings,
+            source.name,
+            [json.dumps(record).encode() for _, record in arrivals],
+            timestamps=[epoch_ms(at) for at, _ in arrivals],
+        )
+        binding = KdaBinding(source.name, {"DESTINATION_SQL_STREAM": output})
+        run_job(settings, APPS / f"{name}.kda.sql", kda=binding, late_stream="")
+        return [json.loads(r.value) for r in read_stream(settings, output)]
+
+    return run
