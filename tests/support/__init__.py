@@ -261,9 +261,7 @@ def produce(
 
     for i, value in enumerate(values):
         extra = {"timestamp": timestamps[i]} if timestamps else {}
-        producer.produce(
-            stream, value, key=keys[i] if keys else None, on_delivery=report, **extra
-        )
+        producer.produce(stream, value, key=keys[i] if keys else None, on_delivery=report, **extra)
         if i % 10_000 == 0:
             producer.poll(0)
     producer.flush(60)

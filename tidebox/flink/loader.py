@@ -349,7 +349,9 @@ def flink_message(exc: BaseException) -> str:
     causes = re.findall(r"ValidationException: (.+)", text)
     if causes and "Invalid function call:" in causes[0] and len(causes) > 1:
         return causes[-1].strip()  # a function's own check says what is wrong with the call
-    for marker in ("SqlParserException:", "ValidationException:", "TableException:"):
+    markers = ("SqlParserException:", "ValidationException:", "TableException:",
+               "CalciteContextException:")  # fmt: skip
+    for marker in markers:
         if marker in text:
             text = text.split(marker, 1)[1]
             break

@@ -75,3 +75,16 @@ def test_job_run_binds_the_same_plan_to_kafka_topics() -> None:
     )
     assert "'scan.bounded.mode' = 'latest-offset'" in script[1]
     assert "'topic' = 'device_stats_1m_late'" in script[4]
+
+
+def test_flink_errors_come_out_as_their_first_useful_line() -> None:
+    from tidebox.flink.loader import flink_message
+
+    raised = Exception(
+        "An error occurred while calling o42.executeSql.\n"
+        ": org.apache.calcite.runtime.CalciteContextException: From line 2, column 28 to line"
+        " 2, column 38: Expression 'x' is not being grouped\n\tat org.apache.calcite.Sql"
+    )
+    assert flink_message(raised) == (
+        "From line 2, column 28 to line 2, column 38: Expression 'x' is not being grouped"
+    )

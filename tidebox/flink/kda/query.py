@@ -51,9 +51,22 @@ def interval_sql(seconds: int) -> str:
     return f"INTERVAL '{seconds}' SECOND({max(2, len(str(seconds)))})"
 
 
-def translate_query(tokens: tuple[Token, ...], names: dict[str, str], error: Error) -> str:
-    """The Flink SQL of one ``SELECT STREAM`` query. ``names`` maps known names (upper case)
-    to their spelling in Flink (streams and columns)."""
+@dataclass(frozen=True)
+class Scope:
+    """What a query can see: known names (upper case) as Flink spells them, and the columns
+    ``SELECT *`` stands for in each stream (ROWTIME is never one of them, as in KDA)."""
+
+    names: dict[str, str]
+    columns: dict[str, tuple[str, ...]]
+
+
+def translate_query(
+    tokens: tuple[Token, ...], scope: Scope, error: Error, carry_rowtime: bool = False
+) -> str:
+    """The Flink SQL of one ``SELECT STREAM`` query. ``carry_rowtime`` adds the rows' ROWTIME
+    as a last column (for a stream that other pumps read): the row's own, or a window's
+    time (Flink's ``window_time``, its end less 1 ms: the time attribute Flink gives it)."""
+    names = scope.names
     clauses = _clauses(tokens, error)
     window = _window(clauses.get("GROUP", []), error)
     out: list[str] = []
@@ -63,16 +76,33 @@ def translate_query(tokens: tuple[Token, ...], names: dict[str, str], error: Err
                                  "translated yet")  # fmt: skip
         if clause == "SELECT":
             body = part[2:] if len(part) > 1 and part[1].is_word("STREAM") else part[1:]
-            out.append("SELECT " + _render(body, names, window, error))
+            listed = _star_columns(body, clauses.get("FROM", []), scope)
+            if listed is None:
+                listed = _render(body, names, window, error)
+            if carry_rowtime:
+                listed += ", window_time AS `ROWTIME`" if window else ", `ROWTIME`"
+            out.append("SELECT " + listed)
         elif clause == "FROM" and window is not None:
             out.append("FROM " + _tumbling_source(part[1:], names, window, error))
         elif clause == "GROUP" and window is not None:
             items = [i for i in _items(list(part[2:])) if i != list(window.item)]
             rendered = [_render(i, names, window, error) for i in items]
-            out.append("GROUP BY " + ", ".join([*rendered, "window_start", "window_end"]))
+            windows = ["window_start", "window_end", "window_time"]  # window_time: ROWTIME
+            out.append("GROUP BY " + ", ".join([*rendered, *windows]))
         else:
             out.append(_render(part, names, window, error))
     return "\n".join(out)
+
+
+def _star_columns(body: list[Token], source: list[Token], scope: Scope) -> str | None:
+    """A lone ``*`` written out as the FROM stream's columns (Flink's ``*`` would add
+    ROWTIME, which KDA's leaves out); None for any other select list."""
+    if len(body) == 1 and body[0].is_symbol("*") and len(source) >= 2:
+        name = identifier(source[1])
+        stream = scope.names.get(name.upper(), name)
+        if stream in scope.columns:
+            return ", ".join(f"`{c}`" for c in scope.columns[stream])
+    return None
 
 
 def _clauses(tokens: tuple[Token, ...], error: Error) -> dict[str, list[Token]]:

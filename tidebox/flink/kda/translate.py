@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tidebox.flink.kda.application import SOURCE_STREAM, Application, Pump
-from tidebox.flink.kda.query import translate_query
+from tidebox.flink.kda.query import Scope, translate_query
 from tidebox.flink.kda.tokens import identifier
 
 
@@ -46,15 +46,16 @@ def translate_application(
     """Flink SQL for ``app`` whose source has ``input_columns`` (name to type); ``outputs``
     maps output in-application streams to tidebox streams (others keep their own names,
     in lower case)."""
-    names = _names(app, input_columns)
+    scope = Scope(_names(app, input_columns), _columns(app, input_columns))
     read = {name for pump in app.pumps for name in _read_streams(pump)}
     statements: list[str] = []
     mapping: dict[str, str] = {}
     for stream in app.streams.values():
         feeding = [p for p in app.pumps if p.target == stream.name]
-        queries = [translate_query(p.query, names, app.error) for p in feeding]
-        if stream.name in read:
-            columns = ", ".join(f"`{c.name}`" for c in stream.columns)
+        intermediate = stream.name in read
+        queries = [translate_query(p.query, scope, app.error, intermediate) for p in feeding]
+        if intermediate:
+            columns = ", ".join([*(f"`{c.name}`" for c in stream.columns), "`ROWTIME`"])
             body = "\nUNION ALL\n".join(f"({q})" if len(queries) > 1 else q for q in queries)
             statements.append(f"CREATE TEMPORARY VIEW `{stream.name}` ({columns}) AS\n{body}")
         elif feeding:
@@ -76,6 +77,16 @@ def _names(app: Application, input_columns: Mapping[str, str]) -> dict[str, str]
         names.update({c.name.upper(): c.name for c in stream.columns})
     names.update({c.upper(): c for c in input_columns})
     return names
+
+
+def _columns(app: Application, input_columns: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """The columns ``SELECT *`` gives of each stream: the input's own (not ROWTIME nor
+    APPROXIMATE_ARRIVAL_TIME), and each in-application stream's declared ones."""
+    hidden = {"ROWTIME", "APPROXIMATE_ARRIVAL_TIME"}
+    columns = {SOURCE_STREAM: tuple(c for c in input_columns if c.upper() not in hidden)}
+    for stream in app.streams.values():
+        columns[stream.name] = tuple(c.name for c in stream.columns)
+    return columns
 
 
 def _read_streams(pump: Pump) -> set[str]:

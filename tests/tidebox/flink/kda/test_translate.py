@@ -59,7 +59,7 @@ def test_step_on_rowtime_is_a_tumbling_window() -> None:
     assert (
         "FROM TABLE(TUMBLE(TABLE `SOURCE_SQL_STREAM_001`, DESCRIPTOR(`ROWTIME`),"
         " INTERVAL '1' MINUTE(2))) AS `SOURCE_SQL_STREAM_001`\n"
-        "GROUP BY `TICKER_SYMBOL`, window_start, window_end;"
+        "GROUP BY `TICKER_SYMBOL`, window_start, window_end, window_time;"
     ) in sql
 
 
@@ -84,7 +84,7 @@ def test_step_on_another_timestamp_rounds_down_since_the_epoch() -> None:
         " CAST(`EVENT_TIME` AS TIMESTAMP(3))) / 90) * 90, TIMESTAMP '1970-01-01 00:00:00')"
     )
     assert f"SELECT {rounded}, COUNT(*)" in sql
-    assert f"GROUP BY {rounded}, window_start, window_end" in sql
+    assert f"GROUP BY {rounded}, window_start, window_end, window_time" in sql
 
 
 @pytest.mark.parametrize(
@@ -106,9 +106,24 @@ def test_an_intermediate_stream_is_a_view_with_its_declared_columns() -> None:
         ' FROM "SOURCE_SQL_STREAM_001";'
         'CREATE PUMP "C" AS INSERT INTO "DESTINATION_SQL_STREAM" SELECT STREAM * FROM "TEMP"'
     )
-    assert sql.startswith("CREATE TEMPORARY VIEW `TEMP` (`SYM`, `P`) AS\n(SELECT")
-    assert "\nUNION ALL\n" in sql
-    assert "INSERT INTO `destination_sql_stream` (`SYM`, `P`)\nSELECT *\nFROM `TEMP`;" in sql
+    # the view carries each row's ROWTIME; SELECT * leaves it out, as KDA's does
+    assert sql.startswith(
+        "CREATE TEMPORARY VIEW `TEMP` (`SYM`, `P`, `ROWTIME`) AS\n"
+        "(SELECT `TICKER_SYMBOL`, `PRICE`, `ROWTIME`\nFROM `SOURCE_SQL_STREAM_001`)\nUNION ALL\n"
+    )
+    assert (
+        "INSERT INTO `destination_sql_stream` (`SYM`, `P`)\nSELECT `SYM`, `P`\nFROM `TEMP`;" in sql
+    )
+
+
+def test_a_windowed_intermediate_stream_carries_the_windows_time() -> None:
+    sql = flink(
+        'CREATE STREAM "PER_MINUTE" (n BIGINT); CREATE STREAM "OUT" (n BIGINT);'
+        'CREATE PUMP "A" AS INSERT INTO "PER_MINUTE" SELECT STREAM COUNT(*)'
+        " FROM \"SOURCE_SQL_STREAM_001\" GROUP BY STEP(ROWTIME BY INTERVAL '1' MINUTE);"
+        'CREATE PUMP "B" AS INSERT INTO "OUT" SELECT STREAM * FROM "PER_MINUTE"'
+    )
+    assert "SELECT COUNT(*), window_time AS `ROWTIME`\n" in sql
 
 
 @pytest.mark.parametrize(
