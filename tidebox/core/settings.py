@@ -169,6 +169,11 @@ class JobSpec(_Frozen):
     # where records behind the watermark go ("" to let Flink drop them); default <job>_late
     late_stream: str | None = None
     params: dict[str, str] = Field(default_factory=dict)  # a Python job's build(env, params)
+    # a Kinesis Data Analytics SQL application: its dialect (None: told by the file), the
+    # stream SOURCE_SQL_STREAM_001 reads, and where its output in-application streams write
+    dialect: Literal["flink", "kinesis-analytics"] | None = None
+    input: str | None = None
+    outputs: dict[str, str] = Field(default_factory=dict)
 
 
 class BufferingHints(_Frozen):

@@ -80,6 +80,12 @@ def job_options(spec: JobSpec | None, options: RunOptions) -> RunOptions:
     has one), then the defaults; ``params`` are the spec's, updated by the options' own.
     Raises ConfigError for an unknown ``delivery``."""
     params = {**(spec.params if spec else {}), **(options.params or {})}
+    given = options.kda or KdaBinding()
+    kda = KdaBinding(
+        given.input or (spec.input if spec else None),
+        {**(spec.outputs if spec else {}), **given.outputs},
+        given.dialect or (spec.dialect if spec else None),
+    )
     filled = replace(
         options,
         bounded=_first(options.bounded, spec.bounded if spec else None, True),
@@ -90,6 +96,7 @@ def job_options(spec: JobSpec | None, options: RunOptions) -> RunOptions:
         delivery=options.delivery or (spec.delivery if spec else None) or "exactly-once",
         late_stream=_first(options.late_stream, spec.late_stream if spec else None),
         params=params or None,
+        kda=kda,
     )
     if filled.delivery not in DELIVERY_MODES:
         modes = " or ".join(DELIVERY_MODES)
@@ -115,8 +122,8 @@ def render_job_sql(
     path, spec = resolve_job(settings, job)
     if is_python_job(path):
         raise JobError(str(path), "a Python job is no SQL script: run it with 'tidebox job run'")
-    opts = job_options(spec, RunOptions())
-    loaded = load_job(settings, path, opts.name, opts.late_stream, kda)
+    opts = job_options(spec, RunOptions(kda=kda))
+    loaded = load_job(settings, path, opts.name, opts.late_stream, opts.kda)
     script = job_script(loaded, KafkaTables(settings, loaded.name, bounded))
     script = expand_cursor_calls(self_contained(script, settings), str(path), settings)
     return ";\n\n".join(script) + ";\n"

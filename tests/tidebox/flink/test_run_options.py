@@ -33,6 +33,23 @@ def test_unset_options_come_from_the_spec_and_set_ones_win() -> None:
     assert filled.params == {"a": "1", "b": "9"}
 
 
+def test_a_kda_applications_bindings_come_from_the_spec_too() -> None:
+    from tidebox.flink.kda.job import KdaBinding
+
+    spec = JobSpec(
+        name="app",
+        file="app.kda.sql",
+        input="ticks",
+        outputs={"DESTINATION_SQL_STREAM": "minutes", "ALERTS": "alerts"},
+        dialect="kinesis-analytics",
+    )
+    given = KdaBinding(None, {"ALERTS": "pages"})
+    filled = job_options(spec, RunOptions(kda=given)).kda
+    assert filled == KdaBinding(
+        "ticks", {"DESTINATION_SQL_STREAM": "minutes", "ALERTS": "pages"}, "kinesis-analytics"
+    )
+
+
 def test_without_a_spec_the_defaults_apply() -> None:
     filled = job_options(None, RunOptions())
     assert (filled.bounded, filled.delivery, filled.late_stream, filled.params) == (
