@@ -115,8 +115,9 @@ class ProjectExistsError(TideboxError):
         self.path = path
 
 
-class DqdlSyntaxError(TideboxError):
-    """A DQDL ruleset is malformed; the message names the place (``source:line:column``)."""
+class PlacedError(TideboxError):
+    """A problem at a place in a file the user wrote; the message starts with that place
+    (``source:line:column``), as compilers write it."""
 
     def __init__(self, source: str, line: int, column: int, problem: str) -> None:
         super().__init__(f"{source}:{line}:{column}: {problem}")
@@ -126,17 +127,13 @@ class DqdlSyntaxError(TideboxError):
         self.problem = problem
 
 
-class KdaSqlError(TideboxError):
+class DqdlSyntaxError(PlacedError):
+    """A DQDL ruleset is malformed."""
+
+
+class KdaSqlError(PlacedError):
     """A Kinesis Data Analytics SQL application cannot run: malformed, or a construct tidebox
-    does not translate. The message names the place (``source:line:column``) and the
-    construct, before any job starts."""
-
-    def __init__(self, source: str, line: int, column: int, problem: str) -> None:
-        super().__init__(f"{source}:{line}:{column}: {problem}")
-        self.source = source
-        self.line = line
-        self.column = column
-        self.problem = problem
+    does not translate; the message names the construct, before any job starts."""
 
 
 class DqdlRuleError(TideboxError):
