@@ -75,7 +75,7 @@ def translate_query(
         return translate_query(tuple(inner), scope, error, carry_rowtime=True)
 
     sliding = translate_sliding(
-        clauses, lambda part: _render(part, names, None, error, nested), error, carry_rowtime
+        clauses, lambda part: _render(list(part), names, None, error, nested), error, carry_rowtime
     )
     if sliding is not None:
         return sliding
