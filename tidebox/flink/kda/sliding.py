@@ -31,7 +31,7 @@ Choices where KDA's documents are silent or disagree:
 
 Refused with their place: windows KDA does not allow (UNBOUNDED, FOLLOWING, BETWEEN, ORDER BY,
 ``0 PRECEDING``), ``IGNORE NULLS``, analytic functions other than AVG, COUNT, MIN, MAX, SUM and
-LAG, and sliding windows together with GROUP BY, HAVING or a JOIN when several windows nest.
+LAG, and sliding windows together with GROUP BY, HAVING or over a JOIN.
 """
 
 from __future__ import annotations
@@ -103,6 +103,8 @@ def translate_sliding(
                                             "is not translated")  # fmt: skip
     windows = _windows(clauses.get("WINDOW", []), render, error)
     uses = _uses(body, windows, render, error)
+    if uses:
+        _one_source(clauses.get("FROM", []), error)
     frames: list[Frame] = []
     for use in uses:
         frames.extend(f for f, _ in use.pieces if f not in frames)
@@ -291,6 +293,16 @@ def _lag(
     return pieces, template
 
 
+def _one_source(source: list[Token], error: Error) -> None:
+    """Refuse a sliding window over a JOIN: whose ROWTIME would it order by (KDA's joins put
+    their windows on the joined stream, ``JOIN s OVER (...)``)?"""
+    depth = 0
+    for token in source[1:]:
+        depth += token.is_symbol("(") - token.is_symbol(")")
+        if depth == 0 and (token.is_word("JOIN") or token.is_symbol(",")):
+            raise error(token, "a sliding window (OVER) over a JOIN is not translated")
+
+
 def _alias(source: list[Token], render: Render, error: Error) -> str:
     """The name the FROM's rows go by (its alias, or the stream's name): the nested SELECTs
     of several windows keep it, so that ``alias.column`` still resolves."""
@@ -302,7 +314,7 @@ def _alias(source: list[Token], render: Render, error: Error) -> str:
     if rest and rest[0].is_word("AS"):
         rest = rest[1:]
     if len(rest) > 1:
-        raise error(rest[1], "several sliding windows over a JOIN are not translated")
+        raise error(rest[1], "a sliding window (OVER) over a JOIN is not translated")
     if rest:
         return render(rest[:1])
     if source[1].is_symbol("("):
