@@ -10,7 +10,10 @@ The rules, each with its own unit test:
   groups by the window; that same STEP in the select list is the window's start, and a bare
   ROWTIME the window's end (the time the row is emitted);
 - STEP on any other timestamp, ``STEP(t BY INTERVAL 'n' unit)``, is ``t`` rounded down to a
-  multiple of the interval since the epoch (as KDA defines it), a scalar.
+  multiple of the interval since the epoch (as KDA defines it), a scalar;
+- sliding windows (``agg(x) OVER w``, ``WINDOW w AS (...)``, LAG) are sliding.py's;
+- a parenthesized ``SELECT [STREAM]`` (a subquery) is translated by these same rules, and
+  carries its rows' ROWTIME as a stream does.
 
 Clauses not translated yet are refused with their line and column.
 """

@@ -218,3 +218,25 @@ def test_other_refusals_name_the_construct_and_its_place() -> None:
         )
         == "app.sql:3:86: a sliding window (OVER) over a JOIN is not translated"
     )
+
+
+def test_a_sliding_window_over_a_tumbling_windows_stream() -> None:
+    # the guide's partial-results example: the tumbling view's ROWTIME (its window_time) is
+    # the time attribute the sliding window orders by
+    sql = flink(
+        'CREATE STREAM "CALC" (TICKER VARCHAR(4), TRADETIME TIMESTAMP, TICKERCOUNT DOUBLE);\n'
+        'CREATE STREAM "DEST" (TICKER VARCHAR(4), TRADETIME TIMESTAMP, TICKERCOUNT DOUBLE);\n'
+        'CREATE PUMP "P1" AS INSERT INTO "CALC" SELECT STREAM "TICKER_SYMBOL",'
+        ' STEP("SOURCE_SQL_STREAM_001".ROWTIME BY INTERVAL \'1\' MINUTE) as "TradeTime",'
+        ' COUNT(*) AS "TickerCount" FROM "SOURCE_SQL_STREAM_001"'
+        " GROUP BY STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '1' MINUTE), TICKER_SYMBOL;\n"
+        'CREATE PUMP "P2" AS INSERT INTO "DEST" ("TICKER", "TRADETIME", "TICKERCOUNT")'
+        ' SELECT STREAM "TICKER", "TRADETIME", SUM("TICKERCOUNT") OVER W1 AS "TICKERCOUNT"'
+        ' FROM "CALC"'
+        " WINDOW W1 AS (PARTITION BY \"TRADETIME\" RANGE INTERVAL '10' MINUTE PRECEDING);"
+    )
+    assert sql.endswith(
+        "SELECT `TICKER`, `TRADETIME`, SUM(`TICKERCOUNT`) OVER (PARTITION BY `TRADETIME`"
+        " ORDER BY `ROWTIME` RANGE BETWEEN INTERVAL '10' MINUTE(2) PRECEDING AND CURRENT ROW)"
+        " AS `TICKERCOUNT`\nFROM `CALC`;\n"
+    )
