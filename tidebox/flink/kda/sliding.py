@@ -28,10 +28,14 @@ Choices where KDA's documents are silent or disagree:
   read from a ROWS window of N+1 rows: its first row (``FIRST_VALUE`` of a one-element array,
   so that a NULL there is returned, not skipped), when the window holds N+1 rows and that row
   is inside W (within W's interval of ROWTIME, or N <= W's rows).
+- ``FIRST_VALUE(x)`` / ``LAST_VALUE(x)`` respect NULLs in KDA unless told ``IGNORE NULLS``;
+  Flink's skip them. So the default form reads a one-element array (NULL inside is kept), and
+  ``IGNORE NULLS`` is Flink's own function.
 
 Refused with their place: windows KDA does not allow (UNBOUNDED, FOLLOWING, BETWEEN, ORDER BY,
-``0 PRECEDING``), ``IGNORE NULLS``, analytic functions other than AVG, COUNT, MIN, MAX, SUM and
-LAG, and sliding windows together with GROUP BY, HAVING or over a JOIN.
+``0 PRECEDING``), ``IGNORE NULLS`` but on FIRST_VALUE/LAST_VALUE, analytic functions other
+than AVG, COUNT, MIN, MAX, SUM, FIRST_VALUE, LAST_VALUE and LAG, and sliding windows together
+with GROUP BY, HAVING or over a JOIN.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ Error = Callable[[Token, str], KdaSqlError]
 Render = Callable[[Sequence[Token]], str]
 
 AGGREGATES = ("AVG", "COUNT", "MIN", "MAX", "SUM")
+ANALYTIC = ("FIRST_VALUE", "LAST_VALUE", "LAG")
 _UNITS = ("SECOND", "MINUTE", "HOUR")
 _ROWTIME = "`ROWTIME`"
 _REFUSED = {
@@ -227,21 +232,28 @@ def _uses(body: list[Token], windows: dict[str, Frame], render: Render, error: E
         if not token.is_word("OVER"):
             continue
         close = index - 1
+        ignore = None
         if close >= 1 and body[close].is_word("NULLS"):
-            if body[close - 1].is_word("IGNORE"):
-                raise error(body[close - 1], "IGNORE NULLS is not translated")
+            ignore = body[close - 1] if body[close - 1].is_word("IGNORE") else None
             close -= 2
         if close < 2 or not body[close].is_symbol(")"):
             raise error(token, "OVER follows a function call, as in AVG(price) OVER w")
         open_at = _opening(body, close, error)
         name = body[open_at - 1] if open_at else token
-        if name.upper not in (*AGGREGATES, "LAG"):
+        if name.upper not in (*AGGREGATES, *ANALYTIC):
             raise error(name, f"{name.text}(...) OVER is not translated (sliding windows take "
-                              f"{', '.join(AGGREGATES)} and LAG)")  # fmt: skip
+                              f"{', '.join((*AGGREGATES, *ANALYTIC))})")  # fmt: skip
+        if ignore is not None and not name.is_word("FIRST_VALUE", "LAST_VALUE"):
+            raise error(ignore, f"IGNORE NULLS with {name.text} is not translated")
         frame, end = _over(body, index, windows, render, error)
         args = _items(body[open_at + 1 : close])
         if name.is_word("LAG"):
             pieces, template = _lag(name, args, frame, render, error)
+        elif name.is_word("FIRST_VALUE", "LAST_VALUE") and ignore is None:
+            if len(args) != 1:
+                raise error(name, f"{name.text} takes one expression")
+            call = f"{name.text.upper()}(ARRAY[({render(args[0])})])"
+            pieces, template = ((frame, call),), "{0}[1]"
         else:
             pieces, template = ((frame, render(body[open_at - 1 : close + 1])),), "{0}"
         uses.append(_Use(open_at - 1, end, pieces, template))

@@ -202,10 +202,11 @@ def test_other_refusals_name_the_construct_and_its_place() -> None:
         "app.sql:3:31: no window named W2 (WINDOW W2 AS (...))"
     )
     assert fails(f"SELECT STREAM LAG(price) IGNORE NULLS OVER (ROWS 1 PRECEDING) {source}") == (
-        "app.sql:3:26: IGNORE NULLS is not translated"
+        "app.sql:3:26: IGNORE NULLS with LAG is not translated"
     )
     assert fails(f"SELECT STREAM EXP_AVG(price) OVER (ROWS 1 PRECEDING) {source}").startswith(
         "app.sql:3:15: EXP_AVG(...) OVER is not translated (sliding windows take AVG, COUNT,"
+        " MIN, MAX, SUM, FIRST_VALUE, LAST_VALUE, LAG)"
     )
     assert (
         fails(f"SELECT STREAM COUNT(*) OVER (ROWS 1 PRECEDING) {source} GROUP BY ticker_symbol")
@@ -239,4 +240,19 @@ def test_a_sliding_window_over_a_tumbling_windows_stream() -> None:
         "SELECT `TICKER`, `TRADETIME`, SUM(`TICKERCOUNT`) OVER (PARTITION BY `TRADETIME`"
         " ORDER BY `ROWTIME` RANGE BETWEEN INTERVAL '10' MINUTE(2) PRECEDING AND CURRENT ROW)"
         " AS `TICKERCOUNT`\nFROM `CALC`;\n"
+    )
+
+
+def test_first_and_last_value_respect_nulls_unless_told_to_ignore_them() -> None:
+    # Flink's FIRST_VALUE/LAST_VALUE skip NULLs; a one-element array keeps them (KDA's default)
+    sql = query(
+        "SELECT STREAM FIRST_VALUE(price) OVER W, LAST_VALUE(price) RESPECT NULLS OVER W,"
+        ' FIRST_VALUE(price) IGNORE NULLS OVER W FROM "SOURCE_SQL_STREAM_001"'
+        " WINDOW W AS (ROWS 3 PRECEDING)"
+    )
+    window = "OVER (ORDER BY `ROWTIME` ROWS BETWEEN 3 PRECEDING AND CURRENT ROW)"
+    assert sql == (
+        f"SELECT FIRST_VALUE(ARRAY[(`PRICE`)]) {window}[1],"
+        f" LAST_VALUE(ARRAY[(`PRICE`)]) {window}[1], FIRST_VALUE(`PRICE`) {window}\n"
+        "FROM `SOURCE_SQL_STREAM_001`"
     )
