@@ -65,10 +65,11 @@ def test_sliding_range_and_row_windows_and_lag(kafka_settings: Settings, tmp_pat
     def at(seconds: float) -> str:
         return (pd.Timestamp("2026-01-01T00:00:00Z") + pd.Timedelta(seconds=seconds)).isoformat()
 
-    abc = [(0, 10.0), (20, 11.0), (40, 12.0), (60, 13.0), (61, 9.0), (90, 14.0), (100, 15.0),
+    abc = [(0, 10.0), (20, 11.0), (40, 12.0), (60, 13.0), (61, 9.0), (90, 14.0), (100, 14.0),
            (110, 16.0), (120, 17.0), (130, 18.0), (150, 19.0), (200, 20.0),
            (205, 21.0)]  # fmt: skip
     xyz = [(5, 100.0), (30, 101.0), (30, 102.0), (95, 103.0), (96, 104.0)]  # a pair at 30 s
+    # (ABC has one price twice in a row: FIRST_VALUE, which LAG reads, retracts by value)
     ticks = sorted(
         [(s, "ABC", p) for s, p in abc] + [(s, "XYZ", p) for s, p in xyz], key=lambda x: x[0]
     )  # stable: the two XYZ rows at 30 s arrive in the order written
