@@ -102,17 +102,19 @@ def translate_sliding(
     body = select[2:] if len(select) > 1 and select[1].is_word("STREAM") else select[1:]
     if "WINDOW" not in clauses and not any(t.is_word("OVER") for t in body):
         return None
-    for clause in ("GROUP", "HAVING"):
-        if clause in clauses:
-            raise error(clauses[clause][0], f"{clause} together with a sliding window (OVER) "
-                                            "is not translated")  # fmt: skip
+    for clause, part in clauses.items():
+        if clause not in ("SELECT", "FROM", "WHERE", "WINDOW"):
+            raise error(part[0], f"{clause} together with a sliding window (OVER) "
+                                 "is not translated")  # fmt: skip
     windows = _windows(clauses.get("WINDOW", []), render, error)
     uses = _uses(body, windows, render, error)
     if uses:
         _one_source(clauses.get("FROM", []), error)
     frames: list[Frame] = []
     for use in uses:
-        frames.extend(f for f, _ in use.pieces if f not in frames)
+        for frame, _ in use.pieces:
+            if frame not in frames:
+                frames.append(frame)
     columns: dict[tuple[Frame, str], str] = {}
     if len(frames) > 1:
         for use in uses:

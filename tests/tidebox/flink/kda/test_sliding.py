@@ -213,6 +213,10 @@ def test_other_refusals_name_the_construct_and_its_place() -> None:
         == "app.sql:3:77: GROUP together with a sliding window (OVER) is not translated"
     )
     assert (
+        fails(f"SELECT STREAM COUNT(*) OVER (ROWS 1 PRECEDING) {source} ORDER BY ROWTIME")
+        == "app.sql:3:77: ORDER together with a sliding window (OVER) is not translated"
+    )
+    assert (
         fails(
             "SELECT STREAM SUM(a.price) OVER (ROWS 1 PRECEDING)"
             f' {source} AS a JOIN "SOURCE_SQL_STREAM_001" AS b ON a.price = b.price'
