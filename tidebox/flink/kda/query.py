@@ -10,7 +10,10 @@ The rules, each with its own unit test:
   groups by the window; that same STEP in the select list is the window's start, and a bare
   ROWTIME the window's end (the time the row is emitted);
 - STEP on any other timestamp, ``STEP(t BY INTERVAL 'n' unit)``, is ``t`` rounded down to a
-  multiple of the interval since the epoch (as KDA defines it), a scalar.
+  multiple of the interval since the epoch (as KDA defines it), a scalar;
+- sliding windows (``agg(x) OVER w``, ``WINDOW w AS (...)``, LAG) are sliding.py's;
+- a parenthesized ``SELECT [STREAM]`` (a subquery) is translated by these same rules, and
+  carries its rows' ROWTIME as a stream does.
 
 Clauses not translated yet are refused with their line and column.
 """
@@ -21,9 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tidebox.core.errors import KdaSqlError
+from tidebox.flink.kda.sliding import translate_sliding
 from tidebox.flink.kda.tokens import Token, identifier
 
 _CLAUSES = ("SELECT", "FROM", "WHERE", "GROUP", "HAVING", "WINDOWED", "WINDOW", "ORDER")
+# WINDOW (sliding windows) and OVER are translate_sliding's (sliding.py)
 _UNITS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
 _EPOCH = "TIMESTAMP '1970-01-01 00:00:00'"
 
@@ -68,6 +73,15 @@ def translate_query(
     time (Flink's ``window_time``, its end less 1 ms: the time attribute Flink gives it)."""
     names = scope.names
     clauses = _clauses(tokens, error)
+
+    def nested(inner: list[Token]) -> str:  # a subquery: a stream with its own ROWTIME
+        return translate_query(tuple(inner), scope, error, carry_rowtime=True)
+
+    sliding = translate_sliding(
+        clauses, lambda part: _render(list(part), names, None, error, nested), error, carry_rowtime
+    )
+    if sliding is not None:
+        return sliding
     window = _window(clauses.get("GROUP", []), error)
     out: list[str] = []
     for clause, part in clauses.items():
@@ -78,7 +92,7 @@ def translate_query(
             body = part[2:] if len(part) > 1 and part[1].is_word("STREAM") else part[1:]
             listed = _star_columns(body, clauses.get("FROM", []), scope)
             if listed is None:
-                listed = _render(body, names, window, error)
+                listed = _render(body, names, window, error, nested)
             if carry_rowtime:
                 listed += ", window_time AS `ROWTIME`" if window else ", `ROWTIME`"
             out.append("SELECT " + listed)
@@ -86,11 +100,11 @@ def translate_query(
             out.append("FROM " + _tumbling_source(part[1:], names, window, error))
         elif clause == "GROUP" and window is not None:
             items = [i for i in _items(list(part[2:])) if i != list(window.item)]
-            rendered = [_render(i, names, window, error) for i in items]
+            rendered = [_render(i, names, window, error, nested) for i in items]
             windows = ["window_start", "window_end", "window_time"]  # window_time: ROWTIME
             out.append("GROUP BY " + ", ".join([*rendered, *windows]))
         else:
-            out.append(_render(part, names, window, error))
+            out.append(_render(part, names, window, error, nested))
     return "\n".join(out)
 
 
@@ -215,13 +229,25 @@ def _render(
     names: dict[str, str],
     window: Window | None,
     error: Error,
+    nested: Callable[[list[Token]], str] | None = None,
 ) -> str:
-    """Tokens as Flink SQL text, with the scalar rules applied."""
+    """Tokens as Flink SQL text, with the scalar rules applied; ``nested`` translates a
+    parenthesized ``SELECT [STREAM]`` (a subquery)."""
     out: list[str] = []
     items = list(tokens)
     i = 0
     while i < len(items):
         token = items[i]
+        if (
+            nested
+            and token.is_symbol("(")
+            and i + 1 < len(items)
+            and items[i + 1].is_word("SELECT")
+        ):
+            end = _closing(items, i, error)
+            out.append("(" + nested(items[i + 1 : end]) + ")")
+            i = end + 1
+            continue
         if token.is_word("STEP") and i + 1 < len(items) and items[i + 1].is_symbol("("):
             end = _closing(items, i + 1, error)
             call = items[i : end + 1]
