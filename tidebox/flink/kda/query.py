@@ -177,7 +177,7 @@ def _rowtime_floor(item: list[Token], error: Error) -> int | None:
     at = 0
     if len(inner) > 2 and inner[1].is_symbol("."):
         at = 2
-    if at >= len(inner) or not inner[at].is_word("ROWTIME"):
+    if at >= len(inner) or not inner[at].is_rowtime:
         return None
     rest = inner[at + 1 :]
     if item[0].is_word("FLOOR"):
@@ -248,16 +248,20 @@ def _render(
             out.append("(" + nested(items[i + 1 : end]) + ")")
             i = end + 1
             continue
-        if token.is_word("STEP") and i + 1 < len(items) and items[i + 1].is_symbol("("):
+        called = i + 1 < len(items) and items[i + 1].is_symbol("(")
+        if token.is_word("STEP", "FLOOR") and called:
             end = _closing(items, i + 1, error)
             call = items[i : end + 1]
-            if window is not None and _shape(call) == _shape(window.item):
+            # the window itself, however written (s.ROWTIME, "ROWTIME", STEP or FLOOR)
+            if window is not None and _rowtime_floor(call, error) == window.seconds:
                 out.append("window_start")
-            else:
+                i = end + 1
+                continue
+            if token.is_word("STEP"):
                 out.append(_scalar_step(call, names, window, error))
-            i = end + 1
-            continue
-        if token.is_word("ROWTIME"):  # s.ROWTIME too: the window's end, or the row's time
+                i = end + 1
+                continue
+        if token.is_rowtime:  # s.ROWTIME too: the window's end, or the row's time
             out.append("window_end" if window is not None else "`ROWTIME`")
         elif token.kind == "quoted":
             out.append(f"`{token.text}`")
@@ -285,11 +289,6 @@ def _scalar_step(call: list[Token], names: dict[str, str], window: Window | None
     count = seconds // _UNITS[unit]
     since = f"TIMESTAMPDIFF({unit}, {_EPOCH}, CAST({value} AS TIMESTAMP(3)))"
     return f"TIMESTAMPADD({unit}, ({since} / {count}) * {count}, {_EPOCH})"
-
-
-def _shape(tokens: list[Token] | tuple[Token, ...]) -> list[tuple[str, str]]:
-    """Tokens without their places (words in upper case): the same expression written twice."""
-    return [(t.kind, t.text.upper() if t.kind == "word" else t.text) for t in tokens]
 
 
 def _closing(tokens: list[Token], open_at: int, error: Error) -> int:

@@ -37,6 +37,11 @@ class Token:
         """Whether this is one of the (upper-case) keywords ``words``."""
         return self.kind == "word" and self.text.upper() in words
 
+    @property
+    def is_rowtime(self) -> bool:
+        """ROWTIME, written plain or quoted ("ROWTIME" is the same system column)."""
+        return self.is_word("ROWTIME") or (self.kind == "quoted" and self.text == "ROWTIME")
+
     def is_symbol(self, *symbols: str) -> bool:
         return self.kind == "symbol" and self.text in symbols
 

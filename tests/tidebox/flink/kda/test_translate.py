@@ -146,3 +146,12 @@ def test_a_windowed_intermediate_stream_carries_the_windows_time() -> None:
 )  # fmt: skip
 def test_what_is_not_translated_is_named_with_its_place(text: str, where: str) -> None:
     assert where in fails(text)
+
+
+def test_a_quoted_rowtime_is_the_same_window() -> None:
+    sql = flink(
+        'CREATE STREAM "OUT" (t TIMESTAMP, n BIGINT); CREATE PUMP "P" AS INSERT INTO "OUT"'
+        ' SELECT STREAM STEP("SOURCE_SQL_STREAM_001"."ROWTIME" BY INTERVAL \'1\' MINUTE), COUNT(*)'
+        " FROM \"SOURCE_SQL_STREAM_001\" GROUP BY STEP(ROWTIME BY INTERVAL '1' MINUTE)"
+    )
+    assert "SELECT window_start, COUNT(*)" in sql
