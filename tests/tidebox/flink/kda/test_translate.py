@@ -41,7 +41,8 @@ def test_a_filter_pump_is_an_insert_into_the_output_stream() -> None:
         ' SELECT STREAM ticker_symbol, price FROM "SOURCE_SQL_STREAM_001" WHERE price > 10;'
     ) == (
         "INSERT INTO `destination_sql_stream` (`TICKER_SYMBOL`, `PRICE`)\n"
-        "SELECT `TICKER_SYMBOL`, `PRICE`\nFROM `SOURCE_SQL_STREAM_001`\nWHERE `PRICE` > 10;\n"
+        "SELECT CAST(`TICKER_SYMBOL` AS VARCHAR(4)), CAST(`PRICE` AS DOUBLE)\n"
+        "FROM `SOURCE_SQL_STREAM_001`\nWHERE `PRICE` > 10;\n"
     )
 
 
@@ -55,7 +56,10 @@ def test_step_on_rowtime_is_a_tumbling_window() -> None:
         ' COUNT(*), ROWTIME FROM "SOURCE_SQL_STREAM_001"'
         " GROUP BY ticker_symbol, STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '60' SECOND);"
     )
-    assert "SELECT `TICKER_SYMBOL`, window_start, COUNT(*), window_end\n" in sql
+    assert (
+        "SELECT CAST(`TICKER_SYMBOL` AS VARCHAR(4)), CAST(window_start AS TIMESTAMP(3)),"
+        " CAST(COUNT(*) AS BIGINT), CAST(window_end AS TIMESTAMP(3))\n"
+    ) in sql
     assert (
         "FROM TABLE(TUMBLE(TABLE `SOURCE_SQL_STREAM_001`, DESCRIPTOR(`ROWTIME`),"
         " INTERVAL '1' MINUTE(2))) AS `SOURCE_SQL_STREAM_001`\n"
@@ -83,7 +87,7 @@ def test_step_on_another_timestamp_rounds_down_since_the_epoch() -> None:
         "TIMESTAMPADD(SECOND, (TIMESTAMPDIFF(SECOND, TIMESTAMP '1970-01-01 00:00:00',"
         " CAST(`EVENT_TIME` AS TIMESTAMP(3))) / 90) * 90, TIMESTAMP '1970-01-01 00:00:00')"
     )
-    assert f"SELECT {rounded}, COUNT(*)" in sql
+    assert f"SELECT CAST({rounded} AS TIMESTAMP(3)), CAST(COUNT(*) AS BIGINT)" in sql
     assert f"GROUP BY {rounded}, window_start, window_end, window_time" in sql
 
 
@@ -109,11 +113,13 @@ def test_an_intermediate_stream_is_a_view_with_its_declared_columns() -> None:
     # the view carries each row's ROWTIME; SELECT * leaves it out, as KDA's does
     assert sql.startswith(
         "CREATE TEMPORARY VIEW `TEMP` (`SYM`, `P`, `ROWTIME`) AS\n"
-        "(SELECT `TICKER_SYMBOL`, `PRICE`, `ROWTIME`\nFROM `SOURCE_SQL_STREAM_001`)\nUNION ALL\n"
+        "(SELECT CAST(`TICKER_SYMBOL` AS VARCHAR(4)), CAST(`PRICE` AS DOUBLE), `ROWTIME`\n"
+        "FROM `SOURCE_SQL_STREAM_001`)\nUNION ALL\n"
     )
     assert (
-        "INSERT INTO `destination_sql_stream` (`SYM`, `P`)\nSELECT `SYM`, `P`\nFROM `TEMP`;" in sql
-    )
+        "INSERT INTO `destination_sql_stream` (`SYM`, `P`)\n"
+        "SELECT CAST(`SYM` AS VARCHAR(4)), CAST(`P` AS DOUBLE)\nFROM `TEMP`;"
+    ) in sql
 
 
 def test_a_windowed_intermediate_stream_carries_the_windows_time() -> None:
@@ -123,7 +129,7 @@ def test_a_windowed_intermediate_stream_carries_the_windows_time() -> None:
         " FROM \"SOURCE_SQL_STREAM_001\" GROUP BY STEP(ROWTIME BY INTERVAL '1' MINUTE);"
         'CREATE PUMP "B" AS INSERT INTO "OUT" SELECT STREAM * FROM "PER_MINUTE"'
     )
-    assert "SELECT COUNT(*), window_time AS `ROWTIME`\n" in sql
+    assert "SELECT CAST(COUNT(*) AS BIGINT), window_time AS `ROWTIME`\n" in sql
 
 
 @pytest.mark.parametrize(
