@@ -2,7 +2,7 @@
 
 :func:`translate_call` rewrites a call of a KDA function whose Flink spelling or meaning
 differs; every function not named here (``UPPER``, ``LOWER``, ``TRIM``, ``POSITION``,
-``CHAR_LENGTH``, ``OVERLAY``, ``COALESCE``, ``NULLIF``, ``ABS``, ``CEIL``, ``FLOOR``, ``EXP``,
+``CHAR_LENGTH``, ``COALESCE``, ``NULLIF``, ``ABS``, ``CEIL``, ``FLOOR``, ``EXP``,
 ``LN``, ``LOG10``, ``MOD``, ``POWER``, ``||``, ``LIKE``, ``SIMILAR TO``...) means the same in
 Flink and is left as written. The rewrites (KDA's SQL reference, checked on Flink 2.2):
 
@@ -26,7 +26,9 @@ Flink and is left as written. The rewrites (KDA's SQL reference, checked on Flin
 - ``SUBSTRING(s, start[, length])`` and ``SUBSTRING(s FROM start [FOR length])``: the SQL
   standard's, which KDA follows: positions before the first character count (``SUBSTRING('abc',
   0, 2)`` is ``'a'``), where Flink's reads a start of 0 as 1 and a negative one from the end.
-  A negative length (KDA's error stream) gives NULL;
+  A negative length (KDA's error stream) gives NULL. ``OVERLAY`` likewise follows the
+  standard (Flink's drops the new text when it starts past the end: ``OVERLAY('X' PLACING 'x'
+  FROM 2 FOR 1)`` is ``'Xx'``);
 - ``REGEX_REPLACE(s, regex, replacement, 1, 0)``: Java's ``replaceAll``, Flink's
   ``REGEXP_REPLACE``; Flink takes the replacement literally, so a replacement must be a
   literal, ``\\x`` escapes are resolved here and a group reference (``$1``) is refused, as is
@@ -236,6 +238,21 @@ def _substring(call: _Call) -> str:
     return f"SUBSTRING({text}, {first}, GREATEST({start} + {length}, 1) - {first})"
 
 
+def _overlay(call: _Call) -> str:
+    """``OVERLAY(s PLACING p FROM a [FOR b])`` as the standard defines it: ``SUBSTRING(s FROM 1
+    FOR a - 1) || p || SUBSTRING(s FROM a + b)``, ``b`` being ``p``'s length if not given
+    (Flink's own leaves ``p`` out when ``a`` is past the end of ``s``)."""
+    source, rest = [*split_top(call.inner, lambda t: t.is_word("PLACING")), [], []][:2]
+    placing, rest = [*split_top(rest, lambda t: t.is_word("FROM")), [], []][:2]
+    bounds = split_top(rest, lambda t: t.is_word("FOR"))
+    if not source or not placing or len(bounds) not in (1, 2) or any(not b for b in bounds):
+        raise call.fail("takes (string PLACING string FROM start [FOR length])")
+    text, put, start = call.sql(source), call.sql(placing), call.sql(bounds[0])
+    length = call.sql(bounds[1]) if len(bounds) == 2 else f"CHAR_LENGTH({put})"
+    before = f"SUBSTRING({text}, 1, GREATEST({start} - 1, 0))"
+    return f"({before} || {put} || SUBSTRING({text}, GREATEST({start} + {length}, 1)))"
+
+
 def _java_replacement(call: _Call, tokens: list[Token]) -> str:
     """A Java ``replaceAll`` replacement as the literal text Flink inserts."""
     text = call.literal(tokens, "replacement")
@@ -293,6 +310,7 @@ _CALLS: dict[str, Callable[[_Call], str]] = {
     "CURRENT_ROW_TIMESTAMP": _current_row_timestamp,
     "EXTRACT": _extract,
     "SUBSTRING": _substring,
+    "OVERLAY": _overlay,
     "REGEX_REPLACE": _regex_replace,
     "CAST": _cast,
     "MONOTONIC": _monotonic,

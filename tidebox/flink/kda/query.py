@@ -147,7 +147,8 @@ def _typed(
                 alias, item = _render(item[-1:], {}, None, error), item[:-1]
             values.append((_render(item, names, window, error), alias))
     if len(values) != len(types):
-        raise error(select, f"the query selects {len(values)} values for {len(types)} columns")
+        counted = f"{len(values)} value{'s' * (len(values) != 1)}"
+        raise error(select, f"the query selects {counted} for {len(types)} columns")
     cast = [f"CAST({value} AS {t}){f' AS {alias}' if alias else ''}"
             for (value, alias), t in zip(values, types, strict=True)]  # fmt: skip
     return prefix + ", ".join(cast)

@@ -152,3 +152,33 @@ def test_a_windowed_intermediate_stream_carries_the_windows_time() -> None:
 )  # fmt: skip
 def test_what_is_not_translated_is_named_with_its_place(text: str, where: str) -> None:
     assert where in fails(text)
+
+
+def test_floor_of_rowtimes_interval_since_the_epoch_is_a_tumbling_window() -> None:
+    # AWS's clickstream lab: one value per 10 s since the epoch, so a 10 s window
+    sql = flink(
+        'CREATE STREAM "CLICKSTREAM" ("CLICKCOUNT" BIGINT); CREATE PUMP "P" AS'
+        ' INSERT INTO "CLICKSTREAM" ("CLICKCOUNT") SELECT STREAM COUNT(*)'
+        ' FROM "SOURCE_SQL_STREAM_001" WHERE "browseraction" = \'Click\''
+        " GROUP BY FLOOR((\"SOURCE_SQL_STREAM_001\".ROWTIME - TIMESTAMP '1970-01-01 00:00:00')"
+        " SECOND / 10 TO SECOND)"
+    )
+    assert sql == (
+        "INSERT INTO `clickstream` (`CLICKCOUNT`)\nSELECT CAST(COUNT(*) AS BIGINT)\n"
+        "FROM TABLE(TUMBLE(TABLE `SOURCE_SQL_STREAM_001`, DESCRIPTOR(`ROWTIME`),"
+        " INTERVAL '10' SECOND(2))) AS `SOURCE_SQL_STREAM_001`\n"
+        "WHERE `browseraction` = 'Click'\nGROUP BY window_start, window_end, window_time;\n"
+    )
+    minutes = flink(
+        'CREATE STREAM "O" (n BIGINT); CREATE PUMP "P" AS INSERT INTO "O" SELECT STREAM COUNT(*)'
+        ' FROM "SOURCE_SQL_STREAM_001" s'
+        " GROUP BY FLOOR((s.ROWTIME - TIMESTAMP '1970-01-01 00:00:00') MINUTE TO MINUTE)"
+    )
+    assert "INTERVAL '1' MINUTE(2))) AS `S`" in minutes
+    for wrong in ("SECOND / 10 TO MINUTE", "SECOND / x TO SECOND", "SECOND"):
+        with pytest.raises(KdaSqlError, match=r"app\.sql:1:127: FLOOR\(\(ROWTIME"):
+            flink(
+                'CREATE STREAM "O" (n BIGINT); CREATE PUMP "P" AS INSERT INTO "O" SELECT STREAM'
+                ' COUNT(*) FROM "SOURCE_SQL_STREAM_001" GROUP BY'
+                f" FLOOR((ROWTIME - TIMESTAMP '1970-01-01 00:00:00') {wrong})"
+            )
