@@ -36,7 +36,9 @@ def arriving_when_told(settings: Settings, stream: str) -> None:
 
     admin = make_admin(settings)
     try:
-        configs = {"message.timestamp.type": "CreateTime"}
+        # kept forever: under CreateTime, retention counts from the records' own timestamps,
+        # and a test's past arrival times would let the broker delete them at any check
+        configs = {"message.timestamp.type": "CreateTime", "retention.ms": "-1"}
         admin.create_topics([NewTopic(stream, 1, 1, topic_configs=configs)])
     finally:
         admin.close()
