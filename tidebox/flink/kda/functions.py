@@ -29,18 +29,20 @@ Flink and is left as written. The rewrites (KDA's SQL reference, checked on Flin
   A negative length (KDA's error stream) gives NULL. ``OVERLAY`` likewise follows the
   standard (Flink's drops the new text when it starts past the end: ``OVERLAY('X' PLACING 'x'
   FROM 2 FOR 1)`` is ``'Xx'``);
-- ``REGEX_REPLACE(s, regex, replacement, 1, 0)``: Java's ``replaceAll``, Flink's
-  ``REGEXP_REPLACE``; Flink takes the replacement literally, so a replacement must be a
-  literal, ``\\x`` escapes are resolved here and a group reference (``$1``) is refused, as is
-  a start position other than 1 or an occurrence other than 0 (all);
+- ``REGEX_REPLACE(s, regex, replacement, start, occurrence)``: Java's ``replaceAll`` from
+  ``start`` on, every match (occurrence 0) or the n-th: tidebox's ``KDA_REGEX_REPLACE`` (a Java
+  function in tidebox's jar). The common call, start 1, occurrence 0 and a literal replacement
+  with no group (``$1``) nor escape, is Flink's ``REGEXP_REPLACE``, which inserts its
+  replacement as written;
+- ``INITCAP``: tidebox's ``KDA_INITCAP``, which starts words after spaces only (Flink's starts
+  one after any character that is not a letter or digit: ``'o''neil-smith'``);
 - ``CAST(x AS type)``: KDA's type as Flink's (:mod:`tidebox.flink.kda.types`);
 - ``MONOTONIC(x)`` only tells KDA that ``x`` does not decrease: ``x``.
 
 Refused, naming the call: the log parsers (``REGEX_LOG_PARSE``, ``FAST_REGEX_LOG_PARSER``,
 ``FIXED_COLUMN_LOG_PARSE``, ``VARIABLE_COLUMN_LOG_PARSE``, ``SYS_LOG_PARSE``,
-``W3C_LOG_PARSE``) return rows of columns that a Flink scalar cannot; ``INITCAP`` capitalizes
-space-delimited words, where Flink's starts a word after any character that is not a letter or
-digit (``'o''neil-smith'``); ``TIME_TO_CHAR`` (Flink formats no TIME).
+``W3C_LOG_PARSE``) return rows of columns that a Flink scalar cannot; ``TIME_TO_CHAR`` (Flink
+formats no TIME).
 """
 
 from __future__ import annotations
@@ -59,8 +61,6 @@ _LOG_PARSERS = ("REGEX_LOG_PARSE", "FAST_REGEX_LOG_PARSER", "FIXED_COLUMN_LOG_PA
 _ROWS = "returns a row of parsed columns, which no Flink scalar function does"
 REFUSED = {
     **dict.fromkeys(_LOG_PARSERS, _ROWS),
-    "INITCAP": "capitalizes space-delimited words; Flink's INITCAP also starts a word after "
-    "any character that is not a letter or digit",
     "TIME_TO_CHAR": "formats a TIME, which Flink's DATE_FORMAT does not take",
 }
 _FORMAT_LETTERS = set("GyYMLwWDdFEaHkKhms")  # agree in SimpleDateFormat and DateTimeFormatter
@@ -253,30 +253,28 @@ def _overlay(call: _Call) -> str:
     return f"({before} || {put} || SUBSTRING({text}, GREATEST({start} + {length}, 1)))"
 
 
-def _java_replacement(call: _Call, tokens: list[Token]) -> str:
-    """A Java ``replaceAll`` replacement as the literal text Flink inserts."""
-    text = call.literal(tokens, "replacement")
-    out, index = [], 0
-    while index < len(text):
-        char = text[index]
-        if char == "\\" and index + 1 < len(text):
-            out.append(text[index + 1])
-            index += 2
-            continue
-        if char == "$":
-            raise call.fail("replacement refers to a group ($): Flink's REGEXP_REPLACE does not")
-        out.append(char)
-        index += 1
-    return _quote("".join(out))
+def _plain_replacement(tokens: list[Token]) -> str | None:
+    """A replacement Flink's REGEXP_REPLACE inserts as Java's would: a literal without ``$``
+    or ``\\``; None for any other."""
+    if len(tokens) == 1 and tokens[0].kind == "string" and not set("$\\") & set(tokens[0].text):
+        return _quote(tokens[0].text)
+    return None
 
 
 def _regex_replace(call: _Call) -> str:
     text, regex, replacement, start, occurrence = call.args(5)
-    for tokens, value, what in ((start, "1", "start position"), (occurrence, "0", "occurrence")):
-        if [t.text for t in tokens] != [value]:
-            raise call.fail(f"is translated with {what} {value} only")
-    pattern, literal = call.sql(regex), _java_replacement(call, replacement)
-    return f"REGEXP_REPLACE({call.sql(text)}, {pattern}, {literal})"
+    plain = _plain_replacement(replacement)
+    first_all = [t.text for t in start] == ["1"] and [t.text for t in occurrence] == ["0"]
+    if plain is not None and first_all:
+        return f"REGEXP_REPLACE({call.sql(text)}, {call.sql(regex)}, {plain})"
+    values = [call.sql(text), call.sql(regex), call.sql(replacement)]
+    counts = [f"CAST({call.sql(start)} AS INT)", f"CAST({call.sql(occurrence)} AS INT)"]
+    return f"KDA_REGEX_REPLACE({', '.join(values + counts)})"
+
+
+def _initcap(call: _Call) -> str:
+    (value,) = call.args(1)
+    return f"KDA_INITCAP({call.sql(value)})"
 
 
 def _cast(call: _Call) -> str:
@@ -312,6 +310,7 @@ _CALLS: dict[str, Callable[[_Call], str]] = {
     "SUBSTRING": _substring,
     "OVERLAY": _overlay,
     "REGEX_REPLACE": _regex_replace,
+    "INITCAP": _initcap,
     "CAST": _cast,
     "MONOTONIC": _monotonic,
 }

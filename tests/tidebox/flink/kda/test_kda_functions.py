@@ -40,6 +40,7 @@ def _expected(arrival: str, row: dict[str, Any]) -> dict[str, Any]:
         parsed = None  # KDA: "no result is returned"
     second = event.second + event.microsecond / 1e6 if event else None
     lowered = label.lower()
+    nth = [m.start() for m in re.finditer("w", ref)][1]
     return {
         "TICKER": ticker[:4],  # VARCHAR(4)
         "EVENT_TIME": event,
@@ -63,6 +64,11 @@ def _expected(arrival: str, row: dict[str, Any]) -> dict[str, Any]:
         "OVERLAID": (ticker[:1] + "x" + ticker[2:])[:8],
         "ARRIVAL_CHAR": arrived.strftime("%H:%M:%S.") + f"{arrived.microsecond // 1000:03d}",
         "ARRIVAL_MS": epoch_ms(arrival),
+        "TITLE": "".join(  # space-delimited words
+            c.upper() if i == 0 or label[i - 1] == " " else c.lower() for i, c in enumerate(label)
+        ),
+        "SECOND_W": ref[:nth] + "W" + ref[nth + 1 :],  # the second match only
+        "DOT_ORG": ref[:7] + re.sub(r"(\w+)\.com", r"\1.org", ref[7:]),  # from position 8
     }
 
 
@@ -80,7 +86,7 @@ def test_string_and_datetime_functions(run_app: RunApp) -> None:
         ("2026-01-01T00:00:06.250Z", {
             "TICKER": "GOOGL", "EVENT_TIME": "2018-05-09T15:07:02.005",
             "REFERRER": "http://www.example.com", "DAY_TEXT": "31/12/2019 23:59",
-            "MS": 1525870000000, "LABEL": "Retail", "PRICE": -3.25}),
+            "MS": 1525870000000, "LABEL": "o'neil-SMITH", "PRICE": -3.25}),
         ("2026-01-01T00:00:07Z", {
             "TICKER": "X", "EVENT_TIME": None, "REFERRER": "http://www.aws.com",
             "DAY_TEXT": "99/99/2019 10:00", "MS": 0, "LABEL": "biotech", "PRICE": 0.0}),
