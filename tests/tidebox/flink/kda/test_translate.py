@@ -182,3 +182,12 @@ def test_floor_of_rowtimes_interval_since_the_epoch_is_a_tumbling_window() -> No
                 ' COUNT(*) FROM "SOURCE_SQL_STREAM_001" GROUP BY'
                 f" FLOOR((ROWTIME - TIMESTAMP '1970-01-01 00:00:00') {wrong})"
             )
+
+
+def test_the_floor_that_groups_is_the_windows_start_in_the_select_list() -> None:
+    sql = flink(
+        'CREATE STREAM "O" (m TIMESTAMP, n BIGINT); CREATE PUMP "P" AS INSERT INTO "O"'
+        " SELECT STREAM FLOOR(s.ROWTIME TO MINUTE) AS m, COUNT(*) AS n"
+        ' FROM "SOURCE_SQL_STREAM_001" AS s GROUP BY FLOOR(s.ROWTIME TO MINUTE)'
+    )
+    assert "SELECT CAST(window_start AS TIMESTAMP(3)) AS m, CAST(COUNT(*) AS BIGINT) AS n\n" in sql
