@@ -123,3 +123,45 @@ def test_floor_of_rowtimes_interval_since_the_epoch_is_a_10_second_window(
             window = epoch_ms(at) // 10_000
             windows[window] = windows.get(window, 0) + 1
     assert [r["CLICKCOUNT"] for r in out] == [windows[w] for w in sorted(windows)] == [2, 2, 1]
+
+
+RECORDS = {
+    "RecordType": "STRING", "Oid": "INT", "Otype": "STRING", "Oticker": "STRING",
+    "Oprice": "DOUBLE", "Tid": "INT", "Toid": "INT", "Tprice": "DOUBLE", "Tticker": "STRING",
+}  # fmt: skip
+
+
+def test_two_record_types_split_by_pumps_and_trades_counted_per_minute(run_app: RunApp) -> None:
+    def order(oid: int, ticker: str) -> dict[str, Any]:
+        return {"RecordType": "Order", "Oprice": 9047, "Otype": "Sell", "Oid": oid,
+                "Oticker": ticker}  # fmt: skip
+
+    def trade(tid: int, ticker: str) -> dict[str, Any]:
+        return {"RecordType": "Trade", "Tid": tid, "Toid": 3812, "Tprice": 2089,
+                "Tticker": ticker}  # fmt: skip
+
+    arrivals = [
+        ("2026-01-01T00:00:05Z", order(3811, "AAAA")),
+        ("2026-01-01T00:00:10Z", trade(1, "BBBB")),
+        ("2026-01-01T00:00:20Z", trade(2, "BBBB")),
+        ("2026-01-01T00:00:40Z", trade(3, "AAAA")),
+        ("2026-01-01T00:01:05Z", trade(4, "BBBB")),
+        ("2026-01-01T00:01:10Z", trade(5, "AAAA")),
+        ("2026-01-01T00:01:30Z", order(3812, "CCCC")),
+        ("2026-01-01T00:01:45Z", trade(6, "CCCCC")),
+        ("2026-01-01T00:01:50Z", trade(7, "AAAA")),
+        ("2026-01-01T00:01:59.999Z", trade(8, "AAAA")),
+    ]
+    out = run_app("two_record_types", RECORDS, arrivals)
+    # KDA: only the Trade records reach Trade_Stream (ticker varchar(4) cuts "CCCCC"); one
+    # count per ticker and minute of ROWTIME, a minute's rows before the next minute's
+    minutes: dict[int, dict[str, int]] = {}
+    for at, record in arrivals:
+        if record["RecordType"] == "Trade":
+            counts = minutes.setdefault(epoch_ms(at) // 60_000, {})
+            ticker = record["Tticker"][:4]
+            counts[ticker] = counts.get(ticker, 0) + 1
+    expected = [{(t, n) for t, n in minutes[m].items()} for m in sorted(minutes)]
+    got = [(r["TICKER"], r["TRADE_COUNT"]) for r in out]
+    assert [set(got[:2]), set(got[2:])] == expected
+    assert expected == [{("BBBB", 2), ("AAAA", 1)}, {("BBBB", 1), ("AAAA", 3), ("CCCC", 1)}]
