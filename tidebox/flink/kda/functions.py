@@ -12,8 +12,8 @@ Flink and is left as written. The rewrites (KDA's SQL reference, checked on Flin
   as KDA returns no result); ``CHAR_TO_DATE``/``CHAR_TO_TIME`` cast its result. KDA's patterns
   are Java's ``SimpleDateFormat``; Flink's are ``DateTimeFormatter``, which agrees on the
   letters allowed here (a format must be a literal, so that it is checked): ``z``, ``Z``, ``X``
-  (no zone on a KDA timestamp), ``u`` (a weekday in one, a year in the other) and ``S`` other
-  than ``SSS`` are refused, and a parsed format (Flink's parse is strict, and reads ``hh``
+  (no zone on a KDA timestamp), ``u`` (a weekday in one, a year in the other), ``F`` and ``S``
+  other than ``SSS`` are refused, and a parsed format (Flink's parse is strict, and reads ``hh``
   wrongly) takes only ``y M d H m s`` and ``SSS``;
 - ``UNIX_TIMESTAMP(ts)``: milliseconds since 1970-01-01 00:00:00 UTC, a BIGINT;
   ``TO_TIMESTAMP(ms)``: the inverse (Flink's own TO_TIMESTAMP parses strings);
@@ -63,7 +63,9 @@ REFUSED = {
     **dict.fromkeys(_LOG_PARSERS, _ROWS),
     "TIME_TO_CHAR": "formats a TIME, which Flink's DATE_FORMAT does not take",
 }
-_FORMAT_LETTERS = set("GyYMLwWDdFEaHkKhms")  # agree in SimpleDateFormat and DateTimeFormatter
+# agree in SimpleDateFormat and DateTimeFormatter (F: day-of-week-in-month in one, aligned
+# day of the week in the other)
+_FORMAT_LETTERS = set("GyYMLwWDdEaHkKhms")
 _PARSE_LETTERS = set("yMdHms")
 CURRENT_ROW = "CAST(CURRENT_ROW_TIMESTAMP() AS TIMESTAMP(3))"
 

@@ -10,7 +10,12 @@ The rules, each with its own unit test:
   groups by the window; that same STEP in the select list is the window's start, and a bare
   ROWTIME the window's end (the time the row is emitted);
 - STEP on any other timestamp, ``STEP(t BY INTERVAL 'n' unit)``, is ``t`` rounded down to a
-  multiple of the interval since the epoch (as KDA defines it), a scalar.
+  multiple of the interval since the epoch (as KDA defines it), a scalar;
+- ``FLOOR((s.ROWTIME - TIMESTAMP '1970-01-01 00:00:00') SECOND / 10 TO SECOND)`` in GROUP BY
+  (AWS's clickstream lab) is a tumbling window too, of ``n`` units;
+- KDA's scalar functions are rewritten call by call (:mod:`tidebox.flink.kda.functions`), and
+  each selected value is cast to the Flink type of the column it is inserted into, as KDA casts
+  a pump's values to the target stream's declared types (:mod:`tidebox.flink.kda.types`).
 
 Clauses not translated yet are refused with their line and column.
 """
