@@ -24,6 +24,13 @@ FUNCTIONS = {
     "RANDOM_CUT_FOREST_WITH_EXPLANATION": "io.tidebox.flink.RandomCutForestWithExplanationFunction",
 }
 _CALLED = re.compile(r"\bRANDOM_CUT_FOREST(?:_WITH_EXPLANATION)?\b", re.IGNORECASE)
+# KDA SQL's scalar functions whose meaning Flink's built-ins do not have (see
+# tidebox.flink.kda.functions): plain scalars, no event time
+SCALARS = {
+    "KDA_INITCAP": "io.tidebox.flink.KdaInitcap",
+    "KDA_REGEX_REPLACE": "io.tidebox.flink.KdaRegexReplace",
+}
+_SCALAR_CALLED = re.compile(r"\bKDA_(?:INITCAP|REGEX_REPLACE)\b", re.IGNORECASE)
 # the Kafka sink partitioner that routes by partition key as Kinesis does ('sink.partitioner')
 PARTITIONER = "io.tidebox.flink.KinesisPartitioner"
 
@@ -31,6 +38,11 @@ PARTITIONER = "io.tidebox.flink.KinesisPartitioner"
 def uses_functions(text: str) -> bool:
     """True if a job's text names one of tidebox's functions."""
     return bool(_CALLED.search(text))
+
+
+def calls_functions(text: str) -> bool:
+    """True if a job's text (or one of its statements) calls any of tidebox's functions."""
+    return uses_functions(text) or bool(_SCALAR_CALLED.search(text))
 
 
 def uses_partitioner(statements: Iterable[str]) -> bool:
@@ -41,7 +53,7 @@ def uses_partitioner(statements: Iterable[str]) -> bool:
 def needs_jar(statements: Iterable[str]) -> bool:
     """True if the statements load a class of tidebox's jar: call a function, or declare a
     sink routed by the partitioner."""
-    return any(uses_functions(s) or uses_partitioner([s]) for s in statements)
+    return any(calls_functions(s) or uses_partitioner([s]) for s in statements)
 
 
 def function_statements(jar: str | None = None) -> list[str]:
@@ -50,7 +62,7 @@ def function_statements(jar: str | None = None) -> list[str]:
     using = f" USING JAR '{jar}'" if jar else ""
     return [
         f"CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS {name} AS '{cls}' LANGUAGE JAVA{using}"
-        for name, cls in FUNCTIONS.items()
+        for name, cls in {**FUNCTIONS, **SCALARS}.items()
     ]
 
 

@@ -28,9 +28,9 @@ from tidebox.flink.environment import JOB_OPTIONS, make_table_env
 from tidebox.flink.filetables import reference_tables
 from tidebox.flink.functions import (
     add_functions_jar,
+    calls_functions,
     function_statements,
     needs_jar,
-    uses_functions,
 )
 from tidebox.flink.kda.job import ARRIVAL, KdaBinding, is_kda_application, kda_plan
 from tidebox.flink.kinesis_calls import has_cursor_call, rewrite
@@ -213,7 +213,7 @@ def job_script(job: Job, tables: Tables) -> list[str]:
     routing of late records: each routed source is declared as ``<stream>__all`` under a view
     of its on-time records, and its late ones go to the late stream."""
     statements = [f"SET '{k}' = '{v}'" for k, v in JOB_OPTIONS.items()]
-    if uses_functions(job.text):
+    if calls_functions(job.text) or any(calls_functions(s) for s in job.plan.statements):
         statements += function_statements()
     statements += [tables.reference(table) for table in job.references]
     routed = routed_sources(job.plan.sources) if job.late_stream else []

@@ -27,6 +27,7 @@ DESTINATION_STREAM = "DESTINATION_SQL_STREAM"
 class Column:
     name: str
     kda_type: str  # as written, upper case: VARCHAR(4), DOUBLE, TIMESTAMP...
+    at: Token | None = None  # the column's name, for messages about its type
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ def _stream(reader: _Reader) -> InAppStream:
     reader.expect_symbol("(")
     columns: list[Column] = []
     while True:
-        column = identifier(reader.name("a column name"))
-        columns.append(Column(column, _type(reader)))
+        column = reader.name("a column name")
+        columns.append(Column(identifier(column), _type(reader), column))
         if reader.accept_symbol(")"):
             break
         reader.expect_symbol(",")

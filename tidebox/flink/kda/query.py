@@ -13,17 +13,24 @@ The rules, each with its own unit test:
   multiple of the interval since the epoch (as KDA defines it), a scalar;
 - sliding windows (``agg(x) OVER w``, ``WINDOW w AS (...)``, LAG) are sliding.py's;
 - a parenthesized ``SELECT [STREAM]`` (a subquery) is translated by these same rules, and
-  carries its rows' ROWTIME as a stream does.
+  carries its rows' ROWTIME as a stream does;
+- ``FLOOR((s.ROWTIME - TIMESTAMP '1970-01-01 00:00:00') SECOND / 10 TO SECOND)`` in GROUP BY
+  (AWS's clickstream lab) is a tumbling window too, of ``n`` units;
+- KDA's scalar functions are rewritten call by call (:mod:`tidebox.flink.kda.functions`), and
+  each selected value is cast to the Flink type of the column it is inserted into, as KDA casts
+  a pump's values to the target stream's declared types (:mod:`tidebox.flink.kda.types`).
 
 Clauses not translated yet are refused with their line and column.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tidebox.core.errors import KdaSqlError
+from tidebox.flink.kda import functions
 from tidebox.flink.kda.sliding import translate_sliding
 from tidebox.flink.kda.tokens import Token, identifier
 
@@ -41,6 +48,7 @@ class Window:
 
     seconds: int
     item: tuple[Token, ...]
+    is_time: bool = True  # the item's value is the window's start (not an interval)
 
     @property
     def interval(self) -> str:
@@ -66,11 +74,17 @@ class Scope:
 
 
 def translate_query(
-    tokens: tuple[Token, ...], scope: Scope, error: Error, carry_rowtime: bool = False
+    tokens: tuple[Token, ...],
+    scope: Scope,
+    error: Error,
+    carry_rowtime: bool = False,
+    types: tuple[str, ...] | None = None,
 ) -> str:
     """The Flink SQL of one ``SELECT STREAM`` query. ``carry_rowtime`` adds the rows' ROWTIME
     as a last column (for a stream that other pumps read): the row's own, or a window's
-    time (Flink's ``window_time``, its end less 1 ms: the time attribute Flink gives it)."""
+    time (Flink's ``window_time``, its end less 1 ms: the time attribute Flink gives it).
+    ``types`` (Flink types, one per selected value) casts each value to its column's type, as
+    KDA does when a pump inserts into a stream."""
     names = scope.names
     clauses = _clauses(tokens, error)
 
@@ -91,7 +105,9 @@ def translate_query(
         if clause == "SELECT":
             body = part[2:] if len(part) > 1 and part[1].is_word("STREAM") else part[1:]
             listed = _star_columns(body, clauses.get("FROM", []), scope)
-            if listed is None:
+            if types is not None:
+                listed = _typed(body, listed, types, part[0], (names, window, error))
+            elif listed is None:
                 listed = _render(body, names, window, error, nested)
             if carry_rowtime:
                 listed += ", window_time AS `ROWTIME`" if window else ", `ROWTIME`"
@@ -117,6 +133,53 @@ def _star_columns(body: list[Token], source: list[Token], scope: Scope) -> str |
         if stream in scope.columns:
             return ", ".join(f"`{c}`" for c in scope.columns[stream])
     return None
+
+
+_NOT_ALIASES = {"NULL", "TRUE", "FALSE", "UNKNOWN", "END", *_UNITS, "MONTH", "YEAR"}
+_NOT_BEFORE_ALIAS = {
+    "AS", "IS", "NOT", "AND", "OR", "LIKE", "SIMILAR", "TO", "IN", "BETWEEN", "ESCAPE",
+    "THEN", "ELSE", "WHEN", "CASE", "INTERVAL", "DISTINCT", "ALL",
+}  # fmt: skip
+
+
+def _typed(
+    body: list[Token],
+    star: str | None,
+    types: tuple[str, ...],
+    select: Token,
+    context: tuple[dict[str, str], Window | None, Error],
+) -> str:
+    """The select list with each value cast to its column's type (its alias kept)."""
+    names, window, error = context
+    prefix = ""
+    if body and body[0].is_word("DISTINCT", "ALL"):
+        prefix, body = body[0].text.upper() + " ", body[1:]
+    values: list[tuple[str, str]] = []
+    if star is not None:
+        values = [(column.strip(), "") for column in star.split(", ")]
+    else:
+        for item in _items(body):
+            alias = ""
+            if len(item) >= 3 and item[-2].is_word("AS"):
+                alias, item = _render(item[-1:], {}, None, error), item[:-2]
+            elif len(item) >= 2 and _bare_alias(item[-2], item[-1]):
+                alias, item = _render(item[-1:], {}, None, error), item[:-1]
+            values.append((_render(item, names, window, error), alias))
+    if len(values) != len(types):
+        counted = f"{len(values)} value{'s' * (len(values) != 1)}"
+        raise error(select, f"the query selects {counted} for {len(types)} columns")
+    cast = [f"CAST({value} AS {t}){f' AS {alias}' if alias else ''}"
+            for (value, alias), t in zip(values, types, strict=True)]  # fmt: skip
+    return prefix + ", ".join(cast)
+
+
+def _bare_alias(before: Token, last: Token) -> bool:
+    """Whether ``last`` names the value before it (``price p``), not part of it."""
+    if last.kind not in ("word", "quoted") or last.upper in _NOT_ALIASES:
+        return False
+    if before.kind == "word":
+        return before.upper not in _NOT_BEFORE_ALIAS
+    return before.kind in ("quoted", "number", "string") or before.is_symbol(")")
 
 
 def _clauses(tokens: tuple[Token, ...], error: Error) -> dict[str, list[Token]]:
@@ -162,7 +225,7 @@ def _window(group: list[Token], error: Error) -> Window | None:
     for item in _items(group[2:]):
         seconds = _rowtime_floor(item, error)
         if seconds is not None:
-            windows.append(Window(seconds, tuple(item)))
+            windows.append(Window(seconds, tuple(item), not item[2].is_symbol("(")))
     if len(windows) > 1:
         raise error(windows[1].item[0], "a second window on ROWTIME in one GROUP BY")
     return windows[0] if windows else None
@@ -174,6 +237,8 @@ def _rowtime_floor(item: list[Token], error: Error) -> int | None:
     if len(item) < 4 or not item[0].is_word("STEP", "FLOOR") or not item[1].is_symbol("("):
         return None
     inner = item[2:-1]
+    if item[0].is_word("FLOOR") and inner and inner[0].is_symbol("("):
+        return _interval_floor(inner, item[0], error)
     at = 0
     if len(inner) > 2 and inner[1].is_symbol("."):
         at = 2
@@ -185,6 +250,35 @@ def _rowtime_floor(item: list[Token], error: Error) -> int | None:
             return _UNITS[rest[1].upper]
         raise error(item[0], "FLOOR(ROWTIME TO unit) takes SECOND, MINUTE, HOUR or DAY")
     return _step_seconds(rest, item[0], error)
+
+
+def _interval_floor(inner: list[Token], at: Token, error: Error) -> int | None:
+    """Seconds of the window ``FLOOR(([s.]ROWTIME - TIMESTAMP '1970-01-01 00:00:00') unit / n
+    TO unit)``: the time since the epoch in ``unit``s, divided by ``n`` and rounded down, is
+    the same for the rows of each ``n`` units since the epoch (a 10 s window with SECOND and
+    10, as AWS's clickstream example groups). None when it is not ROWTIME's."""
+    close = _closing(inner, 0, error)
+    difference, rest = inner[1:close], inner[close + 1 :]
+    if len(difference) > 2 and difference[1].is_symbol("."):
+        difference = difference[2:]
+    if not difference or not difference[0].is_word("ROWTIME"):
+        return None
+    shape = "FLOOR((ROWTIME - TIMESTAMP '1970-01-01 00:00:00') unit / n TO unit)"
+    epoch = (
+        len(difference) == 4
+        and difference[1].is_symbol("-")
+        and difference[2].is_word("TIMESTAMP")
+        and difference[3].kind == "string"
+        and re.fullmatch(r"1970-01-01 00:00:00(\.0*)?", difference[3].text.strip()) is not None
+    )
+    count = 1
+    if len(rest) == 5 and rest[1].is_symbol("/") and rest[2].text.isdigit():
+        count, rest = int(rest[2].text), [rest[0], *rest[3:]]
+    if not epoch or len(rest) != 3 or not rest[1].is_word("TO") or count < 1:
+        raise error(at, f"a window on ROWTIME's interval since the epoch is {shape}")
+    if rest[0].upper not in _UNITS or rest[0].upper != rest[2].upper:
+        raise error(at, f"{shape} takes one unit twice: SECOND, MINUTE, HOUR or DAY")
+    return count * _UNITS[rest[0].upper]
 
 
 def _step_seconds(rest: list[Token], at: Token, error: Error) -> int:
@@ -253,7 +347,8 @@ def _render(
             end = _closing(items, i + 1, error)
             call = items[i : end + 1]
             # the window itself, however written (s.ROWTIME, "ROWTIME", STEP or FLOOR)
-            if window is not None and _rowtime_floor(call, error) == window.seconds:
+            seconds = _rowtime_floor(call, error) if window is not None else None
+            if window is not None and window.is_time and seconds == window.seconds:
                 out.append("window_start")
                 i = end + 1
                 continue
@@ -261,7 +356,15 @@ def _render(
                 out.append(_scalar_step(call, names, window, error))
                 i = end + 1
                 continue
-        if token.is_rowtime:  # s.ROWTIME too: the window's end, or the row's time
+        if functions.is_call(token) and called:
+            end = _closing(items, i + 1, error)
+            render = lambda part: _render(part, names, window, error, nested)  # noqa: E731
+            out.append(functions.translate_call(items[i : end + 1], render, error))
+            i = end + 1
+            continue
+        if token.is_word("CURRENT_ROW_TIMESTAMP"):
+            out.append(functions.CURRENT_ROW)
+        elif token.is_rowtime:  # s.ROWTIME too: the window's end, or the row's time
             out.append("window_end" if window is not None else "`ROWTIME`")
         elif token.kind == "quoted":
             out.append(f"`{token.text}`")

@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tidebox.flink.kda.application import SOURCE_STREAM, Application, Pump
+from tidebox.flink.kda.application import SOURCE_STREAM, Application, InAppStream, Pump
 from tidebox.flink.kda.query import Scope, translate_query
 from tidebox.flink.kda.tokens import identifier
+from tidebox.flink.kda.types import UnknownType, flink_type
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ def translate_application(
     for stream in app.streams.values():
         feeding = [p for p in app.pumps if p.target == stream.name]
         intermediate = stream.name in read
-        queries = [translate_query(p.query, scope, app.error, intermediate) for p in feeding]
+        queries = [
+            translate_query(p.query, scope, app.error, intermediate, _types(app, p, stream))
+            for p in feeding
+        ]
         if intermediate:
             columns = ", ".join([*(f"`{c.name}`" for c in stream.columns), "`ROWTIME`"])
             body = "\nUNION ALL\n".join(f"({q})" if len(queries) > 1 else q for q in queries)
@@ -66,6 +70,21 @@ def translate_application(
                 columns = ", ".join(f"`{c}`" for c in listed)
                 statements.append(f"INSERT INTO `{target}` ({columns})\n{query}")
     return Translation(tuple(statements), mapping)
+
+
+def _types(app: Application, pump: Pump, stream: InAppStream) -> tuple[str, ...]:
+    """The Flink types of the columns ``pump`` inserts, which KDA casts its values to."""
+    declared = {c.name: c for c in stream.columns}
+    types = []
+    for name in pump.columns or tuple(declared):
+        column = declared.get(name)
+        if column is None:
+            raise app.error(pump.at, f'"{stream.name}" has no column "{name}"')
+        try:
+            types.append(flink_type(column.kda_type))
+        except UnknownType as unknown:
+            raise app.error(column.at or stream.at, str(unknown)) from None
+    return tuple(types)
 
 
 def _names(app: Application, input_columns: Mapping[str, str]) -> dict[str, str]:

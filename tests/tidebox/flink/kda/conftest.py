@@ -36,8 +36,8 @@ def arriving_when_told(settings: Settings, stream: str) -> None:
 
     admin = make_admin(settings)
     try:
-        # kept whatever their age: the broker deletes records older than its retention (7
-        # days) at its first check, 30 s after it starts, and tests give timestamps of long ago
+        # kept forever: under CreateTime, retention counts from the records' own timestamps,
+        # and a test's past arrival times would let the broker delete them at any check
         configs = {"message.timestamp.type": "CreateTime", "retention.ms": "-1"}
         admin.create_topics([NewTopic(stream, 1, 1, topic_configs=configs)])
     finally:

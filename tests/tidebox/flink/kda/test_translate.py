@@ -41,7 +41,8 @@ def test_a_filter_pump_is_an_insert_into_the_output_stream() -> None:
         ' SELECT STREAM ticker_symbol, price FROM "SOURCE_SQL_STREAM_001" WHERE price > 10;'
     ) == (
         "INSERT INTO `destination_sql_stream` (`TICKER_SYMBOL`, `PRICE`)\n"
-        "SELECT `TICKER_SYMBOL`, `PRICE`\nFROM `SOURCE_SQL_STREAM_001`\nWHERE `PRICE` > 10;\n"
+        "SELECT CAST(`TICKER_SYMBOL` AS VARCHAR(4)), CAST(`PRICE` AS DOUBLE)\n"
+        "FROM `SOURCE_SQL_STREAM_001`\nWHERE `PRICE` > 10;\n"
     )
 
 
@@ -55,7 +56,10 @@ def test_step_on_rowtime_is_a_tumbling_window() -> None:
         ' COUNT(*), ROWTIME FROM "SOURCE_SQL_STREAM_001"'
         " GROUP BY ticker_symbol, STEP(\"SOURCE_SQL_STREAM_001\".ROWTIME BY INTERVAL '60' SECOND);"
     )
-    assert "SELECT `TICKER_SYMBOL`, window_start, COUNT(*), window_end\n" in sql
+    assert (
+        "SELECT CAST(`TICKER_SYMBOL` AS VARCHAR(4)), CAST(window_start AS TIMESTAMP(3)),"
+        " CAST(COUNT(*) AS BIGINT), CAST(window_end AS TIMESTAMP(3))\n"
+    ) in sql
     assert (
         "FROM TABLE(TUMBLE(TABLE `SOURCE_SQL_STREAM_001`, DESCRIPTOR(`ROWTIME`),"
         " INTERVAL '1' MINUTE(2))) AS `SOURCE_SQL_STREAM_001`\n"
@@ -83,7 +87,7 @@ def test_step_on_another_timestamp_rounds_down_since_the_epoch() -> None:
         "TIMESTAMPADD(SECOND, (TIMESTAMPDIFF(SECOND, TIMESTAMP '1970-01-01 00:00:00',"
         " CAST(`EVENT_TIME` AS TIMESTAMP(3))) / 90) * 90, TIMESTAMP '1970-01-01 00:00:00')"
     )
-    assert f"SELECT {rounded}, COUNT(*)" in sql
+    assert f"SELECT CAST({rounded} AS TIMESTAMP(3)), CAST(COUNT(*) AS BIGINT)" in sql
     assert f"GROUP BY {rounded}, window_start, window_end, window_time" in sql
 
 
@@ -109,11 +113,13 @@ def test_an_intermediate_stream_is_a_view_with_its_declared_columns() -> None:
     # the view carries each row's ROWTIME; SELECT * leaves it out, as KDA's does
     assert sql.startswith(
         "CREATE TEMPORARY VIEW `TEMP` (`SYM`, `P`, `ROWTIME`) AS\n"
-        "(SELECT `TICKER_SYMBOL`, `PRICE`, `ROWTIME`\nFROM `SOURCE_SQL_STREAM_001`)\nUNION ALL\n"
+        "(SELECT CAST(`TICKER_SYMBOL` AS VARCHAR(4)), CAST(`PRICE` AS DOUBLE), `ROWTIME`\n"
+        "FROM `SOURCE_SQL_STREAM_001`)\nUNION ALL\n"
     )
     assert (
-        "INSERT INTO `destination_sql_stream` (`SYM`, `P`)\nSELECT `SYM`, `P`\nFROM `TEMP`;" in sql
-    )
+        "INSERT INTO `destination_sql_stream` (`SYM`, `P`)\n"
+        "SELECT CAST(`SYM` AS VARCHAR(4)), CAST(`P` AS DOUBLE)\nFROM `TEMP`;"
+    ) in sql
 
 
 def test_a_windowed_intermediate_stream_carries_the_windows_time() -> None:
@@ -123,7 +129,7 @@ def test_a_windowed_intermediate_stream_carries_the_windows_time() -> None:
         " FROM \"SOURCE_SQL_STREAM_001\" GROUP BY STEP(ROWTIME BY INTERVAL '1' MINUTE);"
         'CREATE PUMP "B" AS INSERT INTO "OUT" SELECT STREAM * FROM "PER_MINUTE"'
     )
-    assert "SELECT COUNT(*), window_time AS `ROWTIME`\n" in sql
+    assert "SELECT CAST(COUNT(*) AS BIGINT), window_time AS `ROWTIME`\n" in sql
 
 
 @pytest.mark.parametrize(
@@ -154,4 +160,43 @@ def test_a_quoted_rowtime_is_the_same_window() -> None:
         ' SELECT STREAM STEP("SOURCE_SQL_STREAM_001"."ROWTIME" BY INTERVAL \'1\' MINUTE), COUNT(*)'
         " FROM \"SOURCE_SQL_STREAM_001\" GROUP BY STEP(ROWTIME BY INTERVAL '1' MINUTE)"
     )
-    assert "SELECT window_start, COUNT(*)" in sql
+    assert "SELECT CAST(window_start AS TIMESTAMP(3)), CAST(COUNT(*) AS BIGINT)" in sql
+
+
+def test_floor_of_rowtimes_interval_since_the_epoch_is_a_tumbling_window() -> None:
+    # AWS's clickstream lab: one value per 10 s since the epoch, so a 10 s window
+    sql = flink(
+        'CREATE STREAM "CLICKSTREAM" ("CLICKCOUNT" BIGINT); CREATE PUMP "P" AS'
+        ' INSERT INTO "CLICKSTREAM" ("CLICKCOUNT") SELECT STREAM COUNT(*)'
+        ' FROM "SOURCE_SQL_STREAM_001" WHERE "browseraction" = \'Click\''
+        " GROUP BY FLOOR((\"SOURCE_SQL_STREAM_001\".ROWTIME - TIMESTAMP '1970-01-01 00:00:00')"
+        " SECOND / 10 TO SECOND)"
+    )
+    assert sql == (
+        "INSERT INTO `clickstream` (`CLICKCOUNT`)\nSELECT CAST(COUNT(*) AS BIGINT)\n"
+        "FROM TABLE(TUMBLE(TABLE `SOURCE_SQL_STREAM_001`, DESCRIPTOR(`ROWTIME`),"
+        " INTERVAL '10' SECOND(2))) AS `SOURCE_SQL_STREAM_001`\n"
+        "WHERE `browseraction` = 'Click'\nGROUP BY window_start, window_end, window_time;\n"
+    )
+    minutes = flink(
+        'CREATE STREAM "O" (n BIGINT); CREATE PUMP "P" AS INSERT INTO "O" SELECT STREAM COUNT(*)'
+        ' FROM "SOURCE_SQL_STREAM_001" s'
+        " GROUP BY FLOOR((s.ROWTIME - TIMESTAMP '1970-01-01 00:00:00') MINUTE TO MINUTE)"
+    )
+    assert "INTERVAL '1' MINUTE(2))) AS `S`" in minutes
+    for wrong in ("SECOND / 10 TO MINUTE", "SECOND / x TO SECOND", "SECOND"):
+        with pytest.raises(KdaSqlError, match=r"app\.sql:1:127: .*FLOOR\(\(ROWTIME"):
+            flink(
+                'CREATE STREAM "O" (n BIGINT); CREATE PUMP "P" AS INSERT INTO "O" SELECT STREAM'
+                ' COUNT(*) FROM "SOURCE_SQL_STREAM_001" GROUP BY'
+                f" FLOOR((ROWTIME - TIMESTAMP '1970-01-01 00:00:00') {wrong})"
+            )
+
+
+def test_the_floor_that_groups_is_the_windows_start_in_the_select_list() -> None:
+    sql = flink(
+        'CREATE STREAM "O" (m TIMESTAMP, n BIGINT); CREATE PUMP "P" AS INSERT INTO "O"'
+        " SELECT STREAM FLOOR(s.ROWTIME TO MINUTE) AS m, COUNT(*) AS n"
+        ' FROM "SOURCE_SQL_STREAM_001" AS s GROUP BY FLOOR(s.ROWTIME TO MINUTE)'
+    )
+    assert "SELECT CAST(window_start AS TIMESTAMP(3)) AS m, CAST(COUNT(*) AS BIGINT) AS n\n" in sql
