@@ -171,7 +171,9 @@ def _cursor_columns(cursor: list[Token], parts: Parts) -> tuple[str, ...] | None
     names = []
     for item in _items(body):
         last = item[-1]
-        named = len(item) == 1 or item[-2].is_word("AS") or (len(item) == 3 and item[1].is_symbol("."))
+        named = (
+            len(item) == 1 or item[-2].is_word("AS") or (len(item) == 3 and item[1].is_symbol("."))
+        )
         if last.kind not in ("word", "quoted") or not named:
             return None
         names.append(parts.name(last).strip("`"))

@@ -32,11 +32,10 @@ Seconds = Callable[[list[Token]], int | None]
 @dataclass(frozen=True)
 class Sorted:
     """How a sorted query reads its stream: the FROM text (the ranked window, with the query's
-    own WHERE inside it) and the rank filter that becomes its WHERE. ``from_sql`` None: the
-    order is the stream's own, the query stays as it is."""
+    own WHERE inside it), ORDER_FILTER being its WHERE. ``from_sql`` None: the order is the
+    stream's own, the query stays as it is."""
 
     from_sql: str | None
-    where_sql: str = ""
 
 
 def sorted_source(
@@ -66,7 +65,7 @@ def sorted_source(
     length = seconds(first) if first else None
     if length is None or descending:
         raise parts.error(
-            first[0] if first else order[0],
+            order[0],
             "ORDER BY on a stream starts with an ascending time-based expression of ROWTIME "
             "(FLOOR(ROWTIME TO unit) or STEP(ROWTIME BY INTERVAL ...)), as KDA requires",
         )
@@ -82,7 +81,7 @@ def sorted_source(
         f" AS {ORDER_RANK}\nFROM TABLE(TUMBLE(TABLE {stream}, DESCRIPTOR(`ROWTIME`),"
         f" {parts.interval(length)})) AS {alias}{condition}) AS {alias}"
     )
-    return Sorted(ranked, ORDER_FILTER)
+    return Sorted(ranked)
 
 
 def _is_rowtime(tokens: list[Token]) -> bool:
