@@ -93,6 +93,10 @@ def _is_rowtime(tokens: list[Token]) -> bool:
 def _one_stream(source: list[Token], at: Token, parts: Parts) -> tuple[str, str]:
     if not source or source[0].kind not in ("word", "quoted"):
         raise parts.error(source[0] if source else at, "ORDER BY is translated on one stream")
+    if source[0].is_word("TABLE"):
+        raise parts.error(
+            at, "ORDER BY over a table function is not translated: sort in a pump that reads it"
+        )
     stream = parts.name(source[0])
     rest = source[1:]
     if rest and rest[0].is_word("AS"):

@@ -12,6 +12,9 @@ The rules, each with its own unit test:
 - STEP on any other timestamp, ``STEP(t BY INTERVAL 'n' unit)``, is ``t`` rounded down to a
   multiple of the interval since the epoch (as KDA defines it), a scalar.
 
+- ``FROM TABLE(f(CURSOR(...), ...))`` (the forests, TOP_K_ITEMS_TUMBLING) is cursors.py's;
+- ``ORDER BY`` a time batch of ROWTIME, then other keys, is ordering.py's.
+
 Clauses not translated yet are refused with their line and column.
 """
 

@@ -191,6 +191,9 @@ SOURCE = 'FROM "SOURCE_SQL_STREAM_001"'
         (f'SELECT STREAM "heartRate", COUNT(*) {SOURCE} GROUP BY "heartRate",'
          " FLOOR(ROWTIME TO SECOND)\nORDER BY FLOOR(ROWTIME TO SECOND), 2",
          "app.sql:2:1: ORDER BY on a grouped query is not translated yet"),
+        ("SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST(CURSOR(SELECT STREAM * "
+         f"{SOURCE})))\nORDER BY FLOOR(ROWTIME TO SECOND), ANOMALY_SCORE",
+         "app.sql:2:1: ORDER BY over a table function is not translated"),
         ("SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST(\nCURSOR(SELECT STREAM * "
          f"{SOURCE}), 100, x))",
          "app.sql:2:60: RANDOM_CUT_FOREST's parameters are literals"),
