@@ -110,12 +110,13 @@ def test_blood_pressure_explanations_have_kda_shape(run_app: RunApp) -> None:
     high = [r for r in out if r["BloodPressureLevel"] == "HIGH"]
     normal = [r["ANOMALY_SCORE"] for r in out if r["BloodPressureLevel"] == "NORMAL"]
     assert float(np.median([r["ANOMALY_SCORE"] for r in high])) > np.percentile(normal, 95)
-    # a high reading is above the trend in both columns
-    assert all(
-        json.loads(r["ANOMALY_EXPLANATION"])[c]["DIRECTION"] == "HIGH"
-        for r in high
-        for c in ("Systolic", "Diastolic")
-    )
+    # the first high reading, met by a forest of normal ones only, is above the trend in both
+    # columns; and each high reading's most attributed column is above it
+    explained = [json.loads(r["ANOMALY_EXPLANATION"]) for r in high]
+    assert [explained[0][c]["DIRECTION"] for c in ("Systolic", "Diastolic")] == ["HIGH", "HIGH"]
+    for explanation in explained:
+        top = max(explanation.values(), key=lambda p: float(p["ATTRIBUTION_SCORE"]))
+        assert top["DIRECTION"] == "HIGH"
 
 
 def test_top_k_items_tumbling_is_each_windows_most_frequent_values(run_app: RunApp) -> None:
