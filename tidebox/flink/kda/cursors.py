@@ -30,6 +30,7 @@ TOP_K_COUNT = "MOST_FREQUENT_VALUES"
 MAX_K = 100000
 MAX_WINDOW_SECONDS = 3600
 RANK = "`$rank`"
+PARAMETERS = ("numberOfTrees", "subSampleSize", "timeDecay", "shingleSize", "withDirectionality")
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,14 @@ def _forest(
             arguments[limit][0], f"{function.upper} takes at most {limit} parameters after CURSOR"
         )
     literals = []
-    for argument in arguments:
+    for index, argument in enumerate(arguments):  # ranges are checked as Flink plans the call
+        whole = argument[0].kind == "number" and argument[0].text.isdigit()
         literal = len(argument) == 1 and (
-            argument[0].kind == "number" or argument[0].is_word("TRUE", "FALSE")
+            whole if index < 4 else argument[0].is_word("TRUE", "FALSE")
         )
         if not literal:
-            raise parts.error(argument[0], f"{function.upper}'s parameters are literals")
+            kind = "a whole number" if index < 4 else "TRUE or FALSE"
+            raise parts.error(argument[0], f"{function.upper}: {PARAMETERS[index]} is {kind}")
         literals.append(argument[0].text.upper())
     query = parts.query(tuple(cursor))
     args = ", ".join([f"CURSOR({query})", *literals])

@@ -196,10 +196,16 @@ SOURCE = 'FROM "SOURCE_SQL_STREAM_001"'
          "app.sql:2:1: ORDER BY over a table function is not translated"),
         ("SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST(\nCURSOR(SELECT STREAM * "
          f"{SOURCE}), 100, x))",
-         "app.sql:2:60: RANDOM_CUT_FOREST's parameters are literals"),
+         "app.sql:2:60: RANDOM_CUT_FOREST: subSampleSize is a whole number"),
         ("SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST(\nCURSOR(SELECT STREAM * "
          f"{SOURCE}), 1, 2, 3, 4, 5))",
          "app.sql:2:67: RANDOM_CUT_FOREST takes at most 4 parameters after CURSOR"),
+        ("SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST_WITH_EXPLANATION(CURSOR(SELECT STREAM * "
+         f"{SOURCE}),\n1, 2, 3, 4, 1))",
+         "app.sql:2:13: RANDOM_CUT_FOREST_WITH_EXPLANATION: withDirectionality is TRUE or FALSE"),
+        ("SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST(CURSOR(SELECT STREAM * "
+         f"{SOURCE}),\n1.5))",
+         "app.sql:2:1: RANDOM_CUT_FOREST: numberOfTrees is a whole number"),
         ("SELECT STREAM * FROM TABLE(RANDOM_CUT_FOREST(\n\"SOURCE_SQL_STREAM_001\"))",
          "app.sql:2:1: RANDOM_CUT_FOREST takes CURSOR(SELECT STREAM ...) first"),
         ("SELECT STREAM * FROM TABLE(\nHOTSPOTS(CURSOR(SELECT STREAM * "
