@@ -2,9 +2,10 @@
 
 Output columns: the time field as given, the input columns, ``anomaly_score`` (Kinesis
 Analytics' ANOMALY_SCORE scale), ``anomaly_grade`` in [0, 1], and ``anomaly_explanation`` in
-RANDOM_CUT_FOREST_WITH_EXPLANATION's shape: per column ``{"DIRECTION": "HIGH"|"LOW",
-"STRENGTH": ..., "ATTRIBUTION_SCORE": ...}``, where ATTRIBUTION_SCORE is the column's share of
-the score (the shares add up to it) and STRENGTH the share of that attribution lying in
+RANDOM_CUT_FOREST_WITH_EXPLANATION's shape as Kinesis Analytics writes it: per column
+``{"DIRECTION":"HIGH"|"LOW","STRENGTH":"0.9200","ATTRIBUTION_SCORE":"1.7447"}``, numbers as
+strings with 4 decimals, no spaces; ATTRIBUTION_SCORE is the column's share of the score (the
+shares add up to it, within their rounding) and STRENGTH the share of that attribution lying in
 DIRECTION (0.5: both ways alike, 1: all one way).
 """
 
@@ -65,16 +66,23 @@ class ScoreResult:
 
 
 def explain(columns: list[str], high: np.ndarray, low: np.ndarray) -> str:
-    """One row's explanation as Kinesis Analytics writes it."""
+    """One row's explanation as Kinesis Analytics writes it (its developer guide's example:
+    ``{"Systolic":{"DIRECTION":"LOW","STRENGTH":"0.0922","ATTRIBUTION_SCORE":"0.3792"}}``)."""
     parts = {}
     for name, up, down in zip(columns, high.tolist(), low.tolist(), strict=True):
         total = up + down
         parts[name] = {
             "DIRECTION": "HIGH" if up >= down else "LOW",
-            "STRENGTH": round(max(up, down) / total, 4) if total > 0 else 0.0,
-            "ATTRIBUTION_SCORE": round(total, 6),
+            "STRENGTH": decimals(max(up, down) / total if total > 0 else 0.0),
+            "ATTRIBUTION_SCORE": decimals(total),
         }
-    return json.dumps(parts)
+    return json.dumps(parts, separators=(",", ":"))
+
+
+def decimals(x: float) -> str:
+    """``x`` with 4 decimals, as Kinesis writes an explanation's numbers (rounded half to even
+    from the exact binary value, as Java's ``Explanation.decimals`` does)."""
+    return f"{x:.4f}"
 
 
 def score_file(

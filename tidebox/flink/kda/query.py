@@ -18,7 +18,9 @@ The rules, each with its own unit test:
   (AWS's clickstream lab) is a tumbling window too, of ``n`` units;
 - KDA's scalar functions are rewritten call by call (:mod:`tidebox.flink.kda.functions`), and
   each selected value is cast to the Flink type of the column it is inserted into, as KDA casts
-  a pump's values to the target stream's declared types (:mod:`tidebox.flink.kda.types`).
+  a pump's values to the target stream's declared types (:mod:`tidebox.flink.kda.types`);
+- ``FROM TABLE(f(CURSOR(...), ...))`` (the forests, TOP_K_ITEMS_TUMBLING) is cursors.py's;
+- ``ORDER BY`` a time batch of ROWTIME, then other keys, is ordering.py's.
 
 Clauses not translated yet are refused with their line and column.
 """
@@ -31,6 +33,8 @@ from dataclasses import dataclass
 
 from tidebox.core.errors import KdaSqlError
 from tidebox.flink.kda import functions
+from tidebox.flink.kda.cursors import Parts, is_table_call, table_call
+from tidebox.flink.kda.ordering import ORDER_FILTER, sorted_source
 from tidebox.flink.kda.sliding import translate_sliding
 from tidebox.flink.kda.tokens import Token, identifier
 
@@ -97,21 +101,43 @@ def translate_query(
     if sliding is not None:
         return sliding
     window = _window(clauses.get("GROUP", []), error)
+    parts = _parts(scope, error)
+    source = clauses.get("FROM", [])[1:]
+    call = table_call(source, parts) if is_table_call(source) else None  # see cursors.py
+    order = clauses.get("ORDER")
+    sort = None
+    if order is not None:  # see ordering.py
+        floor = lambda item: _rowtime_floor(item, error)  # noqa: E731
+        where, grouped = clauses.get("WHERE"), "GROUP" in clauses
+        sort = sorted_source(order, source, where, grouped, floor, parts).from_sql
     out: list[str] = []
     for clause, part in clauses.items():
-        if clause in ("WINDOWED", "WINDOW", "ORDER"):
+        if sort is not None and clause in ("FROM", "WHERE", "ORDER"):
+            if clause == "FROM":
+                out.append(f"FROM {sort}")
+            elif clause == "ORDER":
+                out.append(f"WHERE {ORDER_FILTER}")
+            continue
+        if clause == "ORDER":
+            continue  # the stream's own order
+        if clause in ("WINDOWED", "WINDOW"):
             raise error(part[0], f"{clause} {part[1].text if len(part) > 1 else ''} is not "
                                  "translated yet")  # fmt: skip
         if clause == "SELECT":
             body = part[2:] if len(part) > 1 and part[1].is_word("STREAM") else part[1:]
             listed = _star_columns(body, clauses.get("FROM", []), scope)
+            if listed is None and call is not None and call.columns and _is_star(body):
+                listed = ", ".join(f"`{c}`" for c in call.columns)
             if types is not None:
                 listed = _typed(body, listed, types, part[0], (names, window, error))
             elif listed is None:
                 listed = _render(body, names, window, error, nested)
             if carry_rowtime:
-                listed += ", window_time AS `ROWTIME`" if window else ", `ROWTIME`"
+                windowed = window or sort is not None
+                listed += ", window_time AS `ROWTIME`" if windowed else ", `ROWTIME`"
             out.append("SELECT " + listed)
+        elif clause == "FROM" and call is not None:
+            out.append(f"FROM {call.sql}")
         elif clause == "FROM" and window is not None:
             out.append("FROM " + _tumbling_source(part[1:], names, window, error))
         elif clause == "GROUP" and window is not None:
@@ -122,6 +148,27 @@ def translate_query(
         else:
             out.append(_render(part, names, window, error, nested))
     return "\n".join(out)
+
+
+def _parts(scope: Scope, error: Error) -> Parts:
+    """What cursors.py and ordering.py need of this module's rules."""
+
+    def columns(source: list[Token]) -> tuple[str, ...] | None:
+        stream = _name(source[0], scope.names).strip("`") if source else ""
+        return scope.columns.get(stream)
+
+    return Parts(
+        query=lambda tokens: translate_query(tokens, scope, error, carry_rowtime=True),
+        render=lambda tokens: _render(tokens, scope.names, None, error),
+        columns=columns,
+        name=lambda token: _name(token, scope.names),
+        interval=interval_sql,
+        error=error,
+    )
+
+
+def _is_star(body: list[Token]) -> bool:
+    return len(body) == 1 and body[0].is_symbol("*")
 
 
 def _star_columns(body: list[Token], source: list[Token], scope: Scope) -> str | None:

@@ -31,7 +31,9 @@ def arriving_when_told(settings: Settings, stream: str) -> None:
     """A one-shard stream whose records keep the timestamps their producer gives them
     (``CreateTime``), so a test sets each record's arrival time. tidebox's own streams stamp
     the broker's time (``LogAppendTime``, Kinesis' ApproximateArrivalTimestamp), which the
-    runner reads the same way: only who chose the time differs."""
+    runner reads the same way: only who chose the time differs. Retention is off: the
+    broker deletes records whose timestamps are older than its retention (7 days) at its next
+    check, and tests' arrival times are fixed dates."""
     from kafka.admin import NewTopic
 
     admin = make_admin(settings)

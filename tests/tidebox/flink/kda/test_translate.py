@@ -144,7 +144,7 @@ def test_a_windowed_intermediate_stream_carries_the_windows_time() -> None:
          "app.sql:1:61: a pump inserts the rows of a SELECT STREAM query"),
         ('CREATE STREAM "O" (a INT); CREATE PUMP p AS INSERT INTO "O" SELECT STREAM a FROM s\n'
          "  ORDER BY a",
-         "app.sql:2:3: ORDER BY is not translated yet"),
+         "app.sql:2:3: ORDER BY on a stream starts with an ascending time-based expression"),
         ('CREATE STREAM "O" (a INT); CREATE PUMP p AS INSERT INTO "O" SELECT STREAM a FROM s'
          " GROUP BY STEP(ROWTIME BY 5)",
          "STEP takes (time BY INTERVAL 'n' SECOND|MINUTE|HOUR|DAY)"),
