@@ -106,6 +106,16 @@ def test_the_tour_runs_as_written(tmp_path: Path) -> None:
         subprocess.run([TIDEBOX, "down"], cwd=tmp_path, env=env, capture_output=True)
 
 
+def test_the_kda_translate_block_runs_as_written() -> None:
+    """`job translate` of the shipped KDA application, in this repository's project."""
+    text = section("The stages").split("**Kinesis Data Analytics SQL applications.**", 1)[1]
+    [line] = re.findall(r"```bash\n(.*?)```", text, re.S)[0].strip().splitlines()
+    printed = run_line(line, REPO, cli_env())
+    assert "CREATE TEMPORARY VIEW `SOURCE_SQL_STREAM_001` AS" in printed
+    assert "TABLE(TUMBLE(TABLE `SOURCE_SQL_STREAM_001`, DESCRIPTOR(`ROWTIME`)" in printed
+    assert "INSERT INTO `destination_sql_stream`" in printed
+
+
 @pytest.mark.integration
 @pytest.mark.flink
 @pytest.mark.slow

@@ -62,6 +62,24 @@ def test_kinesis_step_rows_are_stamped_with_the_window_end() -> None:
     assert min(r["row_time"] for r in rows) == pd.Timestamp("2026-01-01 00:01").to_pydatetime()
 
 
+def test_the_kda_application_of_the_step_example_gives_the_same_windows() -> None:
+    from tidebox.flink.kda.job import KdaBinding
+
+    arrivals = READINGS.assign(ROWTIME=READINGS.event_time)  # arriving at their event time
+    [rows] = run_job_on_rows(
+        JOBS / "kinesis_step_60s.kda.sql",
+        {"sensor_readings": arrivals},
+        repo_settings(),
+        kda=KdaBinding("sensor_readings"),
+    ).values()
+    assert len(rows) == 4 * 30 and all(r["READINGS"] == 4 for r in rows)
+    assert min(r["ROW_TIME"] for r in rows) == pd.Timestamp("2026-01-01 00:01").to_pydatetime()
+    first = READINGS[READINGS.event_time < pd.Timestamp("2026-01-01 00:01Z")]
+    means = first.groupby("device_id").temperature.mean()
+    got = {r["DEVICE_ID"]: r["TEMPERATURE_AVG"] for r in rows if r["ROW_TIME"].minute == 1}
+    assert got == pytest.approx(means.to_dict())
+
+
 def test_reference_data_is_joined_to_every_window() -> None:
     rows = run("device_stats_by_site.sql")  # `devices`: the reference file this tidebox.yaml names
     assert len(rows) == 4 * 30
