@@ -12,6 +12,8 @@ The rules, each with its own unit test:
 - STEP on any other timestamp, ``STEP(t BY INTERVAL 'n' unit)``, is ``t`` rounded down to a
   multiple of the interval since the epoch (as KDA defines it), a scalar.
 
+- ``WINDOWED BY STAGGER(...)`` is translated by :mod:`tidebox.flink.kda.stagger`.
+
 Clauses not translated yet are refused with their line and column.
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tidebox.core.errors import KdaSqlError
+from tidebox.flink.kda.stagger import translate_stagger
 from tidebox.flink.kda.tokens import Token, identifier
 
 _CLAUSES = ("SELECT", "FROM", "WHERE", "GROUP", "HAVING", "WINDOWED", "WINDOW", "ORDER")
@@ -61,17 +64,27 @@ class Scope:
 
 
 def translate_query(
-    tokens: tuple[Token, ...], scope: Scope, error: Error, carry_rowtime: bool = False
+    tokens: tuple[Token, ...],
+    scope: Scope,
+    error: Error,
+    carry_rowtime: bool = False,
+    views: list[str] | None = None,
 ) -> str:
     """The Flink SQL of one ``SELECT STREAM`` query. ``carry_rowtime`` adds the rows' ROWTIME
     as a last column (for a stream that other pumps read): the row's own, or a window's
-    time (Flink's ``window_time``, its end less 1 ms: the time attribute Flink gives it)."""
+    time (Flink's ``window_time``, its end less 1 ms: the time attribute Flink gives it).
+    Statements the query needs run first (a stagger window's view) are added to ``views``."""
     names = scope.names
     clauses = _clauses(tokens, error)
+    if "WINDOWED" in clauses:  # stagger windows: tidebox.flink.kda.stagger
+        render = lambda part: _render(tuple(part), names, None, error)  # noqa: E731
+        view, query = translate_stagger(clauses, names, render, error, carry_rowtime)
+        (views if views is not None else []).append(view)
+        return query
     window = _window(clauses.get("GROUP", []), error)
     out: list[str] = []
     for clause, part in clauses.items():
-        if clause in ("WINDOWED", "WINDOW", "ORDER"):
+        if clause in ("WINDOW", "ORDER"):
             raise error(part[0], f"{clause} {part[1].text if len(part) > 1 else ''} is not "
                                  "translated yet")  # fmt: skip
         if clause == "SELECT":

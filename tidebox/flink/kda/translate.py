@@ -53,7 +53,9 @@ def translate_application(
     for stream in app.streams.values():
         feeding = [p for p in app.pumps if p.target == stream.name]
         intermediate = stream.name in read
-        queries = [translate_query(p.query, scope, app.error, intermediate) for p in feeding]
+        views: list[str] = []  # what the queries read first (a stagger window's rows)
+        queries = [translate_query(p.query, scope, app.error, intermediate, views) for p in feeding]
+        statements += views
         if intermediate:
             columns = ", ".join([*(f"`{c.name}`" for c in stream.columns), "`ROWTIME`"])
             body = "\nUNION ALL\n".join(f"({q})" if len(queries) > 1 else q for q in queries)
