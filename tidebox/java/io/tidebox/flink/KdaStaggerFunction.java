@@ -35,7 +35,7 @@ import java.util.Set;
  *
  * <pre>{@code
  * SELECT * FROM KDA_STAGGER(
- *     input => TABLE ticks PARTITION BY ticker, minute,
+ *     input => TABLE ticks PARTITION BY (ticker, minute),
  *     on_time => DESCRIPTOR(ROWTIME),
  *     window_length => INTERVAL '1' MINUTE)
  * }</pre>
@@ -44,12 +44,15 @@ import java.util.Set;
  * rows whose time is before open + range, and closes at open + range; the key's next row after
  * that opens the next window. When the watermark passes a window's close, the window's rows come
  * out, in arrival order, with {@code rowtime} = the close time: the time KDA stamps on the
- * window's row. The output holds the keys (Flink puts them first) and the input's other columns
- * but the time column (its time is {@code rowtime}'s now). A key's windows never share a close
- * time, so the keys and {@code rowtime} name a window.
+ * window's row. The output holds the keys (Flink puts them first), then the input's other
+ * columns, its time column as a plain timestamp (the row's own arrival; {@code rowtime}, the
+ * close, is the time attribute). A key's windows never share a close time, so the keys and
+ * {@code rowtime} name a window.
  *
  * <p>A row whose time is earlier than its key's open window (Kafka partitions can interleave
  * out of order) joins that window: KDA's ROWTIME never goes back, so it says nothing of them.
+ * Flink 2.2 drops a row at or behind the watermark before eval() sees it (late rows), as the
+ * windows of its own SQL do.
  */
 public class KdaStaggerFunction extends ProcessTableFunction<Row> {
     private static final long serialVersionUID = 1L;
