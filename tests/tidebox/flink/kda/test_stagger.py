@@ -3,11 +3,17 @@ window's rows through tidebox's KDA_STAGGER function, and the 1 ms group window 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from tests.tidebox.flink.test_loader import Named
 from tidebox.core.errors import KdaSqlError
+from tidebox.core.settings import Settings, StreamSpec
 from tidebox.flink.kda.application import parse_application
+from tidebox.flink.kda.job import KdaBinding
 from tidebox.flink.kda.translate import translate_application
+from tidebox.flink.loader import job_script, load_job
 
 TICKS = {"TICKER_SYMBOL": "STRING", "PRICE": "DOUBLE", "EVENT_TIME": "TIMESTAMP(3)"}
 STREAM = (
@@ -117,3 +123,15 @@ def test_a_stagger_window_tidebox_cannot_run_is_refused_at_its_place(
 ) -> None:
     text = STREAM + PUMP + 'SELECT STREAM ticker_symbol, COUNT(*) FROM "SOURCE_SQL_STREAM_001"\n'
     assert message in fails(text + windowed + ";")
+
+
+def test_a_job_with_a_stagger_window_declares_tidebox_functions() -> None:
+    """The job's text is KDA SQL; its translation names KDA_STAGGER, so the job gets it."""
+    ticks = StreamSpec(name="ticks", columns={**TICKS})
+    app = Path(__file__).parent / "apps" / "stagger_tickers.kda.sql"
+    job = load_job(Settings(streams=[ticks]), app, kda=KdaBinding("ticks"))
+    script = job_script(job, Named())
+    declared = [s for s in script if s.startswith("CREATE TEMPORARY SYSTEM FUNCTION")]
+    assert any("KDA_STAGGER AS 'io.tidebox.flink.KdaStaggerFunction'" in s for s in declared)
+    stagger = next(i for i, s in enumerate(script) if "KDA_STAGGER(input =>" in s)
+    assert stagger < next(i for i, s in enumerate(script) if s.startswith("INSERT INTO"))
