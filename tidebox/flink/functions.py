@@ -1,8 +1,9 @@
 """tidebox's own Java classes in a job: SQL functions, and the partitioner of keyed sinks.
 
-``RANDOM_CUT_FOREST`` and ``RANDOM_CUT_FOREST_WITH_EXPLANATION`` are Java process table
-functions (``tidebox/java/io/tidebox/flink``): Flink runs them in its own operators, keeps their
-state in checkpoints and savepoints, and calls them from SQL like any built-in table function.
+``RANDOM_CUT_FOREST``, ``RANDOM_CUT_FOREST_WITH_EXPLANATION`` and ``KDA_STAGGER`` (the rows
+of KDA SQL's stagger windows) are Java process table functions
+(``tidebox/java/io/tidebox/flink``): Flink runs them in its own operators, keeps their state in
+checkpoints and savepoints, and calls them from SQL like any built-in table function.
 A job that names one gets the functions' jar (built once, see
 :mod:`tidebox.runtime.functions_jar`) and a ``CREATE TEMPORARY SYSTEM FUNCTION`` for each.
 
@@ -22,8 +23,10 @@ from tidebox.runtime.functions_jar import functions_jar
 FUNCTIONS = {
     "RANDOM_CUT_FOREST": "io.tidebox.flink.RandomCutForestFunction",
     "RANDOM_CUT_FOREST_WITH_EXPLANATION": "io.tidebox.flink.RandomCutForestWithExplanationFunction",
+    # KDA's stagger windows (tidebox.flink.kda.stagger)
+    "KDA_STAGGER": "io.tidebox.flink.KdaStaggerFunction",
 }
-_CALLED = re.compile(r"\bRANDOM_CUT_FOREST(?:_WITH_EXPLANATION)?\b", re.IGNORECASE)
+_CALLED = re.compile(r"\b(?:RANDOM_CUT_FOREST(?:_WITH_EXPLANATION)?|KDA_STAGGER)\b", re.IGNORECASE)
 # KDA SQL's scalar functions whose meaning Flink's built-ins do not have (see
 # tidebox.flink.kda.functions): plain scalars, no event time
 SCALARS = {

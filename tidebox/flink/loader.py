@@ -213,6 +213,7 @@ def job_script(job: Job, tables: Tables) -> list[str]:
     routing of late records: each routed source is declared as ``<stream>__all`` under a view
     of its on-time records, and its late ones go to the late stream."""
     statements = [f"SET '{k}' = '{v}'" for k, v in JOB_OPTIONS.items()]
+    # a KDA application's text is KDA SQL: its translation names the functions it calls
     if calls_functions(job.text) or any(calls_functions(s) for s in job.plan.statements):
         statements += function_statements()
     statements += [tables.reference(table) for table in job.references]

@@ -22,6 +22,8 @@ The rules, each with its own unit test:
 - ``FROM TABLE(f(CURSOR(...), ...))`` (the forests, TOP_K_ITEMS_TUMBLING) is cursors.py's;
 - ``ORDER BY`` a time batch of ROWTIME, then other keys, is ordering.py's.
 
+- ``WINDOWED BY STAGGER(...)`` is translated by :mod:`tidebox.flink.kda.stagger`.
+
 Clauses not translated yet are refused with their line and column.
 """
 
@@ -36,6 +38,7 @@ from tidebox.flink.kda import functions
 from tidebox.flink.kda.cursors import Parts, is_table_call, table_call
 from tidebox.flink.kda.ordering import ORDER_FILTER, sorted_source
 from tidebox.flink.kda.sliding import translate_sliding
+from tidebox.flink.kda.stagger import translate_stagger
 from tidebox.flink.kda.tokens import Token, identifier
 
 _CLAUSES = ("SELECT", "FROM", "WHERE", "GROUP", "HAVING", "WINDOWED", "WINDOW", "ORDER")
@@ -83,14 +86,21 @@ def translate_query(
     error: Error,
     carry_rowtime: bool = False,
     types: tuple[str, ...] | None = None,
+    views: list[str] | None = None,
 ) -> str:
     """The Flink SQL of one ``SELECT STREAM`` query. ``carry_rowtime`` adds the rows' ROWTIME
     as a last column (for a stream that other pumps read): the row's own, or a window's
     time (Flink's ``window_time``, its end less 1 ms: the time attribute Flink gives it).
     ``types`` (Flink types, one per selected value) casts each value to its column's type, as
-    KDA does when a pump inserts into a stream."""
+    KDA does when a pump inserts into a stream. Statements the query needs run first (a
+    stagger window's view) are added to ``views``."""
     names = scope.names
     clauses = _clauses(tokens, error)
+    if "WINDOWED" in clauses:  # stagger windows: tidebox.flink.kda.stagger
+        render = lambda part: _render(tuple(part), names, None, error)  # noqa: E731
+        view, query = translate_stagger(clauses, names, render, error, carry_rowtime)
+        (views if views is not None else []).append(view)
+        return query
 
     def nested(inner: list[Token]) -> str:  # a subquery: a stream with its own ROWTIME
         return translate_query(tuple(inner), scope, error, carry_rowtime=True)
@@ -120,7 +130,7 @@ def translate_query(
             continue
         if clause == "ORDER":
             continue  # the stream's own order
-        if clause in ("WINDOWED", "WINDOW"):
+        if clause == "WINDOW":
             raise error(part[0], f"{clause} {part[1].text if len(part) > 1 else ''} is not "
                                  "translated yet")  # fmt: skip
         if clause == "SELECT":
@@ -360,9 +370,11 @@ def _tumbling_source(
 
 
 def _name(token: Token, names: dict[str, str]) -> str:
+    """A stream or alias as Flink must spell it: a known name as its table has it, any other
+    as written, as :func:`_render` writes its uses (``FROM x AS s`` ... ``s.col``)."""
     if token.kind == "quoted":
         return f"`{token.text}`"
-    return f"`{names.get(token.text.upper(), identifier(token))}`"
+    return f"`{names.get(token.text.upper(), token.text)}`"
 
 
 def _render(

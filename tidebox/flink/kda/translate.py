@@ -54,10 +54,14 @@ def translate_application(
     for stream in app.streams.values():
         feeding = [p for p in app.pumps if p.target == stream.name]
         intermediate = stream.name in read
+        views: list[str] = []  # what the queries read first (a stagger window's rows)
         queries = [
-            translate_query(p.query, scope, app.error, intermediate, _types(app, p, stream))
+            translate_query(
+                p.query, scope, app.error, intermediate, _types(app, p, stream), views=views
+            )
             for p in feeding
         ]
+        statements += views
         if intermediate:
             columns = ", ".join([*(f"`{c.name}`" for c in stream.columns), "`ROWTIME`"])
             body = "\nUNION ALL\n".join(f"({q})" if len(queries) > 1 else q for q in queries)

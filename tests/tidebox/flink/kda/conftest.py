@@ -31,15 +31,13 @@ def arriving_when_told(settings: Settings, stream: str) -> None:
     """A one-shard stream whose records keep the timestamps their producer gives them
     (``CreateTime``), so a test sets each record's arrival time. tidebox's own streams stamp
     the broker's time (``LogAppendTime``, Kinesis' ApproximateArrivalTimestamp), which the
-    runner reads the same way: only who chose the time differs. Retention is off: the
-    broker deletes records whose timestamps are older than its retention (7 days) at its next
-    check, and tests' arrival times are fixed dates."""
+    runner reads the same way: only who chose the time differs. Records are kept whatever their
+    age (``retention.ms`` -1): tests' times are fixed dates, and the broker's first retention
+    check (30 s after it starts) would delete older ones before a slow job read them."""
     from kafka.admin import NewTopic
 
     admin = make_admin(settings)
     try:
-        # kept forever: under CreateTime, retention counts from the records' own timestamps,
-        # and a test's past arrival times would let the broker delete them at any check
         configs = {"message.timestamp.type": "CreateTime", "retention.ms": "-1"}
         admin.create_topics([NewTopic(stream, 1, 1, topic_configs=configs)])
     finally:

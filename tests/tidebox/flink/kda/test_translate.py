@@ -73,7 +73,7 @@ def test_floor_of_rowtime_is_a_tumbling_window_too() -> None:
         ' SELECT STREAM COUNT(*) FROM "SOURCE_SQL_STREAM_001" s'
         " GROUP BY FLOOR(s.ROWTIME TO HOUR)"
     )
-    assert "DESCRIPTOR(`ROWTIME`), INTERVAL '1' HOUR(2))) AS `S`" in sql
+    assert "DESCRIPTOR(`ROWTIME`), INTERVAL '1' HOUR(2))) AS `s`" in sql
 
 
 def test_step_on_another_timestamp_rounds_down_since_the_epoch() -> None:
@@ -183,7 +183,7 @@ def test_floor_of_rowtimes_interval_since_the_epoch_is_a_tumbling_window() -> No
         ' FROM "SOURCE_SQL_STREAM_001" s'
         " GROUP BY FLOOR((s.ROWTIME - TIMESTAMP '1970-01-01 00:00:00') MINUTE TO MINUTE)"
     )
-    assert "INTERVAL '1' MINUTE(2))) AS `S`" in minutes
+    assert "INTERVAL '1' MINUTE(2))) AS `s`" in minutes
     for wrong in ("SECOND / 10 TO MINUTE", "SECOND / x TO SECOND", "SECOND"):
         with pytest.raises(KdaSqlError, match=r"app\.sql:1:127: .*FLOOR\(\(ROWTIME"):
             flink(
