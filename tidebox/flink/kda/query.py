@@ -100,7 +100,7 @@ def translate_query(
         render = lambda part: _render(tuple(part), names, None, error)  # noqa: E731
         view, query = translate_stagger(clauses, names, render, error, carry_rowtime)
         (views if views is not None else []).append(view)
-        return query
+        return _retyped(query, types, carry_rowtime)
 
     def nested(inner: list[Token]) -> str:  # a subquery: a stream with its own ROWTIME
         return translate_query(tuple(inner), scope, error, carry_rowtime=True)
@@ -109,7 +109,7 @@ def translate_query(
         clauses, lambda part: _render(list(part), names, None, error, nested), error, carry_rowtime
     )
     if sliding is not None:
-        return sliding
+        return _retyped(sliding, types, carry_rowtime)
     window = _window(clauses.get("GROUP", []), error)
     parts = _parts(scope, error)
     source = clauses.get("FROM", [])[1:]
@@ -179,6 +179,17 @@ def _parts(scope: Scope, error: Error) -> Parts:
 
 def _is_star(body: list[Token]) -> bool:
     return len(body) == 1 and body[0].is_symbol("*")
+
+
+def _retyped(sql: str, types: tuple[str, ...] | None, carry_rowtime: bool) -> str:
+    """``sql`` with its values cast to ``types`` by position (a query whose select list a
+    window rule wrote): its columns renamed ``$c0``... in a derived table, ROWTIME kept."""
+    if types is None:
+        return sql
+    rowtime = ["`ROWTIME`"] if carry_rowtime else []
+    named = [f"`$c{i}`" for i in range(len(types))] + rowtime
+    cast = [f"CAST(`$c{i}` AS {t})" for i, t in enumerate(types)] + rowtime
+    return f"SELECT {', '.join(cast)}\nFROM ({sql}) AS `$typed` ({', '.join(named)})"
 
 
 def _star_columns(body: list[Token], source: list[Token], scope: Scope) -> str | None:

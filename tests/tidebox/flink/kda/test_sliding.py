@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.tidebox.flink.kda.support import without_retyping
 from tidebox.core.errors import KdaSqlError
 from tidebox.flink.kda.application import parse_application
 from tidebox.flink.kda.translate import translate_application
@@ -20,7 +21,8 @@ RANGE_1_MINUTE = (
 
 
 def flink(text: str) -> str:
-    return translate_application(parse_application(text, "app.sql"), TICKS).text
+    """The rule's own Flink SQL, without the casts to the declared types (test_types')."""
+    return without_retyping(translate_application(parse_application(text, "app.sql"), TICKS).text)
 
 
 def query(select: str) -> str:

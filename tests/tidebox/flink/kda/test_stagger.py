@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tidebox.flink.kda.support import without_retyping
 from tests.tidebox.flink.test_loader import Named
 from tidebox.core.errors import KdaSqlError
 from tidebox.core.settings import Settings, StreamSpec
@@ -24,7 +25,8 @@ PUMP = 'CREATE OR REPLACE PUMP "STREAM_PUMP" AS INSERT INTO "DESTINATION_SQL_STR
 
 
 def flink(text: str) -> str:
-    return translate_application(parse_application(text, "app.sql"), TICKS).text
+    """The rule's own Flink SQL, without the casts to the declared types (test_types')."""
+    return without_retyping(translate_application(parse_application(text, "app.sql"), TICKS).text)
 
 
 def fails(text: str) -> str:

@@ -81,3 +81,19 @@ def test_type_errors_name_their_place(text: str, where: str) -> None:
     with pytest.raises(KdaSqlError) as info:
         flink(text)
     assert where in str(info.value)
+
+
+def test_a_window_rules_query_is_cast_by_position() -> None:
+    """A sliding (or stagger) window writes its own select list: its values are cast to the
+    declared types through a derived table that names them by position, ROWTIME kept."""
+    sql = flink(
+        'CREATE STREAM "AVGS" (t VARCHAR(4), a REAL); CREATE STREAM "OUT" (t VARCHAR(4), a REAL);'
+        'CREATE PUMP "A" AS INSERT INTO "AVGS" SELECT STREAM ticker,'
+        ' AVG(price) OVER (PARTITION BY ticker ROWS 2 PRECEDING) FROM "SOURCE_SQL_STREAM_001";'
+        'CREATE PUMP "B" AS INSERT INTO "OUT" SELECT STREAM * FROM "AVGS"'
+    )
+    assert sql.startswith(
+        "CREATE TEMPORARY VIEW `AVGS` (`T`, `A`, `ROWTIME`) AS\n"
+        "SELECT CAST(`$c0` AS VARCHAR(4)), CAST(`$c1` AS FLOAT), `ROWTIME`\nFROM (SELECT "
+    )
+    assert ") AS `$typed` (`$c0`, `$c1`, `ROWTIME`);" in sql
