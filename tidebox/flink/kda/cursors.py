@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tidebox.core.errors import KdaSqlError
-from tidebox.flink.kda.tokens import Token
+from tidebox.flink.kda.tokens import Token, closing, comma_items
 
 FORESTS = ("RANDOM_CUT_FOREST", "RANDOM_CUT_FOREST_WITH_EXPLANATION")
 TOP_K = "TOP_K_ITEMS_TUMBLING"
@@ -72,13 +72,13 @@ def is_table_call(source: list[Token]) -> bool:
 def table_call(source: list[Token], parts: Parts) -> TableCall:
     """The Flink form of ``TABLE(f(CURSOR(...), ...)) [[AS] alias]``; KdaSqlError for any
     other function or a malformed call."""
-    close_table = _closing(source, 1, parts)
-    close_call = _closing(source, 3, parts)
+    close_table = closing(source, 1, parts.error)
+    close_call = closing(source, 3, parts.error)
     if close_call + 1 != close_table:
         raise parts.error(source[close_call + 1], "TABLE( ... ) holds one function call")
     function = source[2]
     alias = _alias(source[close_table + 1 :], parts)
-    arguments = _items(source[4:close_call])
+    arguments = comma_items(source[4:close_call])
     if function.upper not in (*FORESTS, TOP_K):
         raise parts.error(function, f"TABLE({function.text}(...)) is not translated")
     if not arguments:
@@ -156,7 +156,7 @@ def _cursor(argument: list[Token], function: Token, parts: Parts) -> list[Token]
         or not argument[0].is_word("CURSOR")
         or not argument[1].is_symbol("(")
         or not argument[-1].is_symbol(")")
-        or _closing(argument, 1, parts) != len(argument) - 1
+        or closing(argument, 1, parts.error) != len(argument) - 1
         or not argument[2].is_word("SELECT")
     ):
         raise parts.error(argument[0], f"{function.upper} takes CURSOR(SELECT STREAM ...) first")
@@ -172,7 +172,7 @@ def _cursor_columns(cursor: list[Token], parts: Parts) -> tuple[str, ...] | None
     if len(body) == 1 and body[0].is_symbol("*"):
         return parts.columns(clauses.get("FROM", [])[1:])
     names = []
-    for item in _items(body):
+    for item in comma_items(body):
         last = item[-1]
         named = (
             len(item) == 1 or item[-2].is_word("AS") or (len(item) == 3 and item[1].is_symbol("."))
@@ -239,25 +239,3 @@ def _top_level(tokens: list[Token]) -> dict[str, list[Token]]:
         if current:
             clauses[current].append(token)
     return clauses
-
-
-def _items(tokens: list[Token]) -> list[list[Token]]:
-    """Comma-separated items at depth 0."""
-    items: list[list[Token]] = [[]]
-    depth = 0
-    for token in tokens:
-        depth += token.is_symbol("(") - token.is_symbol(")")
-        if depth == 0 and token.is_symbol(","):
-            items.append([])
-        else:
-            items[-1].append(token)
-    return [i for i in items if i]
-
-
-def _closing(tokens: list[Token], open_at: int, parts: Parts) -> int:
-    depth = 0
-    for index in range(open_at, len(tokens)):
-        depth += tokens[index].is_symbol("(") - tokens[index].is_symbol(")")
-        if depth == 0:
-            return index
-    raise parts.error(tokens[open_at], "this parenthesis is never closed")

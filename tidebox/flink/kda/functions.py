@@ -50,7 +50,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from tidebox.core.errors import KdaSqlError
-from tidebox.flink.kda.tokens import Token
+from tidebox.flink.kda.tokens import Token, split_top
 from tidebox.flink.kda.types import UnknownType, flink_type
 
 Error = Callable[[Token, str], KdaSqlError]
@@ -108,22 +108,6 @@ class _Call:
         if len(tokens) != 1 or tokens[0].kind != "string":
             raise self.fail(f"takes its {what} as a string literal, so that tidebox can check it")
         return tokens[0].text
-
-
-def split_top(tokens: Sequence[Token], at: Callable[[Token], bool]) -> list[list[Token]]:
-    """``tokens`` split where ``at`` holds outside parentheses."""
-    parts: list[list[Token]] = [[]]
-    depth = 0
-    for token in tokens:
-        if token.is_symbol("("):
-            depth += 1
-        elif token.is_symbol(")"):
-            depth -= 1
-        if depth == 0 and at(token):
-            parts.append([])
-        else:
-            parts[-1].append(token)
-    return parts if any(parts) else []
 
 
 def _quote(text: str) -> str:

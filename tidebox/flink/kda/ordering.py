@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tidebox.flink.kda.cursors import Parts
-from tidebox.flink.kda.tokens import Token
+from tidebox.flink.kda.tokens import Token, comma_items
 
 EVERY_RANK = 2147483647  # the rank filter a window Top-N needs, letting every row through
 ORDER_RANK = "`$order`"
@@ -49,7 +49,7 @@ def sorted_source(
     """The sorted form of ``FROM source [WHERE ...] ORDER BY ...`` (``order`` from ORDER on,
     ``source`` after FROM, ``where`` from WHERE on); ``seconds`` reads a FLOOR/STEP on ROWTIME
     as its length in seconds (None for any other expression)."""
-    keys = _items(order[2:]) if len(order) > 1 and order[1].is_word("BY") else []
+    keys = comma_items(order[2:]) if len(order) > 1 and order[1].is_word("BY") else []
     if not keys:
         raise parts.error(order[0], "ORDER BY takes keys")
     first = keys[0]
@@ -104,15 +104,3 @@ def _one_stream(source: list[Token], at: Token, parts: Parts) -> tuple[str, str]
     if len(rest) > 1:
         raise parts.error(rest[1], "ORDER BY is translated on a query of one stream (no JOIN)")
     return stream, parts.name(rest[0]) if rest else stream
-
-
-def _items(tokens: list[Token]) -> list[list[Token]]:
-    items: list[list[Token]] = [[]]
-    depth = 0
-    for token in tokens:
-        depth += token.is_symbol("(") - token.is_symbol(")")
-        if depth == 0 and token.is_symbol(","):
-            items.append([])
-        else:
-            items[-1].append(token)
-    return [i for i in items if i]

@@ -39,7 +39,7 @@ from tidebox.flink.kda.cursors import Parts, is_table_call, table_call
 from tidebox.flink.kda.ordering import ORDER_FILTER, sorted_source
 from tidebox.flink.kda.sliding import translate_sliding
 from tidebox.flink.kda.stagger import translate_stagger
-from tidebox.flink.kda.tokens import Token, identifier
+from tidebox.flink.kda.tokens import Token, closing, comma_items, identifier
 
 _CLAUSES = ("SELECT", "FROM", "WHERE", "GROUP", "HAVING", "WINDOWED", "WINDOW", "ORDER")
 # WINDOW (sliding windows) and OVER are translate_sliding's (sliding.py)
@@ -151,7 +151,7 @@ def translate_query(
         elif clause == "FROM" and window is not None:
             out.append("FROM " + _tumbling_source(part[1:], names, window, error))
         elif clause == "GROUP" and window is not None:
-            items = [i for i in _items(list(part[2:])) if i != list(window.item)]
+            items = [i for i in comma_items(list(part[2:])) if i != list(window.item)]
             rendered = [_render(i, names, window, error, nested) for i in items]
             windows = ["window_start", "window_end", "window_time"]  # window_time: ROWTIME
             out.append("GROUP BY " + ", ".join([*rendered, *windows]))
@@ -226,7 +226,7 @@ def _typed(
     if star is not None:
         values = [(column.strip(), "") for column in star.split(", ")]
     else:
-        for item in _items(body):
+        for item in comma_items(body):
             alias = ""
             if len(item) >= 3 and item[-2].is_word("AS"):
                 alias, item = _render(item[-1:], {}, None, error), item[:-2]
@@ -271,26 +271,10 @@ def _clauses(tokens: tuple[Token, ...], error: Error) -> dict[str, list[Token]]:
     return clauses
 
 
-def _items(tokens: list[Token]) -> list[list[Token]]:
-    """Comma-separated items at depth 0."""
-    items: list[list[Token]] = [[]]
-    depth = 0
-    for token in tokens:
-        if token.is_symbol("("):
-            depth += 1
-        elif token.is_symbol(")"):
-            depth -= 1
-        if depth == 0 and token.is_symbol(","):
-            items.append([])
-        else:
-            items[-1].append(token)
-    return [i for i in items if i]
-
-
 def _window(group: list[Token], error: Error) -> Window | None:
     """The tumbling window a GROUP BY asks for on ROWTIME, if any."""
     windows = []
-    for item in _items(group[2:]):
+    for item in comma_items(group[2:]):
         seconds = _rowtime_floor(item, error)
         if seconds is not None:
             windows.append(Window(seconds, tuple(item), not item[2].is_symbol("(")))
@@ -325,7 +309,7 @@ def _interval_floor(inner: list[Token], at: Token, error: Error) -> int | None:
     TO unit)``: the time since the epoch in ``unit``s, divided by ``n`` and rounded down, is
     the same for the rows of each ``n`` units since the epoch (a 10 s window with SECOND and
     10, as AWS's clickstream example groups). None when it is not ROWTIME's."""
-    close = _closing(inner, 0, error)
+    close = closing(inner, 0, error)
     difference, rest = inner[1:close], inner[close + 1 :]
     if len(difference) > 2 and difference[1].is_symbol("."):
         difference = difference[2:]
@@ -408,13 +392,13 @@ def _render(
             and i + 1 < len(items)
             and items[i + 1].is_word("SELECT")
         ):
-            end = _closing(items, i, error)
+            end = closing(items, i, error)
             out.append("(" + nested(items[i + 1 : end]) + ")")
             i = end + 1
             continue
         called = i + 1 < len(items) and items[i + 1].is_symbol("(")
         if token.is_word("STEP", "FLOOR") and called:
-            end = _closing(items, i + 1, error)
+            end = closing(items, i + 1, error)
             call = items[i : end + 1]
             # the window itself, however written (s.ROWTIME, "ROWTIME", STEP or FLOOR)
             seconds = _rowtime_floor(call, error) if window is not None else None
@@ -427,7 +411,7 @@ def _render(
                 i = end + 1
                 continue
         if functions.is_call(token) and called:
-            end = _closing(items, i + 1, error)
+            end = closing(items, i + 1, error)
             render = lambda part: _render(part, names, window, error, nested)  # noqa: E731
             out.append(functions.translate_call(items[i : end + 1], render, error))
             i = end + 1
@@ -462,18 +446,6 @@ def _scalar_step(call: list[Token], names: dict[str, str], window: Window | None
     count = seconds // _UNITS[unit]
     since = f"TIMESTAMPDIFF({unit}, {_EPOCH}, CAST({value} AS TIMESTAMP(3)))"
     return f"TIMESTAMPADD({unit}, ({since} / {count}) * {count}, {_EPOCH})"
-
-
-def _closing(tokens: list[Token], open_at: int, error: Error) -> int:
-    depth = 0
-    for index in range(open_at, len(tokens)):
-        if tokens[index].is_symbol("("):
-            depth += 1
-        elif tokens[index].is_symbol(")"):
-            depth -= 1
-            if depth == 0:
-                return index
-    raise error(tokens[open_at], "this parenthesis is never closed")
 
 
 def _join(parts: list[str]) -> str:

@@ -44,7 +44,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tidebox.core.errors import KdaSqlError
-from tidebox.flink.kda.tokens import Token, identifier
+from tidebox.flink.kda.tokens import Token, closing, comma_items, identifier
 
 Error = Callable[[Token, str], KdaSqlError]
 Render = Callable[[Sequence[Token]], str]
@@ -162,13 +162,13 @@ def _select_list(
 def _windows(clause: list[Token], render: Render, error: Error) -> dict[str, Frame]:
     """The named windows of a ``WINDOW name AS (...), ...`` clause."""
     windows: dict[str, Frame] = {}
-    items = _items(clause[1:])
+    items = comma_items(clause[1:])
     if clause and not items:
         raise error(clause[0], "WINDOW names no window")
     for item in items:
         if len(item) < 4 or item[0].kind not in ("word", "quoted") or not item[1].is_word("AS"):
             raise error(item[0], "a window is written name AS (PARTITION BY ... RANGE|ROWS ...)")
-        if not item[2].is_symbol("(") or _closing(item, 2, error) != len(item) - 1:
+        if not item[2].is_symbol("(") or closing(item, 2, error) != len(item) - 1:
             raise error(item[2], "a window's definition is in parentheses")
         windows[identifier(item[0])] = _frame(item[3:-1], item[2], render, error)
     return windows
@@ -189,7 +189,7 @@ def _frame(spec: list[Token], at: Token, render: Render, error: Error) -> Frame:
             raise error(spec[0], "a window has PARTITION BY columns, then RANGE or ROWS")
         if kind == 2:
             raise error(spec[1], "PARTITION BY names no column")
-        partition = ", ".join(render(i) for i in _items(spec[2:kind]))
+        partition = ", ".join(render(i) for i in comma_items(spec[2:kind]))
     head, rest = spec[kind], spec[kind + 1 :]
     if len(rest) == 2 and rest[0].is_word("CURRENT") and rest[1].is_word("ROW"):
         if head.is_word("ROWS"):
@@ -248,7 +248,7 @@ def _uses(body: list[Token], windows: dict[str, Frame], render: Render, error: E
         if ignore is not None and not name.is_word("FIRST_VALUE", "LAST_VALUE"):
             raise error(ignore, f"IGNORE NULLS with {name.text} is not translated")
         frame, end = _over(body, index, windows, render, error)
-        args = _items(body[open_at + 1 : close])
+        args = comma_items(body[open_at + 1 : close])
         if name.is_word("LAG"):
             pieces, template = _lag(name, args, frame, render, error)
         elif name.is_word("FIRST_VALUE", "LAST_VALUE") and ignore is None:
@@ -271,7 +271,7 @@ def _over(
         raise error(body[index], "OVER names a window or defines one in parentheses")
     after = body[index + 1]
     if after.is_symbol("("):
-        end = _closing(body, index + 1, error)
+        end = closing(body, index + 1, error)
         return _frame(body[index + 2 : end], after, render, error), end + 1
     if after.kind in ("word", "quoted"):
         name = identifier(after)
@@ -324,7 +324,7 @@ def _alias(source: list[Token], render: Render, error: Error) -> str:
         raise error(source[0] if source else Token("word", "", 1, 1), "FROM names no stream")
     rest = source[2:]
     if source[1].is_symbol("("):
-        rest = source[_closing(source, 1, error) + 1 :]
+        rest = source[closing(source, 1, error) + 1 :]
     if rest and rest[0].is_word("AS"):
         rest = rest[1:]
     if len(rest) > 1:
@@ -334,28 +334,6 @@ def _alias(source: list[Token], render: Render, error: Error) -> str:
     if source[1].is_symbol("("):
         return "`$from`"
     return render(source[1:2])
-
-
-def _items(tokens: Sequence[Token]) -> list[list[Token]]:
-    """Comma-separated items at depth 0."""
-    items: list[list[Token]] = [[]]
-    depth = 0
-    for token in tokens:
-        depth += token.is_symbol("(") - token.is_symbol(")")
-        if depth == 0 and token.is_symbol(","):
-            items.append([])
-        else:
-            items[-1].append(token)
-    return [i for i in items if i]
-
-
-def _closing(tokens: Sequence[Token], open_at: int, error: Error) -> int:
-    depth = 0
-    for index in range(open_at, len(tokens)):
-        depth += tokens[index].is_symbol("(") - tokens[index].is_symbol(")")
-        if depth == 0:
-            return index
-    raise error(tokens[open_at], "this parenthesis is never closed")
 
 
 def _opening(tokens: Sequence[Token], close_at: int, error: Error) -> int:

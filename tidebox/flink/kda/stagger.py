@@ -36,11 +36,12 @@ because a view's expanded text loses the parentheses of ``PARTITION BY (a, b)``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tidebox.core.errors import KdaSqlError
-from tidebox.flink.kda.tokens import Token, identifier
+from tidebox.flink.kda.tokens import Token, comma_items, identifier
 
 _UNITS = ("SECOND", "MINUTE", "HOUR", "DAY")
 _RANGE = "RANGE INTERVAL 'n' SECOND|MINUTE|HOUR|DAY"
@@ -91,10 +92,11 @@ def parse_stagger(clause: Sequence[Token], names: dict[str, str], error: Error) 
     inner = list(clause[4:-1])
     if len(inner) < 2 or not inner[0].is_word("PARTITION") or not inner[1].is_word("BY"):
         raise error(inner[0] if inner else stagger, "a stagger window needs PARTITION BY keys")
-    ranges = [i for i, t in enumerate(inner) if t.is_word("RANGE") and _depth(inner, i) == 0]
+    depths = list(itertools.accumulate(t.is_symbol("(") - t.is_symbol(")") for t in inner))
+    ranges = [i for i, t in enumerate(inner) if t.is_word("RANGE") and depths[i] == 0]
     if not ranges:
         raise error(stagger, f"a stagger window needs its length: {_RANGE}")
-    written = _items(inner[2 : ranges[0]])
+    written = comma_items(inner[2 : ranges[0]])
     if not written:
         raise error(inner[0], "a stagger window needs PARTITION BY keys")
     amount, unit = _length(inner[ranges[0] :], error)
@@ -231,22 +233,3 @@ def _flink_name(token: Token, names: dict[str, str]) -> str:
     if token.kind == "quoted":
         return token.text
     return names.get(token.text.upper(), identifier(token))
-
-
-def _items(tokens: list[Token]) -> list[list[Token]]:
-    """Comma-separated items at depth 0."""
-    items: list[list[Token]] = [[]]
-    for index, token in enumerate(tokens):
-        if token.is_symbol(",") and _depth(tokens, index) == 0:
-            items.append([])
-        else:
-            items[-1].append(token)
-    return [i for i in items if i]
-
-
-def _depth(tokens: list[Token], index: int) -> int:
-    """How many parentheses are open before ``tokens[index]``."""
-    depth = 0
-    for token in tokens[:index]:
-        depth += 1 if token.is_symbol("(") else -1 if token.is_symbol(")") else 0
-    return depth

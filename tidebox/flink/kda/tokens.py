@@ -10,6 +10,7 @@ named with its line and column before any job starts.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -104,3 +105,32 @@ def split_statements(tokens: list[Token]) -> list[list[Token]]:
 def identifier(token: Token) -> str:
     """The name a token stands for: a quoted one as written, an unquoted one in upper case."""
     return token.text if token.kind == "quoted" else token.text.upper()
+
+
+def split_top(tokens: Sequence[Token], at: Callable[[Token], bool]) -> list[list[Token]]:
+    """``tokens`` split where ``at`` holds outside parentheses (no parts for no tokens)."""
+    parts: list[list[Token]] = [[]]
+    depth = 0
+    for token in tokens:
+        depth += token.is_symbol("(") - token.is_symbol(")")
+        if depth == 0 and at(token):
+            parts.append([])
+        else:
+            parts[-1].append(token)
+    return parts if any(parts) else []
+
+
+def comma_items(tokens: Sequence[Token]) -> list[list[Token]]:
+    """The comma-separated items outside parentheses, empty ones dropped."""
+    return [item for item in split_top(tokens, lambda t: t.is_symbol(",")) if item]
+
+
+def closing(tokens: Sequence[Token], open_at: int, error: Callable[[Token, str], Exception]) -> int:
+    """The index of the parenthesis that closes the one at ``open_at``; ``error`` (at that
+    token) when it is never closed."""
+    depth = 0
+    for index in range(open_at, len(tokens)):
+        depth += tokens[index].is_symbol("(") - tokens[index].is_symbol(")")
+        if depth == 0:
+            return index
+    raise error(tokens[open_at], "this parenthesis is never closed")
