@@ -44,24 +44,37 @@ def arriving_when_told(settings: Settings, stream: str) -> None:
         admin.close()
 
 
+def run_outputs(
+    settings: Settings,
+    tmp: Path,
+    name: str,
+    columns: dict[str, str],
+    arrivals: list[Arrival],
+    outputs: list[str],
+) -> dict[str, list[dict[str, Any]]]:
+    """Run ``apps/<name>.kda.sql`` (bounded) over records of the given columns, each arriving
+    at its time; the records each of its ``outputs`` (in-application streams) received."""
+    source = StreamSpec(name=unique("kda_in"), columns=columns)
+    targets = {o: unique("kda_out") for o in outputs}
+    settings = with_stream(settings, source, state_dir=tmp / "state")
+    arriving_when_told(settings, source.name)
+    produce(
+        settings,
+        source.name,
+        [json.dumps(record).encode() for _, record in arrivals],
+        timestamps=[epoch_ms(at) for at, _ in arrivals],
+    )
+    run_job(settings, APPS / f"{name}.kda.sql", kda=KdaBinding(source.name, targets),
+            late_stream="")  # fmt: skip
+    return {o: [json.loads(r.value) for r in read_stream(settings, t)] for o, t in targets.items()}
+
+
 @pytest.fixture
 def run_app(kafka_settings: Settings, tmp_path: Path) -> RunApp:
-    """Run ``apps/<name>.kda.sql`` (bounded) over records of the given columns, each arriving
-    at its time, and return what its DESTINATION_SQL_STREAM received, in order."""
+    """``run_outputs`` for an application whose one output is DESTINATION_SQL_STREAM."""
 
     def run(name: str, columns: dict[str, str], arrivals: list[Arrival]) -> list[dict[str, Any]]:
-        source = StreamSpec(name=unique("kda_in"), columns=columns)
-        output = unique("kda_out")
-        settings = with_stream(kafka_settings, source, state_dir=tmp_path / "state")
-        arriving_when_told(settings, source.name)
-        produce(
-            settings,
-            source.name,
-            [json.dumps(record).encode() for _, record in arrivals],
-            timestamps=[epoch_ms(at) for at, _ in arrivals],
-        )
-        binding = KdaBinding(source.name, {"DESTINATION_SQL_STREAM": output})
-        run_job(settings, APPS / f"{name}.kda.sql", kda=binding, late_stream="")
-        return [json.loads(r.value) for r in read_stream(settings, output)]
+        out = "DESTINATION_SQL_STREAM"
+        return run_outputs(kafka_settings, tmp_path, name, columns, arrivals, [out])[out]
 
     return run

@@ -6,7 +6,6 @@ ROWS n window the current row and the n rows that arrived before it."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -14,35 +13,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.support import produce, read_stream, unique, with_stream
-from tests.tidebox.flink.kda.conftest import APPS, Arrival, arriving_when_told, epoch_ms
-from tidebox.core.settings import Settings, StreamSpec
-from tidebox.flink.kda.job import KdaBinding
-from tidebox.flink.runner import run_job
+from tests.tidebox.flink.kda.conftest import Arrival, run_outputs
+from tidebox.core.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.flink]
 
 MINUTE = pd.Timedelta(seconds=60)
-
-
-def run_outputs(
-    settings: Settings, tmp: Path, name: str, columns: dict[str, str], arrivals: list[Arrival],
-    outputs: list[str],
-) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
-    """Run ``apps/<name>.kda.sql`` over the arrivals; each output stream's records."""
-    source = StreamSpec(name=unique("kda_in"), columns=columns)
-    targets = {o: unique("kda_out") for o in outputs}
-    settings = with_stream(settings, source, state_dir=tmp / "state")
-    arriving_when_told(settings, source.name)
-    produce(
-        settings,
-        source.name,
-        [json.dumps(record).encode() for _, record in arrivals],
-        timestamps=[epoch_ms(at) for at, _ in arrivals],
-    )
-    run_job(settings, APPS / f"{name}.kda.sql", kda=KdaBinding(source.name, targets),
-            late_stream="")  # fmt: skip
-    return {o: [json.loads(r.value) for r in read_stream(settings, t)] for o, t in targets.items()}
 
 
 def frame_of(arrivals: list[Arrival]) -> pd.DataFrame:
