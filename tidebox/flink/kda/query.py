@@ -20,9 +20,9 @@ The rules, each with its own unit test:
   each selected value is cast to the Flink type of the column it is inserted into, as KDA casts
   a pump's values to the target stream's declared types (:mod:`tidebox.flink.kda.types`);
 - ``FROM TABLE(f(CURSOR(...), ...))`` (the forests, TOP_K_ITEMS_TUMBLING) is cursors.py's;
-- ``ORDER BY`` a time batch of ROWTIME, then other keys, is ordering.py's.
-
-- ``WINDOWED BY STAGGER(...)`` is translated by :mod:`tidebox.flink.kda.stagger`.
+- ``ORDER BY`` a time batch of ROWTIME, then other keys, is ordering.py's;
+- ``WINDOWED BY STAGGER(...)`` is stagger.py's;
+- the queries the window rules write are cast to the declared types by position.
 
 Clauses not translated yet are refused with their line and column.
 """
