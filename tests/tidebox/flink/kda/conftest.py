@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import produce, read_stream, unique, with_stream
+from tests.support import TEST_STATE, produce, read_stream, unique, with_stream
 from tidebox.core.clients import make_admin
 from tidebox.core.settings import Settings, StreamSpec
 from tidebox.flink.kda.job import KdaBinding
@@ -56,7 +56,14 @@ def run_outputs(
     at its time; the records each of its ``outputs`` (in-application streams) received."""
     source = StreamSpec(name=unique("kda_in"), columns=columns)
     targets = {o: unique("kda_out") for o in outputs}
-    settings = with_stream(settings, source, state_dir=tmp / "state")
+    # a state folder of its own (the job's checkpoints start empty), with the session's jars:
+    # the connectors and tidebox's functions are fetched and compiled once, not per test
+    state = tmp / "state"
+    state.mkdir(exist_ok=True)
+    if not (state / "jars").exists():
+        (TEST_STATE / "jars").mkdir(parents=True, exist_ok=True)
+        (state / "jars").symlink_to(TEST_STATE / "jars")
+    settings = with_stream(settings, source, state_dir=state)
     arriving_when_told(settings, source.name)
     produce(
         settings,
