@@ -135,7 +135,7 @@ def translate_query(
                                  "translated yet")  # fmt: skip
         if clause == "SELECT":
             body = part[2:] if len(part) > 1 and part[1].is_word("STREAM") else part[1:]
-            listed = _star_columns(body, clauses.get("FROM", []), scope)
+            listed = _star_columns(body, clauses.get("FROM", []), scope, error)
             if listed is None and call is not None and call.columns and _is_star(body):
                 listed = ", ".join(f"`{c}`" for c in call.columns)
             if types is not None:
@@ -192,15 +192,40 @@ def _retyped(sql: str, types: tuple[str, ...] | None, carry_rowtime: bool) -> st
     return f"SELECT {', '.join(cast)}\nFROM ({sql}) AS `$typed` ({', '.join(named)})"
 
 
-def _star_columns(body: list[Token], source: list[Token], scope: Scope) -> str | None:
-    """A lone ``*`` written out as the FROM stream's columns (Flink's ``*`` would add
-    ROWTIME, which KDA's leaves out); None for any other select list."""
-    if len(body) == 1 and body[0].is_symbol("*") and len(source) >= 2:
-        name = identifier(source[1])
-        stream = scope.names.get(name.upper(), name)
-        if stream in scope.columns:
-            return ", ".join(f"`{c}`" for c in scope.columns[stream])
+def _star_columns(body: list[Token], source: list[Token], scope: Scope, error: Error) -> str | None:
+    """A lone ``*`` written out as the FROM stream's columns, or a subquery's (Flink's ``*``
+    would add the ROWTIME they carry, which KDA's leaves out); None for any other list."""
+    if not (len(body) == 1 and body[0].is_symbol("*") and len(source) >= 2):
+        return None
+    if source[1].is_symbol("(") and len(source) > 2 and source[2].is_word("SELECT"):
+        inner = source[2 : closing(source, 1, error)]
+        return ", ".join(_subquery_column(item, scope, error) for item in _select_items(inner))
+    name = identifier(source[1])
+    stream = scope.names.get(name.upper(), name)
+    if stream in scope.columns:
+        return ", ".join(f"`{c}`" for c in scope.columns[stream])
     return None
+
+
+def _select_items(query: list[Token]) -> list[list[Token]]:
+    """The items of a query's select list (after SELECT [STREAM], up to its FROM)."""
+    start = 2 if len(query) > 1 and query[1].is_word("STREAM") else 1
+    depth, end = 0, len(query)
+    for index in range(start, len(query)):
+        depth += query[index].is_symbol("(") - query[index].is_symbol(")")
+        if depth == 0 and query[index].is_word("FROM"):
+            end = index
+            break
+    return comma_items(query[start:end])
+
+
+def _subquery_column(item: list[Token], scope: Scope, error: Error) -> str:
+    """The name a subquery's select item gives its column: its alias, or the column it is."""
+    if len(item) >= 2 and (item[-2].is_word("AS") or _bare_alias(item[-2], item[-1])):
+        return _name(item[-1], scope.names)
+    if item[-1].kind in ("word", "quoted") and (len(item) == 1 or item[-2].is_symbol(".")):
+        return _name(item[-1], scope.names)
+    raise error(item[0], "SELECT * from a subquery needs a name for each of its columns (AS)")
 
 
 _NOT_ALIASES = {"NULL", "TRUE", "FALSE", "UNKNOWN", "END", *_UNITS, "MONTH", "YEAR"}

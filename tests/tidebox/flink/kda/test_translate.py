@@ -200,3 +200,20 @@ def test_the_floor_that_groups_is_the_windows_start_in_the_select_list() -> None
         ' FROM "SOURCE_SQL_STREAM_001" AS s GROUP BY FLOOR(s.ROWTIME TO MINUTE)'
     )
     assert "SELECT CAST(window_start AS TIMESTAMP(3)) AS m, CAST(COUNT(*) AS BIGINT) AS n\n" in sql
+
+
+def test_select_star_from_a_subquery_is_its_named_columns_without_rowtime() -> None:
+    sql = flink(
+        'CREATE STREAM "OUT" (t VARCHAR(4), p DOUBLE); CREATE PUMP "P" AS INSERT INTO "OUT"'
+        " SELECT STREAM * FROM (SELECT STREAM s.ticker_symbol, price * 2 AS doubled"
+        ' FROM "SOURCE_SQL_STREAM_001" AS s WHERE price > 1)'
+    )
+    assert sql.startswith(
+        "INSERT INTO `out` (`T`, `P`)\n"
+        "SELECT CAST(`TICKER_SYMBOL` AS VARCHAR(4)), CAST(`doubled` AS DOUBLE)\n"
+        "FROM (SELECT s.`TICKER_SYMBOL`, `PRICE` * 2 AS doubled, `ROWTIME`\n"
+    )
+    assert "needs a name for each of its columns" in fails(
+        'CREATE STREAM "OUT" (p DOUBLE); CREATE PUMP "P" AS INSERT INTO "OUT"'
+        ' SELECT STREAM * FROM (SELECT STREAM price * 2 FROM "SOURCE_SQL_STREAM_001")'
+    )
