@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tidebox.core.clients import make_fast_consumer
-from tidebox.core.errors import KafkaUnavailableError, StreamNotFoundError, TideboxError
+from tidebox.core.clients import make_fast_consumer, stream_partitions
+from tidebox.core.errors import TideboxError
 from tidebox.core.settings import Settings, SinkSpec
 from tidebox.core.signals import StopRequest
 from tidebox.delivery.delivery import DeliveryStream
@@ -128,17 +128,10 @@ def _deliver(
     stop_event: threading.Event | None = None,
     running: Callable[[], None] | None = None,
 ) -> None:
-    from confluent_kafka import KafkaException, TopicPartition
+    from confluent_kafka import TopicPartition
 
     topic = delivery.spec.stream
-    try:
-        metadata = consumer.list_topics(topic, timeout=10)
-    except KafkaException as exc:
-        raise KafkaUnavailableError(settings.kafka_bootstrap, str(exc)) from exc
-    described = metadata.topics.get(topic)
-    if described is None or described.error is not None or not described.partitions:
-        raise StreamNotFoundError(topic)
-    partitions = sorted(described.partitions)
+    partitions = stream_partitions(consumer, settings, topic)
     bounds = {
         p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions
     }
