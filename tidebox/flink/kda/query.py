@@ -130,9 +130,6 @@ def translate_query(
             continue
         if clause == "ORDER":
             continue  # the stream's own order
-        if clause == "WINDOW":
-            raise error(part[0], f"{clause} {part[1].text if len(part) > 1 else ''} is not "
-                                 "translated yet")  # fmt: skip
         if clause == "SELECT":
             body = part[2:] if len(part) > 1 and part[1].is_word("STREAM") else part[1:]
             listed = _star_columns(body, clauses.get("FROM", []), scope, error)
