@@ -10,7 +10,9 @@ from rich.table import Table
 
 from tidebox.cli.console import err, out, settings_of
 
-job_app = typer.Typer(help="Run, list and stop Flink jobs (SQL or Python).")
+job_app = typer.Typer(
+    help="Run, list and stop Flink jobs (SQL, Python, or Kinesis Data Analytics SQL applications)."
+)
 flink_app = typer.Typer(help="A standalone Flink cluster on this machine, for 'job run --cluster'.")
 
 
